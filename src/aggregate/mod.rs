@@ -1,0 +1,297 @@
+//! Daily aggregation: integer token sums per day × provider × model, split by the rate row and
+//! tier that will price them, so pricing later is one exact multiplication per group.
+
+use std::collections::BTreeMap;
+
+use chrono::{Offset, TimeZone};
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+
+use crate::domain::{Call, Day, Money, Tier, TokenSums};
+use crate::input::{CallSink, Disposition};
+use crate::pricing::{self, RateTable};
+
+/// Cuts timestamps into calendar days of `--tz`. Rates are always chosen by the UTC day (the
+/// contract's effective dates are UTC), so both days are computed.
+#[derive(Clone)]
+pub struct DayCutter {
+    tz: Option<Tz>,
+    /// UTC offset in seconds per 15-minute bucket: zone transitions fall on quarter hours.
+    offsets: FxHashMap<i64, i32>,
+}
+
+const DAY_MS: i64 = 86_400_000;
+const BUCKET_MS: i64 = 15 * 60 * 1000;
+
+impl DayCutter {
+    /// `None` or `UTC` means UTC.
+    pub fn new(tz: Option<Tz>) -> Self {
+        let tz = tz.filter(|t| *t != Tz::UTC && *t != Tz::Etc__UTC);
+        DayCutter {
+            tz,
+            offsets: FxHashMap::default(),
+        }
+    }
+
+    pub fn utc_day(ts_ms: i64) -> Day {
+        Day(ts_ms.div_euclid(DAY_MS) as i32)
+    }
+
+    pub fn local_day(&mut self, ts_ms: i64) -> Day {
+        let Some(tz) = self.tz else {
+            return Self::utc_day(ts_ms);
+        };
+        let bucket = ts_ms.div_euclid(BUCKET_MS);
+        let offset = *self.offsets.entry(bucket).or_insert_with(|| {
+            match chrono::DateTime::from_timestamp_millis(bucket * BUCKET_MS) {
+                Some(t) => tz
+                    .offset_from_utc_datetime(&t.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+                None => 0,
+            }
+        });
+        Day((ts_ms + offset as i64 * 1000).div_euclid(DAY_MS) as i32)
+    }
+}
+
+/// Inclusive `--from`/`--to` in local days.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Period {
+    pub from: Option<Day>,
+    pub to: Option<Day>,
+}
+
+impl Period {
+    pub fn contains(&self, d: Day) -> bool {
+        self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Group {
+    requests: u64,
+    failed: u64,
+    rate: Option<usize>,
+    tiers: [TokenSums; 2],
+}
+
+type GroupKey = (u32, Day, Day);
+
+/// Per-thread aggregation state; merged into one at the end of the scan.
+pub struct DailyAggregator<'r> {
+    rates: &'r RateTable,
+    cutter: DayCutter,
+    period: Period,
+    ids: FxHashMap<String, u32>,
+    names: Vec<(String, String)>,
+    key: String,
+    groups: FxHashMap<GroupKey, Group>,
+}
+
+impl<'r> DailyAggregator<'r> {
+    pub fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+        DailyAggregator {
+            rates,
+            cutter: DayCutter::new(tz),
+            period,
+            ids: FxHashMap::default(),
+            names: Vec::new(),
+            key: String::new(),
+            groups: FxHashMap::default(),
+        }
+    }
+
+    fn id(&mut self, provider: &str, model: &str) -> u32 {
+        self.key.clear();
+        self.key.push_str(provider);
+        self.key.push('\0');
+        self.key.push_str(model);
+        if let Some(&id) = self.ids.get(self.key.as_str()) {
+            return id;
+        }
+        let id = self.names.len() as u32;
+        self.names.push((provider.to_string(), model.to_string()));
+        self.ids.insert(self.key.clone(), id);
+        id
+    }
+
+    /// Daily rows sorted by day, provider, model, priced exactly.
+    pub fn finish(self) -> Daily {
+        let mut rows: BTreeMap<(Day, &str, &str), DailyRow> = BTreeMap::new();
+        for ((id, local, _utc), g) in &self.groups {
+            let (provider, model) = &self.names[*id as usize];
+            let row = rows
+                .entry((*local, provider, model))
+                .or_insert_with(|| DailyRow {
+                    day: *local,
+                    provider: provider.clone(),
+                    model: model.clone(),
+                    cost_usd: Some(Money::ZERO),
+                    ..Default::default()
+                });
+            row.requests += g.requests;
+            row.failed_requests += g.failed;
+            for t in &g.tiers {
+                row.prompt_tokens += t.prompt();
+                row.cached_tokens += t.cached;
+                row.cache_write_tokens += t.cache_write_5m + t.cache_write_1h;
+                row.completion_tokens += t.completion;
+            }
+            match g.rate {
+                Some(r) => {
+                    let rate = self.rates.get(r);
+                    let c = pricing::cost(rate, Tier::Standard, &g.tiers[0])
+                        + pricing::cost(rate, Tier::LongContext, &g.tiers[1]);
+                    if let Some(total) = &mut row.cost_usd {
+                        *total += c;
+                    }
+                }
+                None if g.requests > 0 => {
+                    row.unpriced_requests += g.requests;
+                    row.cost_usd = None;
+                }
+                None => {}
+            }
+        }
+        Daily {
+            rows: rows.into_values().collect(),
+        }
+    }
+}
+
+impl CallSink for DailyAggregator<'_> {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        let local = self.cutter.local_day(call.ts_ms);
+        if !self.period.contains(local) {
+            return Disposition::OutOfRange;
+        }
+        let utc = DayCutter::utc_day(call.ts_ms);
+        let id = self.id(&call.provider, &call.model);
+        let rates = self.rates;
+        let g = self
+            .groups
+            .entry((id, local, utc))
+            .or_insert_with(|| Group {
+                rate: rates.lookup(&call.provider, &call.model, utc),
+                ..Default::default()
+            });
+        if call.billable() {
+            g.requests += 1;
+            let tier = g
+                .rate
+                .map_or(Tier::Standard, |r| rates.get(r).tier_for(call.usage.prompt));
+            g.tiers[tier as usize].add(&call.usage);
+        } else {
+            g.failed += 1;
+        }
+        Disposition::Used
+    }
+
+    fn merge(&mut self, other: Self) {
+        for ((id, local, utc), g) in other.groups {
+            let (p, m) = &other.names[id as usize];
+            let mine = self.id(p, m);
+            let e = self.groups.entry((mine, local, utc)).or_default();
+            e.requests += g.requests;
+            e.failed += g.failed;
+            e.rate = e.rate.or(g.rate);
+            for (a, b) in e.tiers.iter_mut().zip(&g.tiers) {
+                a.merge(b);
+            }
+        }
+    }
+}
+
+/// One row of `daily.csv`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DailyRow {
+    pub day: Day,
+    pub provider: String,
+    pub model: String,
+    /// Billable (2xx) calls.
+    pub requests: u64,
+    pub prompt_tokens: u128,
+    pub cached_tokens: u128,
+    pub cache_write_tokens: u128,
+    pub completion_tokens: u128,
+    /// Exact cost; `None` when some billable call of the row has no rate (never silently free).
+    pub cost_usd: Option<Money>,
+    pub failed_requests: u64,
+    pub unpriced_requests: u64,
+}
+
+impl Default for Day {
+    fn default() -> Self {
+        Day(0)
+    }
+}
+
+impl DailyRow {
+    pub fn total_tokens(&self) -> u128 {
+        self.prompt_tokens + self.completion_tokens
+    }
+}
+
+/// The daily table with its totals.
+#[derive(Debug, Clone, Default)]
+pub struct Daily {
+    pub rows: Vec<DailyRow>,
+}
+
+impl Daily {
+    /// Sum of priced rows' cost: by construction the sum of the `cost_usd` column.
+    pub fn priced_total(&self) -> Money {
+        self.rows.iter().filter_map(|r| r.cost_usd).sum()
+    }
+
+    /// Unpriced billable calls and their tokens, per provider × model.
+    pub fn unpriced(&self) -> BTreeMap<(String, String), (u64, u128)> {
+        let mut out: BTreeMap<(String, String), (u64, u128)> = BTreeMap::new();
+        for r in self.rows.iter().filter(|r| r.unpriced_requests > 0) {
+            let e = out
+                .entry((r.provider.clone(), r.model.clone()))
+                .or_default();
+            e.0 += r.unpriced_requests;
+            e.1 += r.total_tokens();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tz_cuts_days_locally() {
+        let ms = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis()
+        };
+        let mut utc = DayCutter::new(None);
+        let mut ny = DayCutter::new(Some(chrono_tz::America::New_York));
+        let t = ms("2026-04-28T02:30:00Z");
+        assert_eq!(utc.local_day(t).to_string(), "2026-04-28");
+        assert_eq!(ny.local_day(t).to_string(), "2026-04-27");
+        // Midnight belongs to the new day.
+        assert_eq!(
+            ny.local_day(ms("2026-04-28T04:00:00Z")).to_string(),
+            "2026-04-28"
+        );
+        assert_eq!(
+            ny.local_day(ms("2026-04-28T03:59:59.999Z")).to_string(),
+            "2026-04-27"
+        );
+        // Winter time: UTC-5.
+        assert_eq!(
+            ny.local_day(ms("2026-01-15T04:30:00Z")).to_string(),
+            "2026-01-14"
+        );
+        assert_eq!(
+            ny.local_day(ms("2026-01-15T05:00:00Z")).to_string(),
+            "2026-01-15"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Command-line interface (CONTRACT §5): one subcommand per job, common options shared.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono_tz::Tz;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::domain::Day;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "spendrecon",
+    version,
+    about = "What your LLM API traffic really cost, and whether the gateways' bills are right",
+    after_help = "Exit status: 0 all reconciled, 1 something was flagged (rejected rows, unpriced calls, mismatches), 2 bad input or usage."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Tokens and priced cost per day × provider × model → daily.csv
+    Daily(DailyArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DailyArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Where the request logs are and which days of them count.
+#[derive(Args, Debug, Clone)]
+pub struct LogArgs {
+    /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz
+    #[arg(long = "logs", required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// First day to include (inclusive, in --tz)
+    #[arg(long, value_parser = parse_day, value_name = "YYYY-MM-DD")]
+    pub from: Option<Day>,
+    /// Last day to include (inclusive, in --tz)
+    #[arg(long, value_parser = parse_day, value_name = "YYYY-MM-DD")]
+    pub to: Option<Day>,
+    /// IANA time zone that cuts days (e.g. Europe/Berlin); default UTC
+    #[arg(long, value_parser = parse_tz, value_name = "ZONE")]
+    pub tz: Option<Tz>,
+    /// Stop at the first rejected row with exit status 2
+    #[arg(long)]
+    pub strict: bool,
+    /// Worker threads for parsing (default: all cores)
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Rate table directory (models.csv); default ./rates if present, else the built-in table
+    #[arg(long, value_name = "DIR")]
+    pub rates: Option<PathBuf>,
+    /// Directory for the CSV files; without it the main table goes to stdout
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Output format of the main table
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// No human summary on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// JSON lines with the CSV's columns
+    Json,
+}
+
+fn parse_day(s: &str) -> Result<Day, String> {
+    Day::parse(s).ok_or_else(|| format!("`{s}` is not a day (YYYY-MM-DD)"))
+}
+
+fn parse_tz(s: &str) -> Result<Tz, String> {
+    s.parse::<Tz>()
+        .map_err(|_| format!("`{s}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"))
+}
+
+/// The tool's exit statuses (CONTRACT §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Reconciled,
+    Flagged,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        match o {
+            Outcome::Reconciled => ExitCode::SUCCESS,
+            Outcome::Flagged => ExitCode::from(1),
+        }
+    }
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Daily(args) => crate::cmd::daily::run(&args),
+    };
+    match result {
+        Ok(o) => o.into(),
+        Err(e) => {
+            eprintln!("spendrecon: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! `spendrecon daily`: logs → tokens and exact cost per day × provider × model.
+
+use anyhow::Result;
+
+use crate::aggregate::DailyAggregator;
+use crate::cli::{DailyArgs, Outcome};
+use crate::output;
+
+pub fn run(args: &DailyArgs) -> Result<Outcome> {
+    let rates = super::load_rates(&args.common)?;
+    let period = super::period(&args.logs)?;
+    let tz = args.logs.tz;
+    let (agg, report) = super::scan_logs(&args.logs, || DailyAggregator::new(&rates, tz, period))?;
+    let daily = agg.finish();
+    super::write_main(&args.common, "daily", &output::daily_table(&daily))?;
+    super::write_accounting(&args.common, &report)?;
+    super::print_summary(&args.common, &report, &daily);
+    let flagged = !report.rejections.is_empty() || !daily.unpriced().is_empty();
+    Ok(if flagged {
+        Outcome::Flagged
+    } else {
+        Outcome::Reconciled
+    })
+}

@@ -1,0 +1,146 @@
+//! One small file per subcommand, wiring the stages: readers → aggregation → pricing → writers.
+//! Shared wiring (rate table, log scan, the human summary) lives here.
+
+pub mod daily;
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::aggregate::{Daily, Period};
+use crate::cli::{CommonArgs, Format, LogArgs};
+use crate::input::{self, CallSink, ScanOptions, ScanReport};
+use crate::output::{self, Sink, Table};
+use crate::pricing::RateTable;
+
+/// `--rates DIR`, else `./rates` when it holds a `models.csv`, else the table built into the binary.
+pub fn load_rates(common: &CommonArgs) -> Result<RateTable> {
+    let table = match &common.rates {
+        Some(dir) => RateTable::load_dir(dir)?,
+        None if Path::new("rates/models.csv").is_file() => RateTable::load_dir(Path::new("rates"))?,
+        None => RateTable::builtin(),
+    };
+    Ok(table)
+}
+
+pub fn period(logs: &LogArgs) -> Result<Period> {
+    if let (Some(f), Some(t)) = (logs.from, logs.to) {
+        if f > t {
+            bail!("--from {f} is after --to {t}");
+        }
+    }
+    Ok(Period {
+        from: logs.from,
+        to: logs.to,
+    })
+}
+
+/// Reads every log file through `make_sink`; in `--strict` mode the first rejected row is fatal.
+pub fn scan_logs<S: CallSink>(
+    logs: &LogArgs,
+    make_sink: impl Fn() -> S + Sync,
+) -> Result<(S, ScanReport)> {
+    let (files, notes) = input::discover(&logs.paths)?;
+    let mut opts = ScanOptions {
+        strict: logs.strict,
+        ..Default::default()
+    };
+    if let Some(n) = logs.threads {
+        opts.threads = n.max(1);
+    }
+    let (sink, mut report) = input::scan(&files, &opts, make_sink)?;
+    report.notes.extend(notes);
+    if logs.strict {
+        if let Some(r) = report.rejections.first() {
+            bail!(
+                "{}:{}: {}{} (--strict stops at the first rejected row)",
+                r.file,
+                r.line,
+                r.column
+                    .map(|c| format!("column {c}: "))
+                    .unwrap_or_default(),
+                r.reason
+            );
+        }
+    }
+    Ok((sink, report))
+}
+
+pub fn sink(common: &CommonArgs) -> Sink {
+    match &common.out {
+        Some(d) => Sink::Dir(d.clone()),
+        None => Sink::Stdout,
+    }
+}
+
+/// Writes the command's main table in `--format` (to `--out/NAME.csv` or stdout).
+pub fn write_main(common: &CommonArgs, name: &str, table: &Table) -> Result<()> {
+    let sink = sink(common);
+    let (file, body) = match common.format {
+        Format::Csv => (format!("{name}.csv"), table.csv()),
+        Format::Json => (format!("{name}.jsonl"), table.json_lines()),
+    };
+    sink.write(&file, &body)
+        .with_context(|| format!("writing {file}"))
+}
+
+/// `rejected.csv` and `files.csv` next to the main table (only with `--out`).
+pub fn write_accounting(common: &CommonArgs, report: &ScanReport) -> Result<()> {
+    let sink = sink(common);
+    sink.write_secondary(
+        "rejected.csv",
+        &output::rejected_table(&report.rejections).csv(),
+    )
+    .context("writing rejected.csv")?;
+    sink.write_secondary("files.csv", &output::files_table(&report.files).csv())
+        .context("writing files.csv")?;
+    Ok(())
+}
+
+/// The human summary on stderr: rows per file, rejections, unpriced calls, total cost.
+pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
+    if common.quiet {
+        return;
+    }
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
+    for f in &report.files {
+        eprintln!(
+            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
+            f.file, f.read, f.used, f.out_of_range, f.rejected
+        );
+    }
+    for r in report.rejections.iter().take(10) {
+        eprintln!(
+            "  rejected {}:{}: {}{}",
+            r.file,
+            r.line,
+            r.column
+                .map(|c| format!("column {c}: "))
+                .unwrap_or_default(),
+            r.reason
+        );
+    }
+    if report.rejections.len() > 10 {
+        let where_ = if common.out.is_some() {
+            "see rejected.csv"
+        } else {
+            "use --out to get rejected.csv"
+        };
+        eprintln!(
+            "  … and {} more rejected rows ({where_})",
+            report.rejections.len() - 10
+        );
+    }
+    let requests: u64 = daily.rows.iter().map(|r| r.requests).sum();
+    let failed: u64 = daily.rows.iter().map(|r| r.failed_requests).sum();
+    let tokens: u128 = daily.rows.iter().map(|r| r.total_tokens()).sum();
+    eprintln!(
+        "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
+        output::money(daily.priced_total())
+    );
+    for ((p, m), (calls, toks)) in daily.unpriced() {
+        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");
+    }
+}

@@ -1,0 +1,128 @@
+//! CSV logs: a header row names the columns (contract names, aliases, or dotted `usage.*` names);
+//! each record is mapped onto [`Fields`] through a column map resolved once per file.
+
+use std::borrow::Cow;
+
+use crate::domain::Call;
+use crate::input::record::{FieldId, Fields, RowError, Scalar};
+
+/// Which contract field each column feeds; resolved from the header.
+#[derive(Debug, Clone)]
+pub struct CsvLayout {
+    pub columns: Vec<Option<FieldId>>,
+    /// Physical lines the header took (usually 1).
+    pub header_lines: u64,
+}
+
+impl CsvLayout {
+    pub fn from_header(names: &[&str], header_lines: u64) -> Result<CsvLayout, String> {
+        let columns: Vec<Option<FieldId>> = names.iter().map(|n| FieldId::from_name(n)).collect();
+        let has = |id| columns.contains(&Some(id));
+        let mut missing = Vec::new();
+        for (id, name) in [
+            (FieldId::Ts, "ts"),
+            (FieldId::Provider, "provider"),
+            (FieldId::Model, "model"),
+        ] {
+            if !has(id) {
+                missing.push(name);
+            }
+        }
+        if !has(FieldId::PromptTokens) && !has(FieldId::InputTokens) {
+            missing.push("prompt_tokens");
+        }
+        if !has(FieldId::CompletionTokens) && !has(FieldId::OutputTokens) {
+            missing.push("completion_tokens");
+        }
+        if !missing.is_empty() {
+            return Err(format!(
+                "header lacks required column(s) {}; found: {}",
+                missing.join(", "),
+                names.join(",")
+            ));
+        }
+        Ok(CsvLayout {
+            columns,
+            header_lines,
+        })
+    }
+}
+
+/// Maps one record onto a call.
+pub fn parse_record<'r>(
+    layout: &CsvLayout,
+    rec: &'r csv::ByteRecord,
+) -> Result<Call<'r>, RowError> {
+    if rec.len() != layout.columns.len() {
+        return Err(RowError::new(
+            None,
+            format!(
+                "expected {} fields as in the header, found {}",
+                layout.columns.len(),
+                rec.len()
+            ),
+        ));
+    }
+    let mut fields = Fields::default();
+    for (cell, id) in rec.iter().zip(&layout.columns) {
+        let Some(id) = *id else { continue };
+        if cell.is_empty() {
+            continue;
+        }
+        let text = std::str::from_utf8(cell).map_err(|_| {
+            RowError::new(
+                None,
+                format!("column {id:?} is not valid UTF-8 (Latin-1 or binary bytes?)"),
+            )
+        })?;
+        *fields.slot(id) = Some(Scalar::S(Cow::Borrowed(text)));
+    }
+    fields.into_call()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_must_name_required_columns() {
+        let e =
+            CsvLayout::from_header(&["ts", "provider", "model", "prompt_tokens"], 1).unwrap_err();
+        assert!(e.contains("completion_tokens"), "{e}");
+        assert!(CsvLayout::from_header(
+            &[
+                "ts",
+                "provider",
+                "model",
+                "usage.input_tokens",
+                "output_tokens"
+            ],
+            1
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn record_maps_by_header() {
+        let layout = CsvLayout::from_header(
+            &[
+                "model",
+                "ts",
+                "provider",
+                "completion_tokens",
+                "prompt_tokens",
+                "junk",
+            ],
+            1,
+        )
+        .unwrap();
+        let rec = csv::ByteRecord::from(vec!["m", "2026-04-01T00:00:00Z", "p", "5", "7", "x"]);
+        let c = parse_record(&layout, &rec).unwrap();
+        assert_eq!((c.usage.prompt, c.usage.completion), (7, 5));
+        let short = csv::ByteRecord::from(vec!["m", "2026-04-01T00:00:00Z"]);
+        assert!(parse_record(&layout, &short)
+            .unwrap_err()
+            .reason
+            .contains("expected 6 fields"));
+    }
+}

@@ -1,0 +1,827 @@
+//! Input readers: find the log files, read them in large chunks on one thread, parse the chunks on
+//! worker threads, and hand every call to a per-thread [`CallSink`].
+//!
+//! Every format goes through the same pipeline and the same accounting: a row is used, outside
+//! the requested days, or rejected with file, line and reason. Line numbers survive parallelism
+//! because each chunk carries its sequence number and its line count is resolved afterwards.
+
+pub mod delimited;
+pub mod jsonl;
+pub mod parquet;
+pub mod record;
+pub mod timestamp;
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+use crate::domain::Call;
+use delimited::CsvLayout;
+use record::RowError;
+
+/// Formats the contract names, detected from the file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jsonl,
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogFile {
+    pub path: PathBuf,
+    pub format: Format,
+    pub gzip: bool,
+}
+
+impl LogFile {
+    /// `None` when the name is not a log format we read.
+    pub fn detect(path: &Path) -> Option<LogFile> {
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+        let (stem, gzip) = match name.strip_suffix(".gz") {
+            Some(s) => (s, true),
+            None => (name.as_str(), false),
+        };
+        let format = if stem.ends_with(".jsonl") || stem.ends_with(".ndjson") {
+            Format::Jsonl
+        } else if stem.ends_with(".csv") {
+            Format::Csv
+        } else if stem.ends_with(".parquet") {
+            Format::Parquet
+        } else {
+            return None;
+        };
+        Some(LogFile {
+            path: path.to_path_buf(),
+            format,
+            gzip,
+        })
+    }
+}
+
+/// A problem that stops the run (exit status 2), as opposed to a rejected row.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn file_error(path: &Path, message: impl ToString) -> InputError {
+    InputError::File {
+        path: path.display().to_string(),
+        message: message.to_string(),
+    }
+}
+
+/// Expands `--logs` arguments: files as given, directories to every log file inside (sorted, not
+/// recursive). Other files in a directory are skipped and named in the returned notes.
+pub fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputError> {
+    let mut files = Vec::new();
+    let mut notes = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| file_error(p, e))?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| file_error(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            entries.sort();
+            let before = files.len();
+            for e in entries {
+                match LogFile::detect(&e) {
+                    Some(f) => files.push(f),
+                    None => notes.push(format!("skipped {} (not a log file)", e.display())),
+                }
+            }
+            if files.len() == before {
+                return Err(file_error(
+                    p,
+                    "directory holds no .jsonl, .ndjson, .csv or .parquet files (optionally .gz)",
+                ));
+            }
+        } else {
+            files.push(LogFile::detect(p).ok_or_else(|| {
+                file_error(p, "unknown log format: expected .jsonl, .ndjson, .csv or .parquet, optionally .gz")
+            })?);
+        }
+    }
+    if files.is_empty() {
+        return Err(InputError::Usage("no log files given (--logs)".into()));
+    }
+    Ok((files, notes))
+}
+
+/// What a sink did with a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    Used,
+    /// Outside `--from`/`--to`: read and valid, deliberately not counted.
+    OutOfRange,
+}
+
+/// Per-thread consumer of calls; the stages after the readers implement it.
+pub trait CallSink: Send {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition;
+    fn merge(&mut self, other: Self);
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub file: String,
+    /// Physical line (text formats, 1-based, header included) or row number (Parquet, 1-based).
+    pub line: u64,
+    pub column: Option<&'static str>,
+    pub reason: String,
+    /// The row as read, cut to 200 characters, API keys masked.
+    pub raw: String,
+}
+
+/// Rows read, used, out of range and rejected for one file: read = used + out_of_range + rejected.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileStats {
+    pub file: String,
+    pub read: u64,
+    pub used: u64,
+    pub out_of_range: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub files: Vec<FileStats>,
+    pub rejections: Vec<Rejection>,
+    pub notes: Vec<String>,
+}
+
+pub struct ScanOptions {
+    pub threads: usize,
+    pub chunk_bytes: usize,
+    /// Stop reading at the first rejected row.
+    pub strict: bool,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            chunk_bytes: 4 << 20,
+            strict: false,
+        }
+    }
+}
+
+/// A line longer than this is not a log record; stop rather than buffer without bound.
+const MAX_RECORD_BYTES: usize = 64 << 20;
+
+enum Work {
+    Text {
+        file: usize,
+        seq: u64,
+        csv: Option<Arc<CsvLayout>>,
+        buf: Vec<u8>,
+        len: usize,
+    },
+    Frame {
+        file: usize,
+        first_row: u64,
+        frame: polars::prelude::DataFrame,
+    },
+}
+
+/// A rejection whose line is known only relative to its chunk until all chunks are counted.
+struct PendingRejection {
+    file: usize,
+    seq: u64,
+    rel_line: u64,
+    error: RowError,
+    raw: String,
+}
+
+struct Worker<S> {
+    sink: S,
+    stats: Vec<FileStats>,
+    rejections: Vec<PendingRejection>,
+    /// (file, seq, lines in chunk) for resolving line numbers.
+    chunk_lines: Vec<(usize, u64, u64)>,
+}
+
+impl<S: CallSink> Worker<S> {
+    fn take(&mut self, file: usize, result: Result<Call<'_>, RowError>) -> Option<RowError> {
+        let st = &mut self.stats[file];
+        st.read += 1;
+        match result {
+            Ok(call) => {
+                match self.sink.accept(&call) {
+                    Disposition::Used => st.used += 1,
+                    Disposition::OutOfRange => st.out_of_range += 1,
+                }
+                None
+            }
+            Err(e) => {
+                st.rejected += 1;
+                Some(e)
+            }
+        }
+    }
+
+    fn reject(&mut self, file: usize, seq: u64, rel_line: u64, error: RowError, raw: &[u8]) {
+        self.rejections.push(PendingRejection {
+            file,
+            seq,
+            rel_line,
+            error,
+            raw: mask_raw(raw),
+        });
+    }
+
+    fn note_reject(&mut self, stop: &AtomicBool, strict: bool) {
+        if strict {
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn run_text(
+        &mut self,
+        (file, seq): (usize, u64),
+        csv: Option<&CsvLayout>,
+        data: &[u8],
+        stop: &AtomicBool,
+        strict: bool,
+    ) {
+        match csv {
+            None => {
+                let mut rel = 0u64;
+                for line in data.split(|&b| b == b'\n') {
+                    rel += 1;
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    if let Some(e) = self.take(file, jsonl::parse_line(line)) {
+                        self.reject(file, seq, rel, e, line);
+                        self.note_reject(stop, strict);
+                    }
+                }
+            }
+            Some(layout) => {
+                let mut rdr = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(data);
+                let mut rec = csv::ByteRecord::new();
+                loop {
+                    let start = rdr.position().clone();
+                    match rdr.read_byte_record(&mut rec) {
+                        Ok(false) => break,
+                        Ok(true) => {
+                            if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
+                                continue;
+                            }
+                            if let Some(e) = self.take(file, delimited::parse_record(layout, &rec))
+                            {
+                                let raw = record_bytes(data, &rec, &start);
+                                self.reject(file, seq, start.line(), e, raw);
+                                self.note_reject(stop, strict);
+                            }
+                        }
+                        Err(e) => {
+                            self.stats[file].read += 1;
+                            self.stats[file].rejected += 1;
+                            let raw = &data[(start.byte() as usize).min(data.len())..];
+                            let raw = &raw[..raw.len().min(200)];
+                            let err = RowError::new(None, format!("malformed CSV: {e}"));
+                            self.reject(file, seq, start.line(), err, raw);
+                            self.note_reject(stop, strict);
+                        }
+                    }
+                }
+            }
+        }
+        self.chunk_lines.push((file, seq, count_lines(data)));
+    }
+
+    fn run_frame(
+        &mut self,
+        file: usize,
+        first_row: u64,
+        frame: &polars::prelude::DataFrame,
+        stop: &AtomicBool,
+        strict: bool,
+    ) {
+        match parquet::FrameColumns::new(frame) {
+            Ok(cols) => {
+                for (i, fields) in cols.rows().enumerate() {
+                    if let Some(e) = self.take(file, fields.into_call()) {
+                        // Parquet rows have no line; the 1-based row number stands in.
+                        self.rejections.push(PendingRejection {
+                            file,
+                            seq: u64::MAX,
+                            rel_line: first_row + i as u64 + 1,
+                            error: e,
+                            raw: String::new(),
+                        });
+                        self.note_reject(stop, strict);
+                    }
+                }
+            }
+            Err(e) => {
+                // One rejection per row keeps read = used + rejected exact.
+                for i in 0..frame.height() as u64 {
+                    self.stats[file].read += 1;
+                    self.stats[file].rejected += 1;
+                    self.rejections.push(PendingRejection {
+                        file,
+                        seq: u64::MAX,
+                        rel_line: first_row + i + 1,
+                        error: RowError::new(None, e.clone()),
+                        raw: String::new(),
+                    });
+                }
+                self.note_reject(stop, strict);
+            }
+        }
+    }
+}
+
+fn count_lines(data: &[u8]) -> u64 {
+    let n = memchr::memchr_iter(b'\n', data).count() as u64;
+    if data.last().is_some_and(|&b| b != b'\n') {
+        n + 1
+    } else {
+        n
+    }
+}
+
+fn record_bytes<'d>(data: &'d [u8], rec: &csv::ByteRecord, start: &csv::Position) -> &'d [u8] {
+    let from = start.byte() as usize;
+    let to = rec
+        .position()
+        .map(|p| p.byte() as usize)
+        .unwrap_or(from)
+        .max(from);
+    let end = memchr::memchr(b'\n', &data[to.min(data.len())..]).map_or(data.len(), |i| to + i);
+    &data[from.min(data.len())..end.min(from + 200).min(data.len())]
+}
+
+/// Masks anything that looks like an API key (`sk-…`) so rejected rows can be shared.
+pub fn mask_secrets(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("sk-") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        let n = tail
+            .char_indices()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map_or(tail.len(), |(j, _)| j);
+        if n >= 12 {
+            out.push_str("sk-***");
+        } else {
+            out.push_str(&tail[..n]);
+        }
+        rest = &tail[n..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn mask_raw(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&raw[..raw.len().min(400)]);
+    let mut masked = mask_secrets(&text);
+    if masked.chars().count() > 200 {
+        masked = masked.chars().take(200).collect::<String>() + "…";
+    }
+    masked
+}
+
+/// Where a complete record ends in `buf[..len]`: after the last newline that is outside quotes.
+fn record_boundary(buf: &[u8], csv: bool) -> Option<usize> {
+    if !csv || memchr::memchr(b'"', buf).is_none() {
+        return memchr::memrchr(b'\n', buf).map(|i| i + 1);
+    }
+    // Quote parity tells whether a newline is inside a quoted field; RFC 4180's doubled quotes
+    // keep the parity, so counting quote characters is exact.
+    let mut in_quotes = false;
+    let mut last = None;
+    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            last = Some(i + 1);
+        }
+    }
+    last
+}
+
+/// Reads until `buf[..*len]` holds at least `want` bytes or the input ends; returns true at end.
+fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, len: &mut usize, want: usize) -> io::Result<bool> {
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    while *len < want {
+        match r.read(&mut buf[*len..want]) {
+            Ok(0) => return Ok(true),
+            Ok(n) => *len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+struct Pump<'a> {
+    tx: &'a Sender<Work>,
+    free: &'a Receiver<Vec<u8>>,
+    chunk: usize,
+    stop: &'a AtomicBool,
+}
+
+impl Pump<'_> {
+    fn buffer(&self) -> Vec<u8> {
+        self.free.try_recv().unwrap_or_default()
+    }
+
+    /// Streams a text file as chunks of whole records. Returns the sequence numbers used.
+    fn text(
+        &self,
+        file: usize,
+        r: &mut dyn Read,
+        csv: Option<Arc<CsvLayout>>,
+        mut carry: Vec<u8>,
+    ) -> io::Result<u64> {
+        let mut seq = 0;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(seq);
+            }
+            let mut buf = self.buffer();
+            let mut len = carry.len();
+            let want = self.chunk.max(len + (1 << 16));
+            if buf.len() < want {
+                buf.resize(want, 0);
+            }
+            buf[..len].copy_from_slice(&carry);
+            carry.clear();
+            let eof = fill(r, &mut buf, &mut len, want)?;
+            if eof {
+                if len > 0 {
+                    self.send(Work::Text {
+                        file,
+                        seq,
+                        csv,
+                        buf,
+                        len,
+                    });
+                    seq += 1;
+                }
+                return Ok(seq);
+            }
+            match record_boundary(&buf[..len], csv.is_some()) {
+                Some(cut) => {
+                    carry.extend_from_slice(&buf[cut..len]);
+                    self.send(Work::Text {
+                        file,
+                        seq,
+                        csv: csv.clone(),
+                        buf,
+                        len: cut,
+                    });
+                    seq += 1;
+                }
+                None if len > MAX_RECORD_BYTES => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a record longer than 64 MiB (no line end found): not a log file?",
+                    ));
+                }
+                None => carry.extend_from_slice(&buf[..len]),
+            }
+        }
+    }
+
+    fn send(&self, w: Work) {
+        // Workers only hang up after the channel closes, so a failed send means they panicked;
+        // the join below reports that.
+        let _ = self.tx.send(w);
+    }
+}
+
+/// Reads the CSV header (which may span lines if quoted) and returns it with the bytes after it.
+fn read_csv_header(r: &mut dyn Read, path: &Path) -> Result<(CsvLayout, Vec<u8>), InputError> {
+    let mut buf = Vec::new();
+    let mut len = 0;
+    loop {
+        let want = len + (1 << 16);
+        let eof = fill(r, &mut buf, &mut len, want).map_err(|e| file_error(path, e))?;
+        let data = &buf[..len];
+        let cut = record_boundary(data, true).or(if eof { Some(len) } else { None });
+        if let Some(cut) = cut {
+            let header = strip_bom(&data[..cut]);
+            if header.iter().all(u8::is_ascii_whitespace) {
+                return Err(file_error(path, "empty file: no CSV header"));
+            }
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(header);
+            let mut rec = csv::StringRecord::new();
+            rdr.read_record(&mut rec)
+                .map_err(|e| file_error(path, format!("line 1: unreadable CSV header: {e}")))?;
+            let names: Vec<&str> = rec.iter().collect();
+            let layout = CsvLayout::from_header(&names, count_lines(&data[..cut]))
+                .map_err(|e| file_error(path, format!("line 1: {e}")))?;
+            return Ok((layout, data[cut..].to_vec()));
+        }
+        if len > MAX_RECORD_BYTES {
+            return Err(file_error(path, "no CSV header line within 64 MiB"));
+        }
+    }
+}
+
+fn strip_bom(b: &[u8]) -> &[u8] {
+    b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
+}
+
+fn open(f: &LogFile) -> Result<Box<dyn Read + Send>, InputError> {
+    let file = File::open(&f.path).map_err(|e| file_error(&f.path, e))?;
+    Ok(if f.gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            file,
+        )))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Reads every file through the worker pool. Returns the merged sink and the accounting.
+pub fn scan<S: CallSink>(
+    files: &[LogFile],
+    opts: &ScanOptions,
+    make_sink: impl Fn() -> S + Sync,
+) -> Result<(S, ScanReport), InputError> {
+    let threads = opts.threads.max(1);
+    let (tx, rx) = bounded::<Work>(threads * 2);
+    let (free_tx, free_rx) = bounded::<Vec<u8>>(threads * 3);
+    let stop = AtomicBool::new(false);
+    // Per file: lines before the first chunk (CSV header), and a read error with the sequence
+    // number it happened after.
+    let mut header_lines = vec![0u64; files.len()];
+    let mut read_errors: Vec<(usize, u64, String)> = Vec::new();
+
+    let workers = std::thread::scope(|scope| -> Result<Vec<Worker<S>>, InputError> {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                let free_tx = free_tx.clone();
+                let stop = &stop;
+                let make_sink = &make_sink;
+                let n_files = files.len();
+                scope.spawn(move || {
+                    let mut w = Worker {
+                        sink: make_sink(),
+                        stats: vec![FileStats::default(); n_files],
+                        rejections: Vec::new(),
+                        chunk_lines: Vec::new(),
+                    };
+                    for work in rx.iter() {
+                        match work {
+                            Work::Text {
+                                file,
+                                seq,
+                                csv,
+                                buf,
+                                len,
+                            } => {
+                                w.run_text(
+                                    (file, seq),
+                                    csv.as_deref(),
+                                    &buf[..len],
+                                    stop,
+                                    opts.strict,
+                                );
+                                let _ = free_tx.try_send(buf);
+                            }
+                            Work::Frame {
+                                file,
+                                first_row,
+                                frame,
+                            } => w.run_frame(file, first_row, &frame, stop, opts.strict),
+                        }
+                    }
+                    w
+                })
+            })
+            .collect();
+        drop(rx);
+
+        let pump = Pump {
+            tx: &tx,
+            free: &free_rx,
+            chunk: opts.chunk_bytes,
+            stop: &stop,
+        };
+        let mut result = Ok(());
+        for (i, f) in files.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let r = match f.format {
+                Format::Parquet => parquet::pump(i, f, &tx, &stop),
+                Format::Jsonl | Format::Csv => {
+                    let mut reader = match open(f) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            result = Err(e);
+                            break;
+                        }
+                    };
+                    let (layout, carry) = if f.format == Format::Csv {
+                        match read_csv_header(&mut reader, &f.path) {
+                            Ok((l, c)) => {
+                                header_lines[i] = l.header_lines;
+                                (Some(Arc::new(l)), c)
+                            }
+                            Err(e) => {
+                                result = Err(e);
+                                break;
+                            }
+                        }
+                    } else {
+                        (None, Vec::new())
+                    };
+                    let mut first = true;
+                    let mut bom_skipping = BomSkip {
+                        inner: &mut reader,
+                        first: &mut first,
+                        active: layout.is_none(),
+                    };
+                    pump.text(i, &mut bom_skipping, layout, carry)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string())
+                }
+            };
+            if let Err(message) = r {
+                // Rows read before the failure stay counted; the failure itself is a rejection
+                // placed after the last complete chunk.
+                read_errors.push((i, u64::MAX, message));
+            }
+        }
+        drop(tx);
+        let workers: Vec<Worker<S>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("worker thread panicked"))
+            .collect();
+        result.map(|_| workers)
+    })?;
+
+    Ok(finish(files, workers, header_lines, read_errors))
+}
+
+/// Skips a UTF-8 byte-order mark at the very start of a JSON-lines stream.
+struct BomSkip<'a> {
+    inner: &'a mut dyn Read,
+    first: &'a mut bool,
+    active: bool,
+}
+
+impl Read for BomSkip<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.active && *self.first {
+            *self.first = false;
+            let mut head = [0u8; 3];
+            let mut n = 0;
+            while n < 3 {
+                match self.inner.read(&mut head[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            let start = if n == 3 && head == [0xEF, 0xBB, 0xBF] {
+                3
+            } else {
+                0
+            };
+            let keep = &head[start..n];
+            buf[..keep.len()].copy_from_slice(keep);
+            if !keep.is_empty() || n == 0 {
+                return Ok(keep.len());
+            }
+        }
+        self.inner.read(buf)
+    }
+}
+
+fn finish<S: CallSink>(
+    files: &[LogFile],
+    workers: Vec<Worker<S>>,
+    header_lines: Vec<u64>,
+    read_errors: Vec<(usize, u64, String)>,
+) -> (S, ScanReport) {
+    let mut stats: Vec<FileStats> = files
+        .iter()
+        .map(|f| FileStats {
+            file: f.path.display().to_string(),
+            ..Default::default()
+        })
+        .collect();
+    let mut chunk_lines: Vec<(usize, u64, u64)> = Vec::new();
+    let mut pending = Vec::new();
+    let mut sink: Option<S> = None;
+    for w in workers {
+        for (i, s) in w.stats.iter().enumerate() {
+            stats[i].read += s.read;
+            stats[i].used += s.used;
+            stats[i].out_of_range += s.out_of_range;
+            stats[i].rejected += s.rejected;
+        }
+        chunk_lines.extend(w.chunk_lines);
+        pending.extend(w.rejections);
+        match &mut sink {
+            None => sink = Some(w.sink),
+            Some(s) => s.merge(w.sink),
+        }
+    }
+    // First line of each chunk = header lines + lines of all earlier chunks of the file.
+    chunk_lines.sort_unstable();
+    let mut first_line: rustc_hash::FxHashMap<(usize, u64), u64> = Default::default();
+    let mut total_lines = vec![0u64; files.len()];
+    for &(file, seq, n) in &chunk_lines {
+        first_line.insert((file, seq), header_lines[file] + total_lines[file]);
+        total_lines[file] += n;
+    }
+    let mut rejections: Vec<Rejection> = pending
+        .into_iter()
+        .map(|p| Rejection {
+            file: stats[p.file].file.clone(),
+            line: if p.seq == u64::MAX {
+                p.rel_line
+            } else {
+                first_line.get(&(p.file, p.seq)).copied().unwrap_or(0) + p.rel_line
+            },
+            column: p.error.column,
+            reason: p.error.reason,
+            raw: p.raw,
+        })
+        .collect();
+    for (file, _, message) in read_errors {
+        stats[file].read += 1;
+        stats[file].rejected += 1;
+        rejections.push(Rejection {
+            file: stats[file].file.clone(),
+            line: header_lines[file] + total_lines[file] + 1,
+            column: None,
+            reason: format!("file unreadable from here on: {message}"),
+            raw: String::new(),
+        });
+    }
+    rejections.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    let sink = sink.expect("at least one worker");
+    (
+        sink,
+        ScanReport {
+            files: stats,
+            rejections,
+            notes: Vec::new(),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundary_respects_quoted_newlines() {
+        let b = b"a,\"x\ny\",1\nb,\"z";
+        assert_eq!(record_boundary(b, true), Some(10));
+        assert_eq!(record_boundary(b, false), Some(10));
+        let b = b"a,\"x\ny";
+        assert_eq!(record_boundary(b, true), None);
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        assert_eq!(
+            mask_secrets(r#"{"key":"sk-or-v1-abcdef0123456789","m":"sk-x"}"#),
+            r#"{"key":"sk-***","m":"sk-x"}"#
+        );
+    }
+
+    #[test]
+    fn detects_formats() {
+        let d = |n: &str| LogFile::detect(Path::new(n)).map(|f| (f.format, f.gzip));
+        assert_eq!(d("a.jsonl.gz"), Some((Format::Jsonl, true)));
+        assert_eq!(d("a.NDJSON"), Some((Format::Jsonl, false)));
+        assert_eq!(d("a.csv"), Some((Format::Csv, false)));
+        assert_eq!(d("a.parquet"), Some((Format::Parquet, false)));
+        assert_eq!(d("a.txt"), None);
+    }
+}

@@ -1,0 +1,163 @@
+//! Parquet logs, decoded by polars in slices of row groups (so memory stays bounded however large
+//! the file) and handed to the same workers and the same field rules as the text formats.
+//!
+//! Columns are found by name like CSV headers; string, integer, float and boolean columns are
+//! read. A rejected Parquet row is reported by its 1-based row number in the `line` column.
+
+use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Sender;
+use polars::prelude::*;
+
+use super::record::{FieldId, Fields, Scalar};
+use super::{LogFile, Work};
+
+/// Rows decoded per slice: large enough to keep polars' decoders busy, small enough that a slice
+/// of a wide file stays within tens of MiB.
+const SLICE_ROWS: usize = 1 << 18;
+
+/// Sends the file as frames of up to [`SLICE_ROWS`] rows holding only the contract's columns.
+pub(super) fn pump(
+    file: usize,
+    f: &LogFile,
+    tx: &Sender<Work>,
+    stop: &AtomicBool,
+) -> Result<(), String> {
+    if f.gzip {
+        return Err(
+            "gzip-compressed Parquet is not supported (Parquet compresses its own pages)".into(),
+        );
+    }
+    let open = || File::open(&f.path).map_err(|e| e.to_string());
+    let mut reader = ParquetReader::new(open()?);
+    let schema = reader
+        .schema()
+        .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+    let metadata = reader
+        .get_metadata()
+        .map_err(|e| format!("not a readable Parquet file: {e}"))?
+        .clone();
+    let columns: Vec<String> = schema
+        .iter_names()
+        .filter(|n| FieldId::from_name(n).is_some())
+        .map(|n| n.to_string())
+        .collect();
+    let total = metadata.num_rows;
+    let mut offset = 0;
+    while offset < total {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let mut r = ParquetReader::new(open()?)
+            .with_columns(Some(columns.clone()))
+            .with_slice(Some((offset, SLICE_ROWS)));
+        r.set_metadata(metadata.clone());
+        let frame = r
+            .finish()
+            .map_err(|e| format!("rows {}..: unreadable Parquet data: {e}", offset + 1))?;
+        let n = frame.height();
+        let _ = tx.send(Work::Frame {
+            file,
+            first_row: offset as u64,
+            frame,
+        });
+        if n == 0 {
+            break;
+        }
+        offset += n;
+    }
+    Ok(())
+}
+
+enum Col {
+    Str(StringChunked),
+    Int(Int64Chunked),
+    UInt(UInt64Chunked),
+    Float(Float64Chunked),
+    Bool(BooleanChunked),
+}
+
+/// The frame's contract columns, typed once per frame.
+pub struct FrameColumns {
+    cols: Vec<(FieldId, Col)>,
+    height: usize,
+}
+
+impl FrameColumns {
+    pub fn new(frame: &DataFrame) -> Result<FrameColumns, String> {
+        let mut cols = Vec::new();
+        for c in frame.columns() {
+            let Some(id) = FieldId::from_name(c.name()) else {
+                continue;
+            };
+            let s = c.as_materialized_series();
+            let err = |e: PolarsError| format!("column `{}`: {e}", c.name());
+            let col = match s.dtype() {
+                DataType::String => Col::Str(s.str().map_err(err)?.clone()),
+                DataType::Boolean => Col::Bool(s.bool().map_err(err)?.clone()),
+                DataType::Float32 | DataType::Float64 => Col::Float(
+                    s.cast(&DataType::Float64)
+                        .map_err(err)?
+                        .f64()
+                        .map_err(err)?
+                        .clone(),
+                ),
+                DataType::UInt64 => Col::UInt(s.u64().map_err(err)?.clone()),
+                DataType::Int8
+                | DataType::Int16
+                | DataType::Int32
+                | DataType::Int64
+                | DataType::UInt8
+                | DataType::UInt16
+                | DataType::UInt32 => Col::Int(
+                    s.cast(&DataType::Int64)
+                        .map_err(err)?
+                        .i64()
+                        .map_err(err)?
+                        .clone(),
+                ),
+                DataType::Null => continue,
+                other => {
+                    return Err(format!(
+                        "column `{}` has type {other}; expected string, integer, float or boolean",
+                        c.name()
+                    ))
+                }
+            };
+            cols.push((id, col));
+        }
+        Ok(FrameColumns {
+            cols,
+            height: frame.height(),
+        })
+    }
+
+    /// Row by row, as [`Fields`] borrowing from the frame.
+    pub fn rows(&self) -> impl Iterator<Item = Fields<'_>> + '_ {
+        type Cells<'a> = Box<dyn Iterator<Item = Option<Scalar<'a>>> + 'a>;
+        let mut iters: Vec<(FieldId, Cells<'_>)> = self
+            .cols
+            .iter()
+            .map(|(id, col)| {
+                let it: Cells<'_> = match col {
+                    Col::Str(ca) => Box::new(ca.iter().map(|v| v.map(|s| Scalar::S(s.into())))),
+                    Col::Int(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::I))),
+                    Col::UInt(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::U))),
+                    Col::Float(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::F))),
+                    Col::Bool(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::B))),
+                };
+                (*id, it)
+            })
+            .collect();
+        (0..self.height).map(move |_| {
+            let mut f = Fields::default();
+            for (id, it) in iters.iter_mut() {
+                if let Some(Some(v)) = it.next() {
+                    *f.slot(*id) = Some(v);
+                }
+            }
+            f
+        })
+    }
+}

@@ -1,0 +1,231 @@
+//! Output writers: CSV that drops into a spreadsheet safely, written whole or not at all.
+//!
+//! Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV injection):
+//! a leading single quote, and RFC 4180 quoting by the `csv` crate.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::aggregate::Daily;
+use crate::domain::Money;
+use crate::input::{FileStats, Rejection};
+
+/// Neutralises a text cell that starts with `=`, `+`, `-`, `@`, tab, CR, LF or NUL.
+pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\0') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+/// Money as exact decimal text: no exponent, no thousands separator, at least two decimals.
+pub fn money(m: Money) -> String {
+    let m = m.normalize();
+    if m.scale() < 2 {
+        let mut r = m;
+        r.rescale(2);
+        r.to_string()
+    } else {
+        m.to_string()
+    }
+}
+
+/// Where a table goes: a file in `--out` (atomically) or stdout.
+pub enum Sink {
+    Dir(PathBuf),
+    Stdout,
+}
+
+impl Sink {
+    /// Writes `name` via a temporary file in the same directory, renamed into place, so a killed
+    /// run never leaves half a CSV behind.
+    pub fn write(&self, name: &str, body: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout => {
+                let mut out = io::stdout().lock();
+                out.write_all(body)?;
+                out.flush()
+            }
+            Sink::Dir(dir) => write_atomic(&dir.join(name), body),
+        }
+    }
+
+    /// Secondary tables only go to `--out`; on stdout there is room for one table.
+    pub fn write_secondary(&self, name: &str, body: &[u8]) -> io::Result<()> {
+        match self {
+            Sink::Stdout => Ok(()),
+            Sink::Dir(_) => self.write(name, body),
+        }
+    }
+}
+
+pub fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(body)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// A table of already formatted cells (text cells already made spreadsheet-safe).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub header: Vec<&'static str>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// RFC 4180 CSV, LF line ends.
+    pub fn csv(&self) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        w.write_record(&self.header).expect("writing to memory");
+        for r in &self.rows {
+            w.write_record(r).expect("writing to memory");
+        }
+        w.into_inner().expect("writing to memory")
+    }
+
+    /// JSON lines with the CSV's columns; every value a string (exact decimals), empty as null.
+    pub fn json_lines(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for r in &self.rows {
+            let obj: serde_json::Map<String, serde_json::Value> = self
+                .header
+                .iter()
+                .zip(r)
+                .map(|(h, v)| {
+                    let v = if v.is_empty() {
+                        serde_json::Value::Null
+                    } else {
+                        serde_json::Value::String(v.clone())
+                    };
+                    (h.to_string(), v)
+                })
+                .collect();
+            serde_json::to_writer(&mut out, &obj).expect("writing to memory");
+            out.push(b'\n');
+        }
+        out
+    }
+}
+
+fn table(header: &[&'static str], rows: impl IntoIterator<Item = Vec<String>>) -> Table {
+    Table {
+        header: header.to_vec(),
+        rows: rows.into_iter().collect(),
+    }
+}
+
+pub const DAILY_HEADER: [&str; 11] = [
+    "day",
+    "provider",
+    "model",
+    "requests",
+    "prompt_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "failed_requests",
+];
+
+/// `daily.csv` (CONTRACT §6). `cost_usd` is empty where a billable call had no rate.
+pub fn daily_table(d: &Daily) -> Table {
+    table(
+        &DAILY_HEADER,
+        d.rows.iter().map(|r| {
+            vec![
+                r.day.to_string(),
+                safe_text(&r.provider).into_owned(),
+                safe_text(&r.model).into_owned(),
+                r.requests.to_string(),
+                r.prompt_tokens.to_string(),
+                r.cached_tokens.to_string(),
+                r.cache_write_tokens.to_string(),
+                r.completion_tokens.to_string(),
+                r.total_tokens().to_string(),
+                r.cost_usd.map(money).unwrap_or_default(),
+                r.failed_requests.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `rejected.csv`: every row not used, with where and why.
+pub fn rejected_table(rejections: &[Rejection]) -> Table {
+    table(
+        &["file", "line", "column", "reason", "raw"],
+        rejections.iter().map(|r| {
+            vec![
+                safe_text(&r.file).into_owned(),
+                r.line.to_string(),
+                r.column.unwrap_or("").to_string(),
+                safe_text(&r.reason).into_owned(),
+                safe_text(&r.raw).into_owned(),
+            ]
+        }),
+    )
+}
+
+/// Per-file accounting: read = used + out_of_range + rejected.
+pub fn files_table(files: &[FileStats]) -> Table {
+    table(
+        &[
+            "file",
+            "rows_read",
+            "rows_used",
+            "rows_out_of_range",
+            "rows_rejected",
+        ],
+        files.iter().map(|f| {
+            vec![
+                safe_text(&f.file).into_owned(),
+                f.read.to_string(),
+                f.used.to_string(),
+                f.out_of_range.to_string(),
+                f.rejected.to_string(),
+            ]
+        }),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(safe_text("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(safe_text("-1"), "'-1");
+        assert_eq!(safe_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_text("\tx"), "'\tx");
+        assert_eq!(safe_text("openai/gpt-5.4"), "openai/gpt-5.4");
+    }
+
+    #[test]
+    fn money_is_plain_decimal() {
+        assert_eq!(money(dec!(1055)), "1055.00");
+        assert_eq!(money(dec!(0.0054000)), "0.0054");
+        assert_eq!(money(dec!(12.5)), "12.50");
+        assert_eq!(money(dec!(0.000000001)), "0.000000001");
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        write_atomic(&p, b"a\n").unwrap();
+        write_atomic(&p, b"b\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"b\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
