@@ -71,8 +71,8 @@ pub fn parse_record<'r>(
         }
         let text = std::str::from_utf8(cell).map_err(|_| {
             RowError::new(
-                None,
-                format!("column {id:?} is not valid UTF-8 (Latin-1 or binary bytes?)"),
+                Some(id.name()),
+                "not valid UTF-8 (Latin-1 or binary bytes?)",
             )
         })?;
         *fields.slot(id) = Some(Scalar::S(Cow::Borrowed(text)));

@@ -287,18 +287,18 @@ impl<S: CallSink> Worker<S> {
                             }
                             if let Some(e) = self.take(file, delimited::parse_record(layout, &rec))
                             {
-                                let raw = record_bytes(data, &rec, &start);
-                                self.reject(file, seq, start.line(), e, raw);
+                                let (line, raw) =
+                                    record_start(data, rec.position().unwrap_or(&start));
+                                self.reject(file, seq, line, e, raw);
                                 self.note_reject(stop, strict);
                             }
                         }
                         Err(e) => {
                             self.stats[file].read += 1;
                             self.stats[file].rejected += 1;
-                            let raw = &data[(start.byte() as usize).min(data.len())..];
-                            let raw = &raw[..raw.len().min(200)];
+                            let (line, raw) = record_start(data, &start);
                             let err = RowError::new(None, format!("malformed CSV: {e}"));
-                            self.reject(file, seq, start.line(), err, raw);
+                            self.reject(file, seq, line, err, raw);
                             self.note_reject(stop, strict);
                         }
                     }
@@ -360,15 +360,19 @@ fn count_lines(data: &[u8]) -> u64 {
     }
 }
 
-fn record_bytes<'d>(data: &'d [u8], rec: &csv::ByteRecord, start: &csv::Position) -> &'d [u8] {
-    let from = start.byte() as usize;
-    let to = rec
-        .position()
-        .map(|p| p.byte() as usize)
-        .unwrap_or(from)
-        .max(from);
-    let end = memchr::memchr(b'\n', &data[to.min(data.len())..]).map_or(data.len(), |i| to + i);
-    &data[from.min(data.len())..end.min(from + 200).min(data.len())]
+/// The line a record starts on and its first line's bytes. After a CRLF the csv crate places
+/// the next record at the `\n` it has not consumed yet, a line early.
+fn record_start<'d>(data: &'d [u8], pos: &csv::Position) -> (u64, &'d [u8]) {
+    let mut from = (pos.byte() as usize).min(data.len());
+    let mut line = pos.line();
+    if data.get(from) == Some(&b'\n') {
+        from += 1;
+        line += 1;
+    }
+    let rest = &data[from..];
+    let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len()).min(200);
+    let first = &rest[..end];
+    (line, first.strip_suffix(b"\r").unwrap_or(first))
 }
 
 /// Masks anything that looks like an API key (`sk-…`) so rejected rows can be shared.
@@ -419,6 +423,19 @@ fn record_boundary(buf: &[u8], csv: bool) -> Option<usize> {
         }
     }
     last
+}
+
+/// Where the first CSV record ends: after the first newline outside quotes.
+fn first_record_end(buf: &[u8]) -> Option<usize> {
+    let mut in_quotes = false;
+    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            in_quotes = !in_quotes;
+        } else if !in_quotes {
+            return Some(i + 1);
+        }
+    }
+    None
 }
 
 /// Reads until `buf[..*len]` holds at least `want` bytes or the input ends; returns true at end.
@@ -522,7 +539,7 @@ fn read_csv_header(r: &mut dyn Read, path: &Path) -> Result<(CsvLayout, Vec<u8>)
         let want = len + (1 << 16);
         let eof = fill(r, &mut buf, &mut len, want).map_err(|e| file_error(path, e))?;
         let data = &buf[..len];
-        let cut = record_boundary(data, true).or(if eof { Some(len) } else { None });
+        let cut = first_record_end(data).or(if eof { Some(len) } else { None });
         if let Some(cut) = cut {
             let header = strip_bom(&data[..cut]);
             if header.iter().all(u8::is_ascii_whitespace) {
@@ -805,6 +822,7 @@ mod tests {
         assert_eq!(record_boundary(b, false), Some(10));
         let b = b"a,\"x\ny";
         assert_eq!(record_boundary(b, true), None);
+        assert_eq!(first_record_end(b"\"h\n1\",b\nx,y\nz"), Some(8));
     }
 
     #[test]

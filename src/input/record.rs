@@ -140,6 +140,36 @@ pub enum FieldId {
 }
 
 impl FieldId {
+    /// The contract's name for the field, for messages.
+    pub fn name(self) -> &'static str {
+        use FieldId::*;
+        match self {
+            Ts => "ts",
+            Provider => "provider",
+            Model => "model",
+            PromptTokens => "prompt_tokens",
+            CompletionTokens => "completion_tokens",
+            TotalTokens => "total_tokens",
+            CachedTokens => "cached_tokens",
+            CacheReadInputTokens => "cache_read_input_tokens",
+            CacheWriteTokens => "cache_write_tokens",
+            CacheCreationInputTokens => "cache_creation_input_tokens",
+            CacheWrite1hTokens => "cache_write_1h_tokens",
+            ReasoningTokens => "reasoning_tokens",
+            InputTokens => "input_tokens",
+            OutputTokens => "output_tokens",
+            RequestId => "request_id",
+            Status => "status",
+            LatencyMs => "latency_ms",
+            Byok => "byok",
+            Shadow => "shadow",
+            ShadowOf => "shadow_of",
+            Tenant => "tenant",
+            ResponseModel => "response_model",
+            Cost => "cost",
+        }
+    }
+
     /// Column names (flat, dotted-nested, and aliases) a tabular reader maps onto [`Fields`].
     /// Matching ignores case and surrounding spaces.
     pub fn from_name(name: &str) -> Option<FieldId> {

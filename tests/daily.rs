@@ -1,0 +1,315 @@
+//! End-to-end tests of `spendrecon daily` on hand-computed fixtures (tests/fixtures/daily).
+//!
+//! Rates (tests/fixtures/daily/rates/models.csv), USD per million tokens:
+//!   *          acme/big   input 3, output 15, cache read 0.30, cache write 3.75
+//!   ominigate  acme/big   from 2026-04-02: input 2, output 10, cache read 0.20, cache write 2.50
+//!   *          acme/long  input 2, output 12, cache read 0.20; over 1000 prompt tokens 4 / 18
+//!
+//! The ten calls of logs.jsonl / logs.csv, cost = Σ tokens × price / 1e6:
+//!  1 04-01 10:00Z openrouter big  p1000 (400 cached, 100 written) c200
+//!        500×3 + 400×0.30 + 100×3.75 + 200×15 = 1500 + 120 + 375 + 3000 = 4995 → 0.004995
+//!  2 04-01 23:59:59.999Z openrouter big p2000 c100: 6000 + 1500 = 7500 → 0.0075
+//!  3 04-01 12:00Z openrouter big status 500: not billed, counted in failed_requests
+//!  4 04-02 00:00Z ominigate big (nested usage) p1000 (500 cached) c100, gateway price:
+//!        500×2 + 500×0.20 + 100×10 = 1000 + 100 + 1000 = 2100 → 0.0021
+//!  5 04-01 15:00+02:00 = 13:00Z ominigate big p100 c10, `*` price (gateway row starts 04-02):
+//!        300 + 150 = 450 → 0.00045
+//!  6 04-02 08:00Z openrouter big, Anthropic usage: input 100 + cache read 1000 + cache write 200
+//!        = prompt 1300, c50: 300 + 300 + 750 + 750 = 2100 → 0.0021
+//!  7 04-02 09:00Z openrouter long p1001 > 1000 → long tier, 1 cached, c10:
+//!        1000×4 + 1×0.20 + 10×18 = 4000 + 0.2 + 180 = 4180.2 → 0.0041802
+//!  8 04-02 09:30Z openrouter long p1000 (not over) c10: 2000 + 120 = 2120 → 0.00212
+//!  9 epoch s 1775131200 = 04-02 12:00Z openrouter acme/unknown p10 c5: no rate → cost empty
+//! 10 epoch ms 1775134800000 = 04-02 13:00Z ominigate big p10 c1: 20 + 10 = 30 → 0.00003
+//!
+//! UTC rows: 04-01 ominigate big = #5; 04-01 openrouter big = #1 + #2 = 0.012495 (+1 failed);
+//! 04-02 ominigate big = #4 + #10 = 0.00213; 04-02 openrouter big = #6; long = #7 + #8 = 0.0063002.
+//! In America/New_York (UTC−4) call #4 (04-02 00:00Z) falls on local 04-01 but keeps the gateway
+//! price of its UTC day: 04-01 ominigate big = #4 + #5 = 0.00255; 04-02 ominigate big = #10.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/daily")
+        .join(name)
+}
+
+fn daily(args: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("spendrecon").unwrap();
+    cmd.arg("daily")
+        .arg("--rates")
+        .arg(fixture("rates"))
+        .args(args);
+    cmd
+}
+
+fn run_to_dir(logs: &[&Path], extra: &[&str]) -> (tempfile::TempDir, i32) {
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = daily(extra);
+    for l in logs {
+        cmd.arg("--logs").arg(l);
+    }
+    let assert = cmd.arg("--out").arg(out.path()).assert();
+    let code = assert.get_output().status.code().unwrap();
+    (out, code)
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn jsonl_matches_hand_computed_daily() {
+    let (out, code) = run_to_dir(&[&fixture("logs.jsonl")], &[]);
+    assert_eq!(
+        read(out.path(), "daily.csv"),
+        read(&fixture(""), "expected_daily_utc.csv")
+    );
+    // acme/unknown has no rate: flagged, exit status 1.
+    assert_eq!(code, 1);
+    assert_eq!(
+        read(out.path(), "files.csv").lines().nth(1).unwrap(),
+        format!("{},10,10,0,0", fixture("logs.jsonl").display())
+    );
+}
+
+#[test]
+fn csv_matches_hand_computed_daily() {
+    let (out, _) = run_to_dir(&[&fixture("logs.csv")], &[]);
+    assert_eq!(
+        read(out.path(), "daily.csv"),
+        read(&fixture(""), "expected_daily_utc.csv")
+    );
+}
+
+#[test]
+fn gzip_matches_plain() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("logs.jsonl.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    enc.write_all(&std::fs::read(fixture("logs.jsonl")).unwrap())
+        .unwrap();
+    enc.finish().unwrap();
+    let (out, _) = run_to_dir(&[&gz], &[]);
+    assert_eq!(
+        read(out.path(), "daily.csv"),
+        read(&fixture(""), "expected_daily_utc.csv")
+    );
+}
+
+#[test]
+fn time_zone_cuts_days_but_rates_follow_utc_day() {
+    let (out, _) = run_to_dir(&[&fixture("logs.jsonl")], &["--tz", "America/New_York"]);
+    assert_eq!(
+        read(out.path(), "daily.csv"),
+        read(&fixture(""), "expected_daily_new_york.csv")
+    );
+}
+
+#[test]
+fn from_to_filter_inclusively_and_account_for_rows() {
+    // Calls 1, 2, 3 and 5 are on 2026-04-01 UTC: outside --from 2026-04-02.
+    let (out, code) = run_to_dir(
+        &[&fixture("logs.jsonl")],
+        &["--from", "2026-04-02", "--to", "2026-04-02"],
+    );
+    let daily = read(out.path(), "daily.csv");
+    assert!(
+        daily.lines().skip(1).all(|l| l.starts_with("2026-04-02,")),
+        "{daily}"
+    );
+    assert_eq!(daily.lines().count(), 1 + 4);
+    assert!(read(out.path(), "files.csv").contains(",10,6,4,0"));
+    assert_eq!(code, 1);
+    // 04-01 alone is fully priced and clean: exit 0.
+    let (_, code) = run_to_dir(&[&fixture("logs.jsonl")], &["--to", "2026-04-01"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn stdout_without_out_dir() {
+    let expected = read(&fixture(""), "expected_daily_utc.csv");
+    daily(&["--logs", fixture("logs.jsonl").to_str().unwrap(), "--quiet"])
+        .assert()
+        .code(1)
+        .stdout(expected);
+}
+
+#[test]
+fn json_format_has_csv_columns() {
+    let out = daily(&[
+        "--logs",
+        fixture("logs.jsonl").to_str().unwrap(),
+        "--format",
+        "json",
+        "-q",
+    ])
+    .output()
+    .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_slice(out.stdout.split(|&b| b == b'\n').next().unwrap()).unwrap();
+    assert_eq!(first["day"], "2026-04-01");
+    assert_eq!(first["cost_usd"], "0.00045");
+    assert_eq!(first["failed_requests"], "0");
+}
+
+#[test]
+fn bad_jsonl_rows_are_rejected_with_line_and_reason() {
+    let (out, code) = run_to_dir(&[&fixture("bad.jsonl")], &[]);
+    assert_eq!(code, 1);
+    let rejected = read(out.path(), "rejected.csv");
+    let lines: Vec<&str> = rejected.lines().collect();
+    let file = fixture("bad.jsonl").display().to_string();
+    let expect = [
+        (2, "", "cut short"),
+        (3, "prompt_tokens", "negative token count -5"),
+        (4, "ts", "no UTC offset"),
+        (5, "ts", "not an RFC 3339 timestamp or a valid date-time"),
+        (7, "model", "missing required field `model`"),
+        (8, "cached_tokens", "exceed prompt tokens"),
+    ];
+    assert_eq!(lines.len(), 1 + expect.len(), "{rejected}");
+    for (row, (line, column, reason)) in lines[1..].iter().zip(expect) {
+        assert!(
+            row.starts_with(&format!("{file},{line},{column},")),
+            "{row}"
+        );
+        assert!(row.contains(reason), "{row} lacks {reason}");
+    }
+    // The API key on line 7 is masked.
+    assert!(rejected.contains("sk-***") && !rejected.contains("0123456789abcdef"));
+    // Lines 1 and 9 are used: p 1000 + 0, c 0 + 1000 → 3000 + 15000 = 18000 / 1e6.
+    assert!(read(out.path(), "daily.csv")
+        .contains("2026-04-01,openrouter,acme/big,2,1000,0,0,1000,2000,0.018,0"));
+    assert!(read(out.path(), "files.csv").contains(",8,2,0,6"));
+}
+
+#[test]
+fn bad_csv_rows_keep_physical_line_numbers() {
+    let (out, _) = run_to_dir(&[&fixture("bad.csv")], &[]);
+    let rejected = read(out.path(), "rejected.csv");
+    let lines: Vec<&str> = rejected.lines().skip(1).collect();
+    assert_eq!(lines.len(), 4, "{rejected}");
+    assert!(
+        lines[0].contains(",3,,\"expected 6 fields as in the header, found 4\""),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains(",4,,\"expected 6 fields as in the header, found 7\""),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains(",5,prompt_tokens,token count 12.5 is not an integer"),
+        "{}",
+        lines[2]
+    );
+    // The record on lines 6–7 holds a quoted newline, so the missing provider is on line 9.
+    assert!(
+        lines[3].contains(",9,provider,missing required field"),
+        "{}",
+        lines[3]
+    );
+    // Used: lines 2, 6–7, 8 → p 1000 + 1 + 0 = 1001, c 0 + 1 + 1000 = 1001;
+    // 1001 × 3 + 1001 × 15 = 18018 → 0.018018.
+    assert!(read(out.path(), "daily.csv").contains(",3,1001,0,0,1001,2002,0.018018,0"));
+}
+
+#[test]
+fn bom_crlf_and_latin1() {
+    let (out, _) = run_to_dir(&[&fixture("bom_crlf_latin1.csv")], &[]);
+    let rejected = read(out.path(), "rejected.csv");
+    assert!(rejected.contains(",3,model,not valid UTF-8"), "{rejected}");
+    // The raw row is kept (lossily decoded) so the analyst can find it.
+    assert!(
+        rejected.contains("openrouter,acme/b\u{FFFD}g,1,1"),
+        "{rejected}"
+    );
+    assert!(read(out.path(), "daily.csv")
+        .contains("2026-04-01,openrouter,acme/big,2,1000,0,0,1000,2000,0.018,0"));
+}
+
+#[test]
+fn strict_stops_with_status_2_and_location() {
+    daily(&["--logs", fixture("bad.jsonl").to_str().unwrap(), "--strict"])
+        .assert()
+        .code(2)
+        .stderr(contains("bad.jsonl:2:"))
+        .stderr(contains("--strict"));
+}
+
+#[test]
+fn unknown_format_and_missing_file_are_usage_errors() {
+    daily(&["--logs", "/nonexistent/logs.jsonl"])
+        .assert()
+        .code(2);
+    daily(&[
+        "--logs",
+        fixture("rates/models.csv")
+            .parent()
+            .unwrap()
+            .to_str()
+            .unwrap(),
+    ])
+    .assert()
+    .code(2)
+    .stderr(contains("header lacks required column"));
+    let dir = tempfile::tempdir().unwrap();
+    let txt = dir.path().join("notes.txt");
+    std::fs::write(&txt, "hello").unwrap();
+    daily(&["--logs", txt.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(contains("unknown log format"));
+}
+
+#[test]
+fn directory_reads_every_log_file_and_skips_others() {
+    let dir = tempfile::tempdir().unwrap();
+    // The ten calls split over two formats in one directory, plus an unrelated file.
+    let jsonl = std::fs::read_to_string(fixture("logs.jsonl")).unwrap();
+    let (a, b): (Vec<_>, Vec<_>) = jsonl.lines().enumerate().partition(|(i, _)| i % 2 == 0);
+    let join = |v: Vec<(usize, &str)>| {
+        v.into_iter()
+            .map(|(_, l)| format!("{l}\n"))
+            .collect::<String>()
+    };
+    std::fs::write(dir.path().join("a.jsonl"), join(a)).unwrap();
+    std::fs::write(dir.path().join("b.ndjson"), join(b)).unwrap();
+    std::fs::write(dir.path().join("README.txt"), "not logs").unwrap();
+    let (out, _) = run_to_dir(&[dir.path()], &[]);
+    assert_eq!(
+        read(out.path(), "daily.csv"),
+        read(&fixture(""), "expected_daily_utc.csv")
+    );
+}
+
+#[test]
+fn overlapping_rate_periods_are_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rates = std::fs::read_to_string(fixture("rates/models.csv")).unwrap();
+    rates.push_str("*,acme/big,2026-03-01,2026-03-31,1,1,,,,,,overlaps line 2\n");
+    std::fs::write(dir.path().join("models.csv"), rates).unwrap();
+    Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args([
+            "daily",
+            "--logs",
+            fixture("logs.jsonl").to_str().unwrap(),
+            "--rates",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(contains("models.csv:5:"))
+        .stderr(contains("overlaps the row on line 2"));
+}
