@@ -83,9 +83,11 @@ pub struct DailyAggregator<'r> {
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
-    ids: FxHashMap<String, u32>,
+    /// provider × model → id, keyed by a 64-bit hash of the names and checked against `names`
+    /// (a collision, however unlikely, falls back to `spill`): no string is built per call.
+    ids: FxHashMap<u64, u32>,
+    spill: FxHashMap<(String, String), u32>,
     names: Vec<(String, String)>,
-    key: String,
     groups: FxHashMap<GroupKey, Group>,
 }
 
@@ -96,24 +98,39 @@ impl<'r> DailyAggregator<'r> {
             cutter: DayCutter::new(tz),
             period,
             ids: FxHashMap::default(),
+            spill: FxHashMap::default(),
             names: Vec::new(),
-            key: String::new(),
             groups: FxHashMap::default(),
         }
     }
 
     fn id(&mut self, provider: &str, model: &str) -> u32 {
-        self.key.clear();
-        self.key.push_str(provider);
-        self.key.push('\0');
-        self.key.push_str(model);
-        if let Some(&id) = self.ids.get(self.key.as_str()) {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        (provider, model).hash(&mut h);
+        let h = h.finish();
+        let new_id = self.names.len() as u32;
+        match self.ids.entry(h) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let id = *e.get();
+                let (p, m) = &self.names[id as usize];
+                if p == provider && m == model {
+                    return id;
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(new_id);
+                self.names.push((provider.to_string(), model.to_string()));
+                return new_id;
+            }
+        }
+        let key = (provider.to_string(), model.to_string());
+        if let Some(&id) = self.spill.get(&key) {
             return id;
         }
-        let id = self.names.len() as u32;
-        self.names.push((provider.to_string(), model.to_string()));
-        self.ids.insert(self.key.clone(), id);
-        id
+        self.spill.insert(key.clone(), new_id);
+        self.names.push(key);
+        new_id
     }
 
     /// Daily rows sorted by day, provider, model, priced exactly.

@@ -157,8 +157,19 @@ impl<'a> JsonRecord<'a> {
     }
 }
 
-/// Parses one line (without its newline) into a call.
+/// Parses one line (without its newline) into a call: the fast scanner for the common shapes,
+/// `serde_json` for anything it declines (escapes, odd numbers, malformed lines), so every
+/// error message is serde_json's and every accepted line means the same either way.
 pub fn parse_line(line: &[u8]) -> Result<Call<'_>, RowError> {
+    let mut f = Fields::default();
+    match fast::fields(line, &mut f) {
+        Some(()) => f.into_call(),
+        None => parse_line_serde(line),
+    }
+}
+
+/// The reference parse: `serde_json` into borrowed structs.
+pub fn parse_line_serde(line: &[u8]) -> Result<Call<'_>, RowError> {
     let rec: JsonRecord = serde_json::from_slice(line).map_err(|e| {
         let what = if e.is_eof() {
             "line is cut short"
@@ -170,9 +181,415 @@ pub fn parse_line(line: &[u8]) -> Result<Call<'_>, RowError> {
     rec.into_fields().into_call()
 }
 
+/// A single-pass scanner for the records loggers actually write: one object, keys without
+/// escapes, plain numbers, known nested `usage` objects. It declines (returns `None`) rather than
+/// guess, and the caller falls back to `serde_json`. Most of a month's bytes go through here, so
+/// it touches each byte once and allocates nothing.
+mod fast {
+    use std::borrow::Cow;
+
+    use crate::input::record::{FieldId, Fields, Scalar};
+
+    struct Scan<'a> {
+        b: &'a [u8],
+        i: usize,
+    }
+
+    /// Where a value goes: a flat field (wins, may not repeat) or a nested twin (fills a gap).
+    #[derive(Clone, Copy)]
+    enum Dest {
+        Primary(FieldId),
+        Secondary(FieldId),
+        Usage,
+        PromptDetails,
+        CompletionDetails,
+        CacheCreation,
+        Skip,
+    }
+
+    fn top_key(k: &[u8]) -> Dest {
+        use Dest::*;
+        use FieldId::*;
+        match k {
+            b"ts" => Primary(Ts),
+            b"timestamp" => Secondary(Ts),
+            b"provider" => Primary(Provider),
+            b"model" => Primary(Model),
+            b"prompt_tokens" => Primary(PromptTokens),
+            b"completion_tokens" => Primary(CompletionTokens),
+            b"total_tokens" => Primary(TotalTokens),
+            b"cached_tokens" => Primary(CachedTokens),
+            b"cache_read_input_tokens" => Primary(CacheReadInputTokens),
+            b"cache_write_tokens" => Primary(CacheWriteTokens),
+            b"cache_creation_input_tokens" => Primary(CacheCreationInputTokens),
+            b"cache_write_1h_tokens" => Primary(CacheWrite1hTokens),
+            b"reasoning_tokens" => Primary(ReasoningTokens),
+            b"input_tokens" => Primary(InputTokens),
+            b"output_tokens" => Primary(OutputTokens),
+            b"request_id" => Primary(RequestId),
+            b"status" => Primary(Status),
+            b"latency_ms" => Primary(LatencyMs),
+            b"byok" => Primary(Byok),
+            b"shadow" => Primary(Shadow),
+            b"shadow_of" => Primary(ShadowOf),
+            b"tenant" => Primary(Tenant),
+            b"response_model" => Primary(ResponseModel),
+            b"cost" => Primary(Cost),
+            b"usage" => Usage,
+            _ => Skip,
+        }
+    }
+
+    fn usage_key(k: &[u8]) -> Dest {
+        use Dest::*;
+        use FieldId::*;
+        match k {
+            b"prompt_tokens" => Secondary(PromptTokens),
+            b"completion_tokens" => Secondary(CompletionTokens),
+            b"total_tokens" => Secondary(TotalTokens),
+            b"cache_creation_input_tokens" => Secondary(CacheCreationInputTokens),
+            b"cache_read_input_tokens" => Secondary(CacheReadInputTokens),
+            b"input_tokens" => Secondary(InputTokens),
+            b"output_tokens" => Secondary(OutputTokens),
+            b"cost" => Secondary(Cost),
+            b"is_byok" => Secondary(Byok),
+            b"prompt_tokens_details" => PromptDetails,
+            b"completion_tokens_details" => CompletionDetails,
+            b"cache_creation" => CacheCreation,
+            _ => Skip,
+        }
+    }
+
+    fn prompt_details_key(k: &[u8]) -> Dest {
+        match k {
+            b"cached_tokens" => Dest::Secondary(FieldId::CachedTokens),
+            b"cache_write_tokens" => Dest::Secondary(FieldId::CacheWriteTokens),
+            _ => Dest::Skip,
+        }
+    }
+
+    fn completion_details_key(k: &[u8]) -> Dest {
+        match k {
+            b"reasoning_tokens" => Dest::Secondary(FieldId::ReasoningTokens),
+            _ => Dest::Skip,
+        }
+    }
+
+    fn cache_creation_key(k: &[u8]) -> Dest {
+        match k {
+            b"ephemeral_1h_input_tokens" => Dest::Secondary(FieldId::CacheWrite1hTokens),
+            _ => Dest::Skip,
+        }
+    }
+
+    /// Fills `f` in place (no copies of the wide struct); `None` declines the line.
+    pub fn fields<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Option<()> {
+        let mut s = Scan { b: line, i: 0 };
+        let mut seen = 0u32;
+        s.ws();
+        s.object(f, &mut seen, top_key, 0)?;
+        s.ws();
+        (s.i == s.b.len()).then_some(())
+    }
+
+    impl<'a> Scan<'a> {
+        #[inline]
+        fn ws(&mut self) {
+            while let Some(b' ' | b'\t' | b'\r' | b'\n') = self.b.get(self.i) {
+                self.i += 1;
+            }
+        }
+
+        #[inline]
+        fn eat(&mut self, c: u8) -> Option<()> {
+            (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
+        }
+
+        /// The raw bytes of a string without escapes or control characters.
+        #[inline]
+        fn raw_string(&mut self) -> Option<&'a [u8]> {
+            self.eat(b'"')?;
+            let rest = &self.b[self.i..];
+            let end = memchr::memchr2(b'"', b'\\', rest)?;
+            if rest[end] != b'"' {
+                return None;
+            }
+            let raw = &rest[..end];
+            // Branch-free so it vectorises; JSON forbids raw control characters in strings.
+            if raw.iter().fold(false, |bad, &c| bad | (c < 0x20)) {
+                return None;
+            }
+            self.i += end + 1;
+            Some(raw)
+        }
+
+        /// A string value, as valid UTF-8.
+        #[inline]
+        fn string(&mut self) -> Option<&'a str> {
+            let raw = self.raw_string()?;
+            if raw.is_ascii() {
+                // SAFETY: ASCII bytes are valid UTF-8.
+                Some(unsafe { std::str::from_utf8_unchecked(raw) })
+            } else {
+                std::str::from_utf8(raw).ok()
+            }
+        }
+
+        fn object(
+            &mut self,
+            f: &mut Fields<'a>,
+            seen: &mut u32,
+            key_of: fn(&[u8]) -> Dest,
+            depth: u8,
+        ) -> Option<()> {
+            self.eat(b'{')?;
+            self.ws();
+            if self.eat(b'}').is_some() {
+                return Some(());
+            }
+            loop {
+                let key = self.raw_string()?;
+                self.ws();
+                self.eat(b':')?;
+                self.ws();
+                match key_of(key) {
+                    Dest::Primary(id) => {
+                        let bit = 1u32 << id as u32;
+                        if *seen & bit != 0 {
+                            return None; // duplicate key: let serde_json report it
+                        }
+                        *seen |= bit;
+                        let v = self.scalar()?;
+                        if v.is_some() {
+                            *f.slot(id) = v;
+                        }
+                    }
+                    Dest::Secondary(id) => {
+                        let v = self.scalar()?;
+                        let slot = f.slot(id);
+                        if slot.is_none() {
+                            *slot = v;
+                        }
+                    }
+                    Dest::Usage => self.nested(f, seen, usage_key, depth)?,
+                    Dest::PromptDetails => self.nested(f, seen, prompt_details_key, depth)?,
+                    Dest::CompletionDetails => {
+                        self.nested(f, seen, completion_details_key, depth)?
+                    }
+                    Dest::CacheCreation => self.nested(f, seen, cache_creation_key, depth)?,
+                    Dest::Skip => self.skip(depth)?,
+                }
+                self.ws();
+                match self.b.get(self.i)? {
+                    b',' => {
+                        self.i += 1;
+                        self.ws();
+                    }
+                    b'}' => {
+                        self.i += 1;
+                        return Some(());
+                    }
+                    _ => return None,
+                }
+            }
+        }
+
+        /// A known nested object, or `null`.
+        fn nested(
+            &mut self,
+            f: &mut Fields<'a>,
+            seen: &mut u32,
+            key_of: fn(&[u8]) -> Dest,
+            depth: u8,
+        ) -> Option<()> {
+            if self.b[self.i..].starts_with(b"null") {
+                self.i += 4;
+                return Some(());
+            }
+            self.object(f, seen, key_of, depth + 1)
+        }
+
+        /// A scalar value; `Some(None)` for `null`.
+        fn scalar(&mut self) -> Option<Option<Scalar<'a>>> {
+            match *self.b.get(self.i)? {
+                b'"' => Some(Some(Scalar::S(Cow::Borrowed(self.string()?)))),
+                b't' if self.b[self.i..].starts_with(b"true") => {
+                    self.i += 4;
+                    Some(Some(Scalar::B(true)))
+                }
+                b'f' if self.b[self.i..].starts_with(b"false") => {
+                    self.i += 5;
+                    Some(Some(Scalar::B(false)))
+                }
+                b'n' if self.b[self.i..].starts_with(b"null") => {
+                    self.i += 4;
+                    Some(None)
+                }
+                b'-' | b'0'..=b'9' => self.number().map(Some),
+                _ => None,
+            }
+        }
+
+        /// Plain integers exactly; anything with a fraction or exponent as f64 like serde_json.
+        fn number(&mut self) -> Option<Scalar<'a>> {
+            let start = self.i;
+            let neg = self.eat(b'-').is_some();
+            let digits_from = self.i;
+            let mut v: u64 = 0;
+            while let Some(&c @ b'0'..=b'9') = self.b.get(self.i) {
+                v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+                self.i += 1;
+            }
+            let n_digits = self.i - digits_from;
+            if n_digits == 0 || (n_digits > 1 && self.b[digits_from] == b'0') {
+                return None;
+            }
+            if let Some(b'.' | b'e' | b'E') = self.b.get(self.i) {
+                if self.eat(b'.').is_some() {
+                    let from = self.i;
+                    while let Some(b'0'..=b'9') = self.b.get(self.i) {
+                        self.i += 1;
+                    }
+                    if self.i == from {
+                        return None;
+                    }
+                }
+                if let Some(b'e' | b'E') = self.b.get(self.i) {
+                    self.i += 1;
+                    if let Some(b'+' | b'-') = self.b.get(self.i) {
+                        self.i += 1;
+                    }
+                    let from = self.i;
+                    while let Some(b'0'..=b'9') = self.b.get(self.i) {
+                        self.i += 1;
+                    }
+                    if self.i == from {
+                        return None;
+                    }
+                }
+                let text = std::str::from_utf8(&self.b[start..self.i]).ok()?;
+                return text
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| f.is_finite())
+                    .map(Scalar::F);
+            }
+            Some(if neg {
+                if v > i64::MAX as u64 {
+                    return None;
+                }
+                if v == 0 {
+                    Scalar::U(0)
+                } else {
+                    Scalar::I(-(v as i64))
+                }
+            } else {
+                Scalar::U(v)
+            })
+        }
+
+        /// Skips any value; nesting is bounded so a hostile line cannot exhaust the stack.
+        fn skip(&mut self, depth: u8) -> Option<()> {
+            if depth > 32 {
+                return None;
+            }
+            match *self.b.get(self.i)? {
+                b'{' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.eat(b'}').is_some() {
+                        return Some(());
+                    }
+                    loop {
+                        self.raw_string()?;
+                        self.ws();
+                        self.eat(b':')?;
+                        self.ws();
+                        self.skip(depth + 1)?;
+                        self.ws();
+                        match self.b.get(self.i)? {
+                            b',' => {
+                                self.i += 1;
+                                self.ws();
+                            }
+                            b'}' => {
+                                self.i += 1;
+                                return Some(());
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                b'[' => {
+                    self.i += 1;
+                    self.ws();
+                    if self.eat(b']').is_some() {
+                        return Some(());
+                    }
+                    loop {
+                        self.skip(depth + 1)?;
+                        self.ws();
+                        match self.b.get(self.i)? {
+                            b',' => {
+                                self.i += 1;
+                                self.ws();
+                            }
+                            b']' => {
+                                self.i += 1;
+                                return Some(());
+                            }
+                            _ => return None,
+                        }
+                    }
+                }
+                _ => self.scalar().map(|_| ()),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fast path must agree with serde_json on every line it accepts.
+    fn agree(line: &[u8]) {
+        let mut f = Fields::default();
+        let fast = fast::fields(line, &mut f).map(|_| format!("{:?}", f.into_call()));
+        let serde = format!("{:?}", parse_line_serde(line));
+        if let Some(fast) = fast {
+            assert_eq!(fast, serde, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_serde() {
+        for line in [
+            &br#"{"ts":"2026-04-28T13:05:22.123Z","provider":"openrouter","model":"openai/gpt-5.4","prompt_tokens":120,"completion_tokens":30,"cached_tokens":20,"status":200,"extra":{"x":[1,2,{"y":null}]},"f":-1.5e3}"#[..],
+            br#" { "ts" : 1777381522 , "provider":"ominigate","model":"m","usage":{"prompt_tokens":100,"completion_tokens":7,"prompt_tokens_details":{"cached_tokens":40},"completion_tokens_details":{"reasoning_tokens":5},"cost":0.0042,"is_byok":true}} "#,
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","usage":{"input_tokens":10,"output_tokens":3,"cache_read_input_tokens":200,"cache_creation_input_tokens":50,"cache_creation":{"ephemeral_1h_input_tokens":20}}}"#,
+            br#"{"prompt_tokens":5,"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","usage":{"prompt_tokens":9,"completion_tokens":3},"completion_tokens":null}"#,
+            br#"{"timestamp":"2026-04-28T00:00:00Z","ts":"2026-04-29T00:00:00Z","provider":"p","model":"m","prompt_tokens":-0,"completion_tokens":1}"#,
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","prompt_tokens":-3,"completion_tokens":1}"#,
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","prompt_tokens":18446744073709551616,"completion_tokens":1}"#,
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","prompt_tokens":1,"prompt_tokens":2,"completion_tokens":1}"#,
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p\u00e9","model":"m","prompt_tokens":1,"completion_tokens":1}"#,
+            r#"{"ts":"2026-04-28T00:00:00Z","provider":"pé","model":"m","prompt_tokens":1.0,"completion_tokens":1e2,"usage":null}"#.as_bytes(),
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","prompt_tokens":01,"completion_tokens":1}"#,
+            br#"{"ts":"2026-04-28T00:00:00Z"}x"#,
+            br#"{"ts":"2026-04-28T00:00:00Z","#,
+            b"{}",
+            b"[1]",
+        ] {
+            agree(line);
+        }
+        // Declined shapes go to serde_json and still parse.
+        let mut f = Fields::default();
+        assert!(fast::fields(br#"{"provider":"p\u00e9"}"#, &mut f).is_none());
+        assert!(parse_line(br#"{"ts":"2026-04-28T00:00:00Z","provider":"p\u00e9","model":"m","prompt_tokens":1,"completion_tokens":1}"#).is_ok());
+        assert!(fast::fields(br#"{"a":1,"a":2}"#, &mut Fields::default()).is_some());
+        assert!(fast::fields(br#"{"ts":1,"ts":2}"#, &mut Fields::default()).is_none());
+    }
 
     #[test]
     fn flat_record() {

@@ -242,6 +242,22 @@ impl<S: CallSink> Worker<S> {
         });
     }
 
+    /// Calls `f` with each non-blank line (CR stripped) and its 1-based number in the chunk.
+    fn each_line(&mut self, data: &[u8], mut f: impl FnMut(&mut Self, u64, &[u8])) {
+        let mut rel = 0u64;
+        let mut start = 0;
+        while start < data.len() {
+            let end = memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
+            let line = &data[start..end];
+            start = end + 1;
+            rel += 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.iter().all(u8::is_ascii_whitespace) {
+                f(self, rel, line);
+            }
+        }
+    }
+
     fn note_reject(&mut self, stop: &AtomicBool, strict: bool) {
         if strict {
             stop.store(true, Ordering::Relaxed);
@@ -258,18 +274,20 @@ impl<S: CallSink> Worker<S> {
     ) {
         match csv {
             None => {
-                let mut rel = 0u64;
-                for line in data.split(|&b| b == b'\n') {
-                    rel += 1;
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
+                self.each_line(data, |w, rel, line| {
+                    if let Some(e) = w.take(file, jsonl::parse_line(line)) {
+                        w.reject(file, seq, rel, e, line);
+                        w.note_reject(stop, strict);
                     }
-                    if let Some(e) = self.take(file, jsonl::parse_line(line)) {
-                        self.reject(file, seq, rel, e, line);
-                        self.note_reject(stop, strict);
+                });
+            }
+            Some(layout) if memchr::memchr(b'"', data).is_none() => {
+                self.each_line(data, |w, rel, line| {
+                    if let Some(e) = w.take(file, delimited::parse_plain_line(layout, line)) {
+                        w.reject(file, seq, rel, e, line);
+                        w.note_reject(stop, strict);
                     }
-                }
+                });
             }
             Some(layout) => {
                 let mut rdr = csv::ReaderBuilder::new()

@@ -258,21 +258,25 @@ fn tokens(v: &Option<Scalar>, column: &'static str) -> Result<Option<u64>, RowEr
             ))
         }
         Scalar::S(s) => {
-            let t = s.trim();
-            if t.is_empty() {
-                return Ok(None);
-            }
-            match t.parse::<u64>() {
-                Ok(n) => n,
-                Err(_) => match t.parse::<f64>() {
-                    Ok(f) => float_tokens(f, column)?,
-                    Err(_) => {
-                        return Err(RowError::col(
-                            column,
-                            format!("expected an integer token count, found `{}`", short(t)),
-                        ))
-                    }
-                },
+            if let Some(n) = plain_digits(s.as_bytes()) {
+                n
+            } else {
+                let t = s.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                match t.parse::<u64>() {
+                    Ok(n) => n,
+                    Err(_) => match t.parse::<f64>() {
+                        Ok(f) => float_tokens(f, column)?,
+                        Err(_) => {
+                            return Err(RowError::col(
+                                column,
+                                format!("expected an integer token count, found `{}`", short(t)),
+                            ))
+                        }
+                    },
+                }
             }
         }
     };
@@ -283,6 +287,23 @@ fn tokens(v: &Option<Scalar>, column: &'static str) -> Result<Option<u64>, RowEr
         ));
     }
     Ok(Some(n))
+}
+
+/// 1 to 19 ASCII digits, the form nearly every token count takes; anything else goes the slow way.
+#[inline]
+fn plain_digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    let mut n = 0u64;
+    for &c in b {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + d as u64;
+    }
+    Some(n)
 }
 
 fn float_tokens(f: f64, column: &'static str) -> Result<u64, RowError> {
@@ -333,14 +354,20 @@ fn flag(v: &Option<Scalar>, column: &'static str) -> Result<bool, RowError> {
         Some(Scalar::B(b)) => Ok(*b),
         Some(Scalar::U(0)) => Ok(false),
         Some(Scalar::U(1)) => Ok(true),
-        Some(Scalar::S(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "" | "false" | "0" | "no" | "f" | "n" => Ok(false),
-            "true" | "1" | "yes" | "t" | "y" => Ok(true),
-            other => Err(RowError::col(
-                column,
-                format!("expected true or false, found `{}`", short(other)),
-            )),
-        },
+        Some(Scalar::S(s)) => {
+            let t = s.trim();
+            let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+            if is(&["", "false", "0", "no", "f", "n"]) {
+                Ok(false)
+            } else if is(&["true", "1", "yes", "t", "y"]) {
+                Ok(true)
+            } else {
+                Err(RowError::col(
+                    column,
+                    format!("expected true or false, found `{}`", short(t)),
+                ))
+            }
+        }
         Some(_) => Err(RowError::col(column, "expected true or false")),
     }
 }
@@ -398,6 +425,7 @@ fn status(v: &Option<Scalar>) -> Result<u16, RowError> {
     let n = match v {
         None => return Ok(200),
         Some(Scalar::U(n)) => *n,
+        Some(Scalar::I(n)) if *n >= 0 => *n as u64,
         Some(Scalar::F(f)) if f.fract() == 0.0 && *f >= 0.0 => *f as u64,
         Some(Scalar::S(s)) if s.trim().is_empty() => return Ok(200),
         Some(Scalar::S(s)) => s.trim().parse::<u64>().map_err(|_| {
@@ -432,6 +460,7 @@ fn short(s: &str) -> String {
 
 impl<'a> Fields<'a> {
     /// Applies CONTRACT §1: required fields, the two token conventions, aliases and defaults.
+    #[inline]
     pub fn into_call(self) -> Result<Call<'a>, RowError> {
         let ts_ms = match &self.ts {
             None => return Err(RowError::col("ts", "missing required field `ts`")),
