@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
 use crate::domain::{Call, Day, Money, Tier, TokenSums};
+use crate::input::record::{FieldId, FieldSet};
 use crate::input::{CallSink, Disposition};
 use crate::pricing::{self, RateTable};
 
@@ -77,6 +78,26 @@ struct Group {
 }
 
 type GroupKey = (u32, Day, Day);
+
+/// What daily aggregation reads of a record.
+pub const FIELDS: FieldSet = {
+    use FieldId::*;
+    FieldSet::of(&[
+        Ts,
+        Provider,
+        Model,
+        PromptTokens,
+        CompletionTokens,
+        CachedTokens,
+        CacheReadInputTokens,
+        CacheWriteTokens,
+        CacheCreationInputTokens,
+        CacheWrite1hTokens,
+        InputTokens,
+        OutputTokens,
+        Status,
+    ])
+};
 
 /// Per-thread aggregation state; merged into one at the end of the scan.
 pub struct DailyAggregator<'r> {

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::aggregate::DailyAggregator;
+use crate::aggregate::{self, DailyAggregator};
 use crate::cli::{DailyArgs, Outcome};
 use crate::output;
 
@@ -10,7 +10,9 @@ pub fn run(args: &DailyArgs) -> Result<Outcome> {
     let rates = super::load_rates(&args.common)?;
     let period = super::period(&args.logs)?;
     let tz = args.logs.tz;
-    let (agg, report) = super::scan_logs(&args.logs, || DailyAggregator::new(&rates, tz, period))?;
+    let (agg, report) = super::scan_logs(&args.logs, aggregate::FIELDS, || {
+        DailyAggregator::new(&rates, tz, period)
+    })?;
     let daily = agg.finish();
     super::write_main(&args.common, "daily", &output::daily_table(&daily))?;
     super::write_accounting(&args.common, &report)?;

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::aggregate::{Daily, Period};
 use crate::cli::{CommonArgs, Format, LogArgs};
+use crate::input::record::FieldSet;
 use crate::input::{self, CallSink, ScanOptions, ScanReport};
 use crate::output::{self, Sink, Table};
 use crate::pricing::RateTable;
@@ -38,10 +39,12 @@ pub fn period(logs: &LogArgs) -> Result<Period> {
 /// Reads every log file through `make_sink`; in `--strict` mode the first rejected row is fatal.
 pub fn scan_logs<S: CallSink>(
     logs: &LogArgs,
+    needed: FieldSet,
     make_sink: impl Fn() -> S + Sync,
 ) -> Result<(S, ScanReport)> {
     let (files, notes) = input::discover(&logs.paths)?;
     let mut opts = ScanOptions {
+        needed,
         strict: logs.strict,
         ..Default::default()
     };

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::domain::Call;
-use crate::input::record::{FieldId, Fields, RowError, Scalar};
+use crate::input::record::{FieldId, FieldSet, Fields, RowError, Scalar};
 
 /// Which contract field each column feeds; resolved from the header.
 #[derive(Debug, Clone)]
@@ -15,8 +15,13 @@ pub struct CsvLayout {
 }
 
 impl CsvLayout {
-    pub fn from_header(names: &[&str], header_lines: u64) -> Result<CsvLayout, String> {
-        let columns: Vec<Option<FieldId>> = names.iter().map(|n| FieldId::from_name(n)).collect();
+    pub fn from_header(
+        names: &[&str],
+        header_lines: u64,
+        needed: FieldSet,
+    ) -> Result<CsvLayout, String> {
+        let mut columns: Vec<Option<FieldId>> =
+            names.iter().map(|n| FieldId::from_name(n)).collect();
         let has = |id| columns.contains(&Some(id));
         let mut missing = Vec::new();
         for (id, name) in [
@@ -40,6 +45,11 @@ impl CsvLayout {
                 missing.join(", "),
                 names.join(",")
             ));
+        }
+        for c in columns.iter_mut() {
+            if c.is_some_and(|id| !needed.contains(id)) {
+                *c = None;
+            }
         }
         Ok(CsvLayout {
             columns,
@@ -106,8 +116,12 @@ mod tests {
 
     #[test]
     fn header_must_name_required_columns() {
-        let e =
-            CsvLayout::from_header(&["ts", "provider", "model", "prompt_tokens"], 1).unwrap_err();
+        let e = CsvLayout::from_header(
+            &["ts", "provider", "model", "prompt_tokens"],
+            1,
+            FieldSet::ALL,
+        )
+        .unwrap_err();
         assert!(e.contains("completion_tokens"), "{e}");
         assert!(CsvLayout::from_header(
             &[
@@ -117,7 +131,8 @@ mod tests {
                 "usage.input_tokens",
                 "output_tokens"
             ],
-            1
+            1,
+            FieldSet::ALL
         )
         .is_ok());
     }
@@ -134,6 +149,7 @@ mod tests {
                 "junk",
             ],
             1,
+            FieldSet::ALL,
         )
         .unwrap();
         let rec = csv::ByteRecord::from(vec!["m", "2026-04-01T00:00:00Z", "p", "5", "7", "x"]);

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::domain::Call;
-use crate::input::record::{Fields, RowError, Scalar};
+use crate::input::record::{FieldSet, Fields, RowError, Scalar};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -160,16 +160,16 @@ impl<'a> JsonRecord<'a> {
 /// Parses one line (without its newline) into a call: the fast scanner for the common shapes,
 /// `serde_json` for anything it declines (escapes, odd numbers, malformed lines), so every
 /// error message is serde_json's and every accepted line means the same either way.
-pub fn parse_line(line: &[u8]) -> Result<Call<'_>, RowError> {
+pub fn parse_line(line: &[u8], needed: FieldSet) -> Result<Call<'_>, RowError> {
     let mut f = Fields::default();
-    match fast::fields(line, &mut f) {
+    match fast::fields(line, &mut f, needed) {
         Some(()) => f.into_call(),
-        None => parse_line_serde(line),
+        None => parse_line_serde(line, needed),
     }
 }
 
 /// The reference parse: `serde_json` into borrowed structs.
-pub fn parse_line_serde(line: &[u8]) -> Result<Call<'_>, RowError> {
+pub fn parse_line_serde(line: &[u8], needed: FieldSet) -> Result<Call<'_>, RowError> {
     let rec: JsonRecord = serde_json::from_slice(line).map_err(|e| {
         let what = if e.is_eof() {
             "line is cut short"
@@ -178,7 +178,9 @@ pub fn parse_line_serde(line: &[u8]) -> Result<Call<'_>, RowError> {
         };
         RowError::new(None, format!("{what}: {e}"))
     })?;
-    rec.into_fields().into_call()
+    let mut f = rec.into_fields();
+    f.retain(needed);
+    f.into_call()
 }
 
 /// A single-pass scanner for the records loggers actually write: one object, keys without
@@ -188,11 +190,12 @@ pub fn parse_line_serde(line: &[u8]) -> Result<Call<'_>, RowError> {
 mod fast {
     use std::borrow::Cow;
 
-    use crate::input::record::{FieldId, Fields, Scalar};
+    use crate::input::record::{FieldId, FieldSet, Fields, Scalar};
 
     struct Scan<'a> {
         b: &'a [u8],
         i: usize,
+        needed: FieldSet,
     }
 
     /// Where a value goes: a flat field (wins, may not repeat) or a nested twin (fills a gap).
@@ -283,8 +286,12 @@ mod fast {
     }
 
     /// Fills `f` in place (no copies of the wide struct); `None` declines the line.
-    pub fn fields<'a>(line: &'a [u8], f: &mut Fields<'a>) -> Option<()> {
-        let mut s = Scan { b: line, i: 0 };
+    pub fn fields<'a>(line: &'a [u8], f: &mut Fields<'a>, needed: FieldSet) -> Option<()> {
+        let mut s = Scan {
+            b: line,
+            i: 0,
+            needed,
+        };
         let mut seen = 0u32;
         s.ws();
         s.object(f, &mut seen, top_key, 0)?;
@@ -352,7 +359,13 @@ mod fast {
                 self.ws();
                 self.eat(b':')?;
                 self.ws();
-                match key_of(key) {
+                let dest = match key_of(key) {
+                    Dest::Primary(id) | Dest::Secondary(id) if !self.needed.contains(id) => {
+                        Dest::Skip
+                    }
+                    d => d,
+                };
+                match dest {
                     Dest::Primary(id) => {
                         let bit = 1u32 << id as u32;
                         if *seen & bit != 0 {
@@ -555,8 +568,9 @@ mod tests {
     /// The fast path must agree with serde_json on every line it accepts.
     fn agree(line: &[u8]) {
         let mut f = Fields::default();
-        let fast = fast::fields(line, &mut f).map(|_| format!("{:?}", f.into_call()));
-        let serde = format!("{:?}", parse_line_serde(line));
+        let fast =
+            fast::fields(line, &mut f, FieldSet::ALL).map(|_| format!("{:?}", f.into_call()));
+        let serde = format!("{:?}", parse_line_serde(line, FieldSet::ALL));
         if let Some(fast) = fast {
             assert_eq!(fast, serde, "{}", String::from_utf8_lossy(line));
         }
@@ -585,15 +599,17 @@ mod tests {
         }
         // Declined shapes go to serde_json and still parse.
         let mut f = Fields::default();
-        assert!(fast::fields(br#"{"provider":"p\u00e9"}"#, &mut f).is_none());
-        assert!(parse_line(br#"{"ts":"2026-04-28T00:00:00Z","provider":"p\u00e9","model":"m","prompt_tokens":1,"completion_tokens":1}"#).is_ok());
-        assert!(fast::fields(br#"{"a":1,"a":2}"#, &mut Fields::default()).is_some());
-        assert!(fast::fields(br#"{"ts":1,"ts":2}"#, &mut Fields::default()).is_none());
+        assert!(fast::fields(br#"{"provider":"p\u00e9"}"#, &mut f, FieldSet::ALL).is_none());
+        assert!(parse_line(br#"{"ts":"2026-04-28T00:00:00Z","provider":"p\u00e9","model":"m","prompt_tokens":1,"completion_tokens":1}"#, FieldSet::ALL).is_ok());
+        assert!(fast::fields(br#"{"a":1,"a":2}"#, &mut Fields::default(), FieldSet::ALL).is_some());
+        assert!(
+            fast::fields(br#"{"ts":1,"ts":2}"#, &mut Fields::default(), FieldSet::ALL).is_none()
+        );
     }
 
     #[test]
     fn flat_record() {
-        let c = parse_line(br#"{"ts":"2026-04-28T13:05:22.123Z","provider":"openrouter","model":"openai/gpt-5.4","prompt_tokens":120,"completion_tokens":30,"cached_tokens":20,"status":200,"extra":{"x":[1,2]}}"#).unwrap();
+        let c = parse_line(br#"{"ts":"2026-04-28T13:05:22.123Z","provider":"openrouter","model":"openai/gpt-5.4","prompt_tokens":120,"completion_tokens":30,"cached_tokens":20,"status":200,"extra":{"x":[1,2]}}"#, FieldSet::ALL).unwrap();
         assert_eq!(c.usage.prompt, 120);
         assert_eq!(c.usage.cached, 20);
         assert_eq!(c.model, "openai/gpt-5.4");
@@ -601,7 +617,7 @@ mod tests {
 
     #[test]
     fn nested_openai_usage() {
-        let c = parse_line(br#"{"ts":1777381522,"provider":"ominigate","model":"m","usage":{"prompt_tokens":100,"completion_tokens":7,"total_tokens":107,"prompt_tokens_details":{"cached_tokens":40,"cache_write_tokens":10},"completion_tokens_details":{"reasoning_tokens":5},"cost":0.0042,"is_byok":true}}"#).unwrap();
+        let c = parse_line(br#"{"ts":1777381522,"provider":"ominigate","model":"m","usage":{"prompt_tokens":100,"completion_tokens":7,"total_tokens":107,"prompt_tokens_details":{"cached_tokens":40,"cache_write_tokens":10},"completion_tokens_details":{"reasoning_tokens":5},"cost":0.0042,"is_byok":true}}"#, FieldSet::ALL).unwrap();
         assert_eq!(c.usage.prompt, 100);
         assert_eq!(c.usage.cached, 40);
         assert_eq!(c.usage.cache_write, 10);
@@ -614,7 +630,7 @@ mod tests {
     #[test]
     fn nested_anthropic_usage() {
         // prompt = input 10 + cache read 200 + cache write 50 = 260
-        let c = parse_line(br#"{"ts":"2026-04-28T00:00:00Z","provider":"openrouter","model":"anthropic/claude-sonnet-4.6","usage":{"input_tokens":10,"output_tokens":3,"cache_read_input_tokens":200,"cache_creation_input_tokens":50,"cache_creation":{"ephemeral_1h_input_tokens":20}}}"#).unwrap();
+        let c = parse_line(br#"{"ts":"2026-04-28T00:00:00Z","provider":"openrouter","model":"anthropic/claude-sonnet-4.6","usage":{"input_tokens":10,"output_tokens":3,"cache_read_input_tokens":200,"cache_creation_input_tokens":50,"cache_creation":{"ephemeral_1h_input_tokens":20}}}"#, FieldSet::ALL).unwrap();
         assert_eq!(c.usage.prompt, 260);
         assert_eq!(c.usage.cached, 200);
         assert_eq!(c.usage.cache_write, 50);
@@ -624,9 +640,13 @@ mod tests {
 
     #[test]
     fn broken_lines_are_errors() {
-        let e = parse_line(br#"{"ts":"2026-04-28T00:00:00Z","provider":"x","#).unwrap_err();
+        let e = parse_line(
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"x","#,
+            FieldSet::ALL,
+        )
+        .unwrap_err();
         assert!(e.reason.contains("cut short"), "{}", e.reason);
-        assert!(parse_line(b"[1,2]").is_err());
-        assert!(parse_line(b"{\"model\":\"caf\xe9\"}").is_err());
+        assert!(parse_line(b"[1,2]", FieldSet::ALL).is_err());
+        assert!(parse_line(b"{\"model\":\"caf\xe9\"}", FieldSet::ALL).is_err());
     }
 }

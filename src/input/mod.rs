@@ -21,7 +21,7 @@ use crossbeam_channel::{bounded, Receiver, Sender};
 
 use crate::domain::Call;
 use delimited::CsvLayout;
-use record::RowError;
+use record::{FieldSet, RowError};
 
 /// Formats the contract names, detected from the file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +162,8 @@ pub struct ScanReport {
 }
 
 pub struct ScanOptions {
+    /// The fields the consumer reads; the rest are skipped (and not validated).
+    pub needed: FieldSet,
     pub threads: usize,
     pub chunk_bytes: usize,
     /// Stop reading at the first rejected row.
@@ -171,6 +173,7 @@ pub struct ScanOptions {
 impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
+            needed: FieldSet::ALL,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             chunk_bytes: 4 << 20,
             strict: false,
@@ -207,6 +210,7 @@ struct PendingRejection {
 
 struct Worker<S> {
     sink: S,
+    needed: FieldSet,
     stats: Vec<FileStats>,
     rejections: Vec<PendingRejection>,
     /// (file, seq, lines in chunk) for resolving line numbers.
@@ -275,7 +279,7 @@ impl<S: CallSink> Worker<S> {
         match csv {
             None => {
                 self.each_line(data, |w, rel, line| {
-                    if let Some(e) = w.take(file, jsonl::parse_line(line)) {
+                    if let Some(e) = w.take(file, jsonl::parse_line(line, w.needed)) {
                         w.reject(file, seq, rel, e, line);
                         w.note_reject(stop, strict);
                     }
@@ -334,7 +338,7 @@ impl<S: CallSink> Worker<S> {
         stop: &AtomicBool,
         strict: bool,
     ) {
-        match parquet::FrameColumns::new(frame) {
+        match parquet::FrameColumns::new(frame, self.needed) {
             Ok(cols) => {
                 for (i, fields) in cols.rows().enumerate() {
                     if let Some(e) = self.take(file, fields.into_call()) {
@@ -550,7 +554,11 @@ impl Pump<'_> {
 }
 
 /// Reads the CSV header (which may span lines if quoted) and returns it with the bytes after it.
-fn read_csv_header(r: &mut dyn Read, path: &Path) -> Result<(CsvLayout, Vec<u8>), InputError> {
+fn read_csv_header(
+    r: &mut dyn Read,
+    path: &Path,
+    needed: FieldSet,
+) -> Result<(CsvLayout, Vec<u8>), InputError> {
     let mut buf = Vec::new();
     let mut len = 0;
     loop {
@@ -570,7 +578,7 @@ fn read_csv_header(r: &mut dyn Read, path: &Path) -> Result<(CsvLayout, Vec<u8>)
             rdr.read_record(&mut rec)
                 .map_err(|e| file_error(path, format!("line 1: unreadable CSV header: {e}")))?;
             let names: Vec<&str> = rec.iter().collect();
-            let layout = CsvLayout::from_header(&names, count_lines(&data[..cut]))
+            let layout = CsvLayout::from_header(&names, count_lines(&data[..cut]), needed)
                 .map_err(|e| file_error(path, format!("line 1: {e}")))?;
             return Ok((layout, data[cut..].to_vec()));
         }
@@ -622,6 +630,7 @@ pub fn scan<S: CallSink>(
                 scope.spawn(move || {
                     let mut w = Worker {
                         sink: make_sink(),
+                        needed: opts.needed,
                         stats: vec![FileStats::default(); n_files],
                         rejections: Vec::new(),
                         chunk_lines: Vec::new(),
@@ -669,7 +678,7 @@ pub fn scan<S: CallSink>(
                 break;
             }
             let r = match f.format {
-                Format::Parquet => parquet::pump(i, f, &tx, &stop),
+                Format::Parquet => parquet::pump(i, f, opts.needed, &tx, &stop),
                 Format::Jsonl | Format::Csv => {
                     let mut reader = match open(f) {
                         Ok(r) => r,
@@ -679,7 +688,7 @@ pub fn scan<S: CallSink>(
                         }
                     };
                     let (layout, carry) = if f.format == Format::Csv {
-                        match read_csv_header(&mut reader, &f.path) {
+                        match read_csv_header(&mut reader, &f.path, opts.needed) {
                             Ok((l, c)) => {
                                 header_lines[i] = l.header_lines;
                                 (Some(Arc::new(l)), c)

@@ -10,17 +10,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crossbeam_channel::Sender;
 use polars::prelude::*;
 
-use super::record::{FieldId, Fields, Scalar};
+use super::record::{FieldId, FieldSet, Fields, Scalar};
 use super::{LogFile, Work};
 
 /// Rows decoded per slice: large enough to keep polars' decoders busy, small enough that a slice
 /// of a wide file stays within tens of MiB.
-const SLICE_ROWS: usize = 1 << 18;
+const SLICE_ROWS: usize = 1 << 17;
 
 /// Sends the file as frames of up to [`SLICE_ROWS`] rows holding only the contract's columns.
 pub(super) fn pump(
     file: usize,
     f: &LogFile,
+    needed: FieldSet,
     tx: &Sender<Work>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
@@ -40,7 +41,7 @@ pub(super) fn pump(
         .clone();
     let columns: Vec<String> = schema
         .iter_names()
-        .filter(|n| FieldId::from_name(n).is_some())
+        .filter(|n| FieldId::from_name(n).is_some_and(|id| needed.contains(id)))
         .map(|n| n.to_string())
         .collect();
     let total = metadata.num_rows;
@@ -85,10 +86,10 @@ pub struct FrameColumns {
 }
 
 impl FrameColumns {
-    pub fn new(frame: &DataFrame) -> Result<FrameColumns, String> {
+    pub fn new(frame: &DataFrame, needed: FieldSet) -> Result<FrameColumns, String> {
         let mut cols = Vec::new();
         for c in frame.columns() {
-            let Some(id) = FieldId::from_name(c.name()) else {
+            let Some(id) = FieldId::from_name(c.name()).filter(|&id| needed.contains(id)) else {
                 continue;
             };
             let s = c.as_materialized_series();

@@ -140,6 +140,35 @@ pub enum FieldId {
 }
 
 impl FieldId {
+    pub const EVERY: [FieldId; 23] = {
+        use FieldId::*;
+        [
+            Ts,
+            Provider,
+            Model,
+            PromptTokens,
+            CompletionTokens,
+            TotalTokens,
+            CachedTokens,
+            CacheReadInputTokens,
+            CacheWriteTokens,
+            CacheCreationInputTokens,
+            CacheWrite1hTokens,
+            ReasoningTokens,
+            InputTokens,
+            OutputTokens,
+            RequestId,
+            Status,
+            LatencyMs,
+            Byok,
+            Shadow,
+            ShadowOf,
+            Tenant,
+            ResponseModel,
+            Cost,
+        ]
+    };
+
     /// The contract's name for the field, for messages.
     pub fn name(self) -> &'static str {
         use FieldId::*;
@@ -211,7 +240,40 @@ impl FieldId {
     }
 }
 
+/// The fields a command reads. Rows are validated on these only, in every format alike, and
+/// readers skip the rest (a Parquet scan does not even decode them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSet(u32);
+
+impl FieldSet {
+    pub const ALL: FieldSet = FieldSet(u32::MAX);
+
+    pub const fn of(ids: &[FieldId]) -> FieldSet {
+        let mut bits = 0;
+        let mut i = 0;
+        while i < ids.len() {
+            bits |= 1 << ids[i] as u32;
+            i += 1;
+        }
+        FieldSet(bits)
+    }
+
+    #[inline]
+    pub fn contains(self, id: FieldId) -> bool {
+        self.0 & (1 << id as u32) != 0
+    }
+}
+
 impl<'a> Fields<'a> {
+    /// Clears every field outside `set`.
+    pub fn retain(&mut self, set: FieldSet) {
+        for id in FieldId::EVERY {
+            if !set.contains(id) {
+                *self.slot(id) = None;
+            }
+        }
+    }
+
     pub fn slot(&mut self, id: FieldId) -> &mut Option<Scalar<'a>> {
         use FieldId::*;
         match id {
@@ -352,8 +414,8 @@ fn flag(v: &Option<Scalar>, column: &'static str) -> Result<bool, RowError> {
     match v {
         None => Ok(false),
         Some(Scalar::B(b)) => Ok(*b),
-        Some(Scalar::U(0)) => Ok(false),
-        Some(Scalar::U(1)) => Ok(true),
+        Some(Scalar::U(0) | Scalar::I(0)) => Ok(false),
+        Some(Scalar::U(1) | Scalar::I(1)) => Ok(true),
         Some(Scalar::S(s)) => {
             let t = s.trim();
             let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
