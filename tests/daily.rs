@@ -313,3 +313,78 @@ fn overlapping_rate_periods_are_bad_input() {
         .stderr(contains("models.csv:5:"))
         .stderr(contains("overlaps the row on line 2"));
 }
+
+#[test]
+fn truncated_gzip_keeps_rows_before_the_break_and_says_where() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // 3000 copies of call #2 (p2000 c100 → 0.0075 each), compressed, then cut short.
+    let line = std::fs::read_to_string(fixture("logs.jsonl"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for _ in 0..3000 {
+        writeln!(enc, "{line}").unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    let cut = dir.path().join("cut.jsonl.gz");
+    std::fs::write(&cut, &gz[..gz.len() - 20]).unwrap();
+    let (out, code) = run_to_dir(&[&cut], &[]);
+    assert_eq!(code, 1);
+    let rejected = read(out.path(), "rejected.csv");
+    assert!(
+        rejected.contains("file unreadable from here on"),
+        "{rejected}"
+    );
+    // read = used + rejected, the break counted as one rejected row.
+    let files = read(out.path(), "files.csv");
+    let cells: Vec<u64> = files
+        .lines()
+        .nth(1)
+        .unwrap()
+        .rsplit(',')
+        .take(4)
+        .map(|c| c.parse().unwrap())
+        .collect();
+    let (rejected_n, out_of_range, used, read_n) = (cells[0], cells[1], cells[2], cells[3]);
+    assert_eq!((rejected_n, out_of_range), (1, 0));
+    assert_eq!(read_n, used + 1);
+    assert!(used > 0 && used < 3000, "{files}");
+}
+
+#[test]
+fn many_bad_rows_are_all_listed_in_input_order() {
+    // 50,000 broken lines interleaved with 50,000 good ones: enough to spill to disk.
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixture("logs.jsonl"))
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let mut body = String::new();
+    for i in 0..50_000 {
+        body.push_str(&good);
+        body.push('\n');
+        body.push_str(&format!("{{\"ts\":\"2026-04-01T00:00:00Z\",\"provider\":\"p\",\"model\":\"m\",\"prompt_tokens\":-{},\"completion_tokens\":1}}\n",
+            i + 1
+        ));
+    }
+    let f = dir.path().join("many.jsonl");
+    std::fs::write(&f, body).unwrap();
+    let (out, _) = run_to_dir(&[&f], &["--threads", "2"]);
+    let rejected = read(out.path(), "rejected.csv");
+    let lines: Vec<u64> = rejected
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(lines, (1..=50_000).map(|i| 2 * i).collect::<Vec<u64>>());
+    // 50,000 × 0.0075 = 375
+    assert!(
+        read(out.path(), "daily.csv").contains(",50000,100000000,0,0,5000000,105000000,375.00,0")
+    );
+}

@@ -54,7 +54,7 @@ pub fn scan_logs<S: CallSink>(
     let (sink, mut report) = input::scan(&files, &opts, make_sink)?;
     report.notes.extend(notes);
     if logs.strict {
-        if let Some(r) = report.rejections.first() {
+        if let Some(r) = report.rejections.first.first() {
             bail!(
                 "{}:{}: {}{} (--strict stops at the first rejected row)",
                 r.file,
@@ -90,11 +90,8 @@ pub fn write_main(common: &CommonArgs, name: &str, table: &Table) -> Result<()> 
 /// `rejected.csv` and `files.csv` next to the main table (only with `--out`).
 pub fn write_accounting(common: &CommonArgs, report: &ScanReport) -> Result<()> {
     let sink = sink(common);
-    sink.write_secondary(
-        "rejected.csv",
-        &output::rejected_table(&report.rejections).csv(),
-    )
-    .context("writing rejected.csv")?;
+    sink.copy_secondary("rejected.csv", report.rejections.csv_path())
+        .context("writing rejected.csv")?;
     sink.write_secondary("files.csv", &output::files_table(&report.files).csv())
         .context("writing files.csv")?;
     Ok(())
@@ -114,7 +111,7 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
             f.file, f.read, f.used, f.out_of_range, f.rejected
         );
     }
-    for r in report.rejections.iter().take(10) {
+    for r in &report.rejections.first {
         eprintln!(
             "  rejected {}:{}: {}{}",
             r.file,
@@ -125,7 +122,7 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
             r.reason
         );
     }
-    if report.rejections.len() > 10 {
+    if report.rejections.count > report.rejections.first.len() as u64 {
         let where_ = if common.out.is_some() {
             "see rejected.csv"
         } else {
@@ -133,7 +130,7 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
         };
         eprintln!(
             "  … and {} more rejected rows ({where_})",
-            report.rejections.len() - 10
+            report.rejections.count - report.rejections.first.len() as u64
         );
     }
     let requests: u64 = daily.rows.iter().map(|r| r.requests).sum();

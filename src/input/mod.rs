@@ -9,6 +9,7 @@ pub mod delimited;
 pub mod jsonl;
 pub mod parquet;
 pub mod record;
+pub mod rejects;
 pub mod timestamp;
 
 use std::fs::File;
@@ -154,10 +155,10 @@ pub struct FileStats {
     pub rejected: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ScanReport {
     pub files: Vec<FileStats>,
-    pub rejections: Vec<Rejection>,
+    pub rejections: rejects::Rejections,
     pub notes: Vec<String>,
 }
 
@@ -199,20 +200,11 @@ enum Work {
     },
 }
 
-/// A rejection whose line is known only relative to its chunk until all chunks are counted.
-struct PendingRejection {
-    file: usize,
-    seq: u64,
-    rel_line: u64,
-    error: RowError,
-    raw: String,
-}
-
 struct Worker<S> {
     sink: S,
     needed: FieldSet,
     stats: Vec<FileStats>,
-    rejections: Vec<PendingRejection>,
+    rejections: rejects::Store,
     /// (file, seq, lines in chunk) for resolving line numbers.
     chunk_lines: Vec<(usize, u64, u64)>,
 }
@@ -237,7 +229,7 @@ impl<S: CallSink> Worker<S> {
     }
 
     fn reject(&mut self, file: usize, seq: u64, rel_line: u64, error: RowError, raw: &[u8]) {
-        self.rejections.push(PendingRejection {
+        self.rejections.push(rejects::Pending {
             file,
             seq,
             rel_line,
@@ -343,7 +335,7 @@ impl<S: CallSink> Worker<S> {
                 for (i, fields) in cols.rows().enumerate() {
                     if let Some(e) = self.take(file, fields.into_call()) {
                         // Parquet rows have no line; the 1-based row number stands in.
-                        self.rejections.push(PendingRejection {
+                        self.rejections.push(rejects::Pending {
                             file,
                             seq: u64::MAX,
                             rel_line: first_row + i as u64 + 1,
@@ -359,7 +351,7 @@ impl<S: CallSink> Worker<S> {
                 for i in 0..frame.height() as u64 {
                     self.stats[file].read += 1;
                     self.stats[file].rejected += 1;
-                    self.rejections.push(PendingRejection {
+                    self.rejections.push(rejects::Pending {
                         file,
                         seq: u64::MAX,
                         rel_line: first_row + i + 1,
@@ -509,7 +501,22 @@ impl Pump<'_> {
             }
             buf[..len].copy_from_slice(&carry);
             carry.clear();
-            let eof = fill(r, &mut buf, &mut len, want)?;
+            let eof = match fill(r, &mut buf, &mut len, want) {
+                Ok(eof) => eof,
+                Err(e) => {
+                    // Keep the complete records read before the break; the caller reports it.
+                    if let Some(cut) = record_boundary(&buf[..len], csv.is_some()) {
+                        self.send(Work::Text {
+                            file,
+                            seq,
+                            csv,
+                            buf,
+                            len: cut,
+                        });
+                    }
+                    return Err(e);
+                }
+            };
             if eof {
                 if len > 0 {
                     self.send(Work::Text {
@@ -632,7 +639,7 @@ pub fn scan<S: CallSink>(
                         sink: make_sink(),
                         needed: opts.needed,
                         stats: vec![FileStats::default(); n_files],
-                        rejections: Vec::new(),
+                        rejections: rejects::Store::default(),
                         chunk_lines: Vec::new(),
                     };
                     for work in rx.iter() {
@@ -726,7 +733,7 @@ pub fn scan<S: CallSink>(
         result.map(|_| workers)
     })?;
 
-    Ok(finish(files, workers, header_lines, read_errors))
+    finish(files, workers, header_lines, read_errors)
 }
 
 /// Skips a UTF-8 byte-order mark at the very start of a JSON-lines stream.
@@ -768,7 +775,7 @@ fn finish<S: CallSink>(
     workers: Vec<Worker<S>>,
     header_lines: Vec<u64>,
     read_errors: Vec<(usize, u64, String)>,
-) -> (S, ScanReport) {
+) -> Result<(S, ScanReport), InputError> {
     let mut stats: Vec<FileStats> = files
         .iter()
         .map(|f| FileStats {
@@ -777,7 +784,7 @@ fn finish<S: CallSink>(
         })
         .collect();
     let mut chunk_lines: Vec<(usize, u64, u64)> = Vec::new();
-    let mut pending = Vec::new();
+    let mut stores = Vec::new();
     let mut sink: Option<S> = None;
     for w in workers {
         for (i, s) in w.stats.iter().enumerate() {
@@ -787,7 +794,7 @@ fn finish<S: CallSink>(
             stats[i].rejected += s.rejected;
         }
         chunk_lines.extend(w.chunk_lines);
-        pending.extend(w.rejections);
+        stores.push(w.rejections);
         match &mut sink {
             None => sink = Some(w.sink),
             Some(s) => s.merge(w.sink),
@@ -801,41 +808,40 @@ fn finish<S: CallSink>(
         first_line.insert((file, seq), header_lines[file] + total_lines[file]);
         total_lines[file] += n;
     }
-    let mut rejections: Vec<Rejection> = pending
-        .into_iter()
-        .map(|p| Rejection {
-            file: stats[p.file].file.clone(),
-            line: if p.seq == u64::MAX {
-                p.rel_line
-            } else {
-                first_line.get(&(p.file, p.seq)).copied().unwrap_or(0) + p.rel_line
-            },
-            column: p.error.column,
-            reason: p.error.reason,
-            raw: p.raw,
-        })
-        .collect();
+    // A read error sorts after every row of its file and sits on the line after the last one read.
+    let mut errors = rejects::Store::default();
     for (file, _, message) in read_errors {
         stats[file].read += 1;
         stats[file].rejected += 1;
-        rejections.push(Rejection {
-            file: stats[file].file.clone(),
-            line: header_lines[file] + total_lines[file] + 1,
-            column: None,
-            reason: format!("file unreadable from here on: {message}"),
+        errors.push(rejects::Pending {
+            file,
+            seq: u64::MAX,
+            rel_line: u64::MAX,
+            error: RowError::new(None, format!("file unreadable from here on: {message}")),
             raw: String::new(),
         });
     }
-    rejections.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    stores.push(errors);
+    let names: Vec<String> = stats.iter().map(|s| s.file.clone()).collect();
+    let rejections = rejects::merge(stores, &names, |p| match (p.seq, p.rel_line) {
+        (u64::MAX, u64::MAX) => header_lines[p.file] + total_lines[p.file] + 1,
+        (u64::MAX, row) => row,
+        (seq, rel) => first_line.get(&(p.file, seq)).copied().unwrap_or(0) + rel,
+    })
+    .map_err(|e| {
+        InputError::Usage(format!(
+            "cannot write the list of rejected rows to a temporary file: {e}"
+        ))
+    })?;
     let sink = sink.expect("at least one worker");
-    (
+    Ok((
         sink,
         ScanReport {
             files: stats,
             rejections,
             notes: Vec::new(),
         },
-    )
+    ))
 }
 
 #[cfg(test)]

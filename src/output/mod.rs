@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use crate::aggregate::Daily;
 use crate::domain::Money;
-use crate::input::{FileStats, Rejection};
+use crate::input::FileStats;
 
 /// Neutralises a text cell that starts with `=`, `+`, `-`, `@`, tab, CR, LF or NUL.
 pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
@@ -50,6 +50,14 @@ impl Sink {
         }
     }
 
+    /// Copies a finished file into `--out` (atomically); nothing on stdout.
+    pub fn copy_secondary(&self, name: &str, from: &Path) -> io::Result<()> {
+        match self {
+            Sink::Stdout => Ok(()),
+            Sink::Dir(dir) => write_atomic_from(&dir.join(name), &mut std::fs::File::open(from)?),
+        }
+    }
+
     /// Secondary tables only go to `--out`; on stdout there is room for one table.
     pub fn write_secondary(&self, name: &str, body: &[u8]) -> io::Result<()> {
         match self {
@@ -60,13 +68,22 @@ impl Sink {
 }
 
 pub fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
+    write_atomic_from(path, &mut &body[..])
+}
+
+/// As [`write_atomic`], streaming the body from a reader.
+pub fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(body)?;
+    {
+        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        io::copy(body, &mut w)?;
+        w.flush()?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -154,22 +171,6 @@ pub fn daily_table(d: &Daily) -> Table {
                 r.total_tokens().to_string(),
                 r.cost_usd.map(money).unwrap_or_default(),
                 r.failed_requests.to_string(),
-            ]
-        }),
-    )
-}
-
-/// `rejected.csv`: every row not used, with where and why.
-pub fn rejected_table(rejections: &[Rejection]) -> Table {
-    table(
-        &["file", "line", "column", "reason", "raw"],
-        rejections.iter().map(|r| {
-            vec![
-                safe_text(&r.file).into_owned(),
-                r.line.to_string(),
-                r.column.unwrap_or("").to_string(),
-                safe_text(&r.reason).into_owned(),
-                safe_text(&r.raw).into_owned(),
             ]
         }),
     )
