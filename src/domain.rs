@@ -12,7 +12,7 @@ use chrono::{Datelike, NaiveDate};
 pub type Money = rust_decimal::Decimal;
 
 /// A calendar day as days since 1970-01-01. Kept as an integer so the hot loop never builds dates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Day(pub i32);
 
 impl Day {

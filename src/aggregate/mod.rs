@@ -259,12 +259,6 @@ pub struct DailyRow {
     pub unpriced_requests: u64,
 }
 
-impl Default for Day {
-    fn default() -> Self {
-        Day(0)
-    }
-}
-
 impl DailyRow {
     pub fn total_tokens(&self) -> u128 {
         self.prompt_tokens + self.completion_tokens

@@ -10,6 +10,8 @@ use crate::input::record::{FieldId, FieldSet, Fields, RowError, Scalar};
 #[derive(Debug, Clone)]
 pub struct CsvLayout {
     pub columns: Vec<Option<FieldId>>,
+    /// Whether each column carries the contract's own name (not an alias or dotted twin).
+    pub primary: Vec<bool>,
     /// Physical lines the header took (usually 1).
     pub header_lines: u64,
 }
@@ -22,6 +24,13 @@ impl CsvLayout {
     ) -> Result<CsvLayout, String> {
         let mut columns: Vec<Option<FieldId>> =
             names.iter().map(|n| FieldId::from_name(n)).collect();
+        // The contract's own name wins over an alias or a dotted `usage.*` twin when both hold
+        // a value, as a flat JSON field wins over its nested twin.
+        let primary: Vec<bool> = names
+            .iter()
+            .zip(&columns)
+            .map(|(n, c)| c.is_some_and(|id| n.trim().eq_ignore_ascii_case(id.name())))
+            .collect();
         let has = |id| columns.contains(&Some(id));
         let mut missing = Vec::new();
         for (id, name) in [
@@ -53,6 +62,7 @@ impl CsvLayout {
         }
         Ok(CsvLayout {
             columns,
+            primary,
             header_lines,
         })
     }
@@ -89,9 +99,9 @@ fn parse_cells<'r>(
         ));
     }
     let mut fields = Fields::default();
-    for (cell, id) in cells.zip(&layout.columns) {
+    for ((cell, id), &primary) in cells.zip(&layout.columns).zip(&layout.primary) {
         let Some(id) = *id else { continue };
-        if cell.is_empty() {
+        if cell.is_empty() || (!primary && fields.slot(id).is_some()) {
             continue;
         }
         let text = if cell.is_ascii() {
@@ -135,6 +145,25 @@ mod tests {
             FieldSet::ALL
         )
         .is_ok());
+    }
+
+    #[test]
+    fn contract_name_wins_over_dotted_twin() {
+        let layout = CsvLayout::from_header(
+            &[
+                "ts",
+                "provider",
+                "model",
+                "usage.prompt_tokens",
+                "prompt_tokens",
+                "completion_tokens",
+            ],
+            1,
+            FieldSet::ALL,
+        )
+        .unwrap();
+        let rec = csv::ByteRecord::from(vec!["2026-04-01T00:00:00Z", "p", "m", "999", "1000", "0"]);
+        assert_eq!(parse_record(&layout, &rec).unwrap().usage.prompt, 1000);
     }
 
     #[test]

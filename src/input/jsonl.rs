@@ -176,7 +176,10 @@ pub fn parse_line_serde(line: &[u8], needed: FieldSet) -> Result<Call<'_>, RowEr
         } else {
             "not a valid JSON object"
         };
-        RowError::new(None, format!("{what}: {e}"))
+        // serde_json counts lines within the row; only the column means anything here.
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg);
+        RowError::new(None, format!("{what}: {msg} (at character {})", e.column()))
     })?;
     let mut f = rec.into_fields();
     f.retain(needed);

@@ -401,12 +401,26 @@ fn required_text<'a>(
     v: Option<Scalar<'a>>,
     column: &'static str,
 ) -> Result<Cow<'a, str>, RowError> {
-    match text(v, column)? {
-        Some(s) if !s.trim().is_empty() => Ok(s),
-        _ => Err(RowError::col(
+    match v {
+        Some(Scalar::S(s)) if !s.trim().is_empty() => Ok(s),
+        None | Some(Scalar::S(_)) => Err(RowError::col(
             column,
             format!("missing required field `{column}`"),
         )),
+        Some(other) => Err(RowError::col(
+            column,
+            format!("expected a string, found {}", describe(&other)),
+        )),
+    }
+}
+
+fn describe(v: &Scalar) -> String {
+    match v {
+        Scalar::U(n) => format!("the number {n}"),
+        Scalar::I(n) => format!("the number {n}"),
+        Scalar::F(f) => format!("the number {f}"),
+        Scalar::B(b) => format!("the boolean {b}"),
+        Scalar::S(s) => format!("`{}`", short(s)),
     }
 }
 

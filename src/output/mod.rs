@@ -85,6 +85,13 @@ pub fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Result<()>
         w.flush()?;
     }
     tmp.as_file().sync_all()?;
+    // Temporary files are private (0600); a report is as shareable as any file the user writes.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o777);
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode))?;
+    }
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }

@@ -73,7 +73,7 @@ impl RateTable {
         let mut rdr = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .comment(Some(b'#'))
-            .from_reader(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&text));
+            .from_reader(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text));
         let headers = rdr
             .headers()
             .map_err(|e| err(1, format!("unreadable header: {e}")))?
