@@ -193,6 +193,14 @@ enum Work {
         buf: Vec<u8>,
         len: usize,
     },
+    /// A chunk of an uncompressed file, parsed in place from the page cache.
+    Mapped {
+        file: usize,
+        seq: u64,
+        csv: Option<Arc<CsvLayout>>,
+        map: memmap2::Mmap,
+        len: usize,
+    },
     Frame {
         file: usize,
         first_row: u64,
@@ -332,8 +340,8 @@ impl<S: CallSink> Worker<S> {
     ) {
         match parquet::FrameColumns::new(frame, self.needed) {
             Ok(cols) => {
-                for (i, fields) in cols.rows().enumerate() {
-                    if let Some(e) = self.take(file, fields.into_call()) {
+                cols.for_each_row(|i, fields| {
+                    if let Some(e) = self.take(file, fields.take_call()) {
                         // Parquet rows have no line; the 1-based row number stands in.
                         self.rejections.push(rejects::Pending {
                             file,
@@ -344,7 +352,7 @@ impl<S: CallSink> Worker<S> {
                         });
                         self.note_reject(stop, strict);
                     }
-                }
+                });
             }
             Err(e) => {
                 // One rejection per row keeps read = used + rejected exact.
@@ -553,6 +561,59 @@ impl Pump<'_> {
         }
     }
 
+    /// Streams an uncompressed file from byte `start` as mapped chunks of whole records. Mapping
+    /// instead of reading saves copying every byte out of the page cache (the costliest part of
+    /// reading a cached file), and each chunk is unmapped once parsed, so resident memory stays
+    /// a few chunks whatever the file size.
+    fn mapped(
+        &self,
+        file: usize,
+        f: &File,
+        start: u64,
+        csv: Option<Arc<CsvLayout>>,
+    ) -> io::Result<u64> {
+        let size = f.metadata()?.len();
+        let mut pos = start;
+        let mut seq = 0;
+        while pos < size {
+            if self.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let mut len = (self.chunk as u64).min(size - pos) as usize;
+            loop {
+                // SAFETY: the map is read-only and private to this process. A log file must not be
+                // truncated while it is read (appending is harmless: the mapped range exists).
+                let map = unsafe { memmap2::MmapOptions::new().offset(pos).len(len).map(f)? };
+                let _ = map.advise(memmap2::Advice::Sequential);
+                let cut = if pos + len as u64 == size {
+                    Some(len)
+                } else {
+                    record_boundary(&map[..], csv.is_some())
+                };
+                if let Some(cut) = cut {
+                    self.send(Work::Mapped {
+                        file,
+                        seq,
+                        csv: csv.clone(),
+                        map,
+                        len: cut,
+                    });
+                    seq += 1;
+                    pos += cut as u64;
+                    break;
+                }
+                if len > MAX_RECORD_BYTES {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "a record longer than 64 MiB (no line end found): not a log file?",
+                    ));
+                }
+                len = (len as u64 * 2).min(size - pos) as usize;
+            }
+        }
+        Ok(seq)
+    }
+
     fn send(&self, w: Work) {
         // Workers only hang up after the channel closes, so a failed send means they panicked;
         // the join below reports that.
@@ -565,7 +626,7 @@ fn read_csv_header(
     r: &mut dyn Read,
     path: &Path,
     needed: FieldSet,
-) -> Result<(CsvLayout, Vec<u8>), InputError> {
+) -> Result<(CsvLayout, Vec<u8>, u64), InputError> {
     let mut buf = Vec::new();
     let mut len = 0;
     loop {
@@ -587,12 +648,56 @@ fn read_csv_header(
             let names: Vec<&str> = rec.iter().collect();
             let layout = CsvLayout::from_header(&names, count_lines(&data[..cut]), needed)
                 .map_err(|e| file_error(path, format!("line 1: {e}")))?;
-            return Ok((layout, data[cut..].to_vec()));
+            return Ok((layout, data[cut..].to_vec(), cut as u64));
         }
         if len > MAX_RECORD_BYTES {
             return Err(file_error(path, "no CSV header line within 64 MiB"));
         }
     }
+}
+
+/// Sends one JSON-lines or CSV file through the pump: mapped when plain, streamed through the
+/// decoder when gzip. Returns the header's line count and the outcome of reading the body (a
+/// failure there is a rejection after the rows read so far, not a fatal error).
+fn read_text_file(
+    pump: &Pump,
+    i: usize,
+    f: &LogFile,
+    needed: FieldSet,
+) -> Result<(u64, Result<(), String>), InputError> {
+    let mut reader = open(f)?;
+    let (layout, carry, header_len, header_lines) = if f.format == Format::Csv {
+        let (l, c, len) = read_csv_header(&mut reader, &f.path, needed)?;
+        let lines = l.header_lines;
+        (Some(Arc::new(l)), c, len, lines)
+    } else {
+        (None, Vec::new(), 0, 0)
+    };
+    // SPENDRECON_READ=stream reads plain files through the buffered path too (for benchmarks).
+    let stream = f.gzip || std::env::var_os("SPENDRECON_READ").is_some_and(|v| v == "stream");
+    let body = if stream {
+        let mut first = true;
+        let mut bom_skipping = BomSkip {
+            inner: &mut reader,
+            first: &mut first,
+            active: layout.is_none(),
+        };
+        pump.text(i, &mut bom_skipping, layout, carry)
+    } else {
+        drop(reader);
+        File::open(&f.path).and_then(|file| {
+            let mut start = header_len;
+            if layout.is_none() {
+                let mut head = [0u8; 3];
+                let n = (&file).read(&mut head)?;
+                if n == 3 && head == *b"\xEF\xBB\xBF" {
+                    start = 3;
+                }
+            }
+            pump.mapped(i, &file, start, layout)
+        })
+    };
+    Ok((header_lines, body.map(|_| ()).map_err(|e| e.to_string())))
 }
 
 fn strip_bom(b: &[u8]) -> &[u8] {
@@ -660,6 +765,21 @@ pub fn scan<S: CallSink>(
                                 );
                                 let _ = free_tx.try_send(buf);
                             }
+                            Work::Mapped {
+                                file,
+                                seq,
+                                csv,
+                                map,
+                                len,
+                            } => {
+                                w.run_text(
+                                    (file, seq),
+                                    csv.as_deref(),
+                                    &map[..len],
+                                    stop,
+                                    opts.strict,
+                                );
+                            }
                             Work::Frame {
                                 file,
                                 first_row,
@@ -686,38 +806,16 @@ pub fn scan<S: CallSink>(
             }
             let r = match f.format {
                 Format::Parquet => parquet::pump(i, f, opts.needed, &tx, &stop),
-                Format::Jsonl | Format::Csv => {
-                    let mut reader = match open(f) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            result = Err(e);
-                            break;
-                        }
-                    };
-                    let (layout, carry) = if f.format == Format::Csv {
-                        match read_csv_header(&mut reader, &f.path, opts.needed) {
-                            Ok((l, c)) => {
-                                header_lines[i] = l.header_lines;
-                                (Some(Arc::new(l)), c)
-                            }
-                            Err(e) => {
-                                result = Err(e);
-                                break;
-                            }
-                        }
-                    } else {
-                        (None, Vec::new())
-                    };
-                    let mut first = true;
-                    let mut bom_skipping = BomSkip {
-                        inner: &mut reader,
-                        first: &mut first,
-                        active: layout.is_none(),
-                    };
-                    pump.text(i, &mut bom_skipping, layout, carry)
-                        .map(|_| ())
-                        .map_err(|e| e.to_string())
-                }
+                Format::Jsonl | Format::Csv => match read_text_file(&pump, i, f, opts.needed) {
+                    Ok((lines, r)) => {
+                        header_lines[i] = lines;
+                        r
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                },
             };
             if let Err(message) = r {
                 // Rows read before the failure stay counted; the failure itself is a rejection

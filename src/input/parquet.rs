@@ -82,12 +82,14 @@ enum Col {
 /// The frame's contract columns, typed once per frame.
 pub struct FrameColumns {
     cols: Vec<(FieldId, Col)>,
+    primary: Vec<bool>,
     height: usize,
 }
 
 impl FrameColumns {
     pub fn new(frame: &DataFrame, needed: FieldSet) -> Result<FrameColumns, String> {
         let mut cols = Vec::new();
+        let mut primary = Vec::new();
         for c in frame.columns() {
             let Some(id) = FieldId::from_name(c.name()).filter(|&id| needed.contains(id)) else {
                 continue;
@@ -126,16 +128,19 @@ impl FrameColumns {
                     ))
                 }
             };
+            primary.push(c.name().trim().eq_ignore_ascii_case(id.name()));
             cols.push((id, col));
         }
         Ok(FrameColumns {
             cols,
+            primary,
             height: frame.height(),
         })
     }
 
-    /// Row by row, as [`Fields`] borrowing from the frame.
-    pub fn rows(&self) -> impl Iterator<Item = Fields<'_>> + '_ {
+    /// Calls `f` with each row as [`Fields`] borrowing from the frame; one `Fields` is refilled
+    /// in place row after row.
+    pub fn for_each_row<'s>(&'s self, mut f: impl FnMut(usize, &mut Fields<'s>)) {
         type Cells<'a> = Box<dyn Iterator<Item = Option<Scalar<'a>>> + 'a>;
         let mut iters: Vec<(FieldId, Cells<'_>)> = self
             .cols
@@ -151,14 +156,21 @@ impl FrameColumns {
                 (*id, it)
             })
             .collect();
-        (0..self.height).map(move |_| {
-            let mut f = Fields::default();
-            for (id, it) in iters.iter_mut() {
-                if let Some(Some(v)) = it.next() {
-                    *f.slot(*id) = Some(v);
+        let mut fields = Fields::default();
+        for row in 0..self.height {
+            for &(id, _) in &self.cols {
+                *fields.slot(id) = None;
+            }
+            // As in CSV: the contract's own column name wins over an alias or dotted twin.
+            for ((id, it), &primary) in iters.iter_mut().zip(&self.primary) {
+                if let Some(v) = it.next().flatten() {
+                    let slot = fields.slot(*id);
+                    if primary || slot.is_none() {
+                        *slot = Some(v);
+                    }
                 }
             }
-            f
-        })
+            f(row, &mut fields);
+        }
     }
 }

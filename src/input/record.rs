@@ -536,8 +536,14 @@ fn short(s: &str) -> String {
 
 impl<'a> Fields<'a> {
     /// Applies CONTRACT §1: required fields, the two token conventions, aliases and defaults.
+    pub fn into_call(mut self) -> Result<Call<'a>, RowError> {
+        self.take_call()
+    }
+
+    /// As [`Fields::into_call`], taking the strings out in place: readers that refill one
+    /// `Fields` per row avoid copying the wide struct.
     #[inline]
-    pub fn into_call(self) -> Result<Call<'a>, RowError> {
+    pub fn take_call(&mut self) -> Result<Call<'a>, RowError> {
         let ts_ms = match &self.ts {
             None => return Err(RowError::col("ts", "missing required field `ts`")),
             Some(Scalar::S(s)) => parse_ts_str(s),
@@ -618,11 +624,11 @@ impl<'a> Fields<'a> {
         let shadow = flag(&self.shadow, "shadow")?;
         let cost = decimal(&self.cost, "cost")?;
 
-        let mut provider = required_text(self.provider, "provider")?;
+        let mut provider = required_text(self.provider.take(), "provider")?;
         if provider.bytes().any(|b| b.is_ascii_uppercase()) {
             provider = Cow::Owned(provider.to_ascii_lowercase());
         }
-        let model = required_text(self.model, "model")?;
+        let model = required_text(self.model.take(), "model")?;
         Ok(Call {
             ts_ms,
             provider,
@@ -630,13 +636,13 @@ impl<'a> Fields<'a> {
             usage,
             total_logged,
             status,
-            request_id: text(self.request_id, "request_id")?,
+            request_id: text(self.request_id.take(), "request_id")?,
             latency_ms,
             byok,
             shadow,
-            shadow_of: text(self.shadow_of, "shadow_of")?,
-            tenant: text(self.tenant, "tenant")?,
-            response_model: text(self.response_model, "response_model")?,
+            shadow_of: text(self.shadow_of.take(), "shadow_of")?,
+            tenant: text(self.tenant.take(), "tenant")?,
+            response_model: text(self.response_model.take(), "response_model")?,
             cost,
         })
     }
