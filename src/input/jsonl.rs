@@ -345,11 +345,13 @@ mod fast {
             }
         }
 
+        /// Generic over the key map so each level's `match` is inlined, not called through a
+        /// function pointer.
         fn object(
             &mut self,
             f: &mut Fields<'a>,
             seen: &mut u32,
-            key_of: fn(&[u8]) -> Dest,
+            key_of: impl Fn(&[u8]) -> Dest + Copy,
             depth: u8,
         ) -> Option<()> {
             self.eat(b'{')?;
@@ -415,7 +417,7 @@ mod fast {
             &mut self,
             f: &mut Fields<'a>,
             seen: &mut u32,
-            key_of: fn(&[u8]) -> Dest,
+            key_of: impl Fn(&[u8]) -> Dest + Copy,
             depth: u8,
         ) -> Option<()> {
             if self.b[self.i..].starts_with(b"null") {
