@@ -55,15 +55,7 @@ pub fn scan_logs<S: CallSink>(
     report.notes.extend(notes);
     if logs.strict {
         if let Some(r) = report.rejections.first.first() {
-            bail!(
-                "{}:{}: {}{} (--strict stops at the first rejected row)",
-                r.file,
-                r.line,
-                r.column
-                    .map(|c| format!("column {c}: "))
-                    .unwrap_or_default(),
-                r.reason
-            );
+            bail!("{r} (--strict stops at the first rejected row)");
         }
     }
     Ok((sink, report))
@@ -112,15 +104,7 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
         );
     }
     for r in &report.rejections.first {
-        eprintln!(
-            "  rejected {}:{}: {}{}",
-            r.file,
-            r.line,
-            r.column
-                .map(|c| format!("column {c}: "))
-                .unwrap_or_default(),
-            r.reason
-        );
+        eprintln!("  rejected {r}");
     }
     if report.rejections.count > report.rejections.first.len() as u64 {
         let where_ = if common.out.is_some() {

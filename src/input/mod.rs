@@ -145,6 +145,17 @@ pub struct Rejection {
     pub raw: String,
 }
 
+/// `file:line: column X: reason`, as messages show a rejected row.
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(c) = self.column {
+            write!(f, "column {c}: ")?;
+        }
+        f.write_str(&self.reason)
+    }
+}
+
 /// Rows read, used, out of range and rejected for one file: read = used + out_of_range + rejected.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileStats {
