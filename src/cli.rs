@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::Day;
+use crate::domain::{Day, Money};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -24,6 +24,31 @@ pub struct Cli {
 pub enum Command {
     /// Tokens and priced cost per day × provider × model → daily.csv
     Daily(DailyArgs),
+    /// Logs against gateway invoices → recon.csv, findings.csv, daily.csv, summary.csv, rejected.csv
+    Reconcile(ReconcileArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReconcileArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// Invoice or activity export, .csv or .xlsx (repeatable)
+    #[arg(long = "invoices", required = true, value_name = "PATH")]
+    pub invoices: Vec<PathBuf>,
+    /// XLSX sheet to read (default: the first)
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Token drift allowed before a mismatch, as a count
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub tolerance_tokens: u64,
+    /// Token drift allowed before a mismatch, as a percent of the logged count
+    #[arg(long, default_value = "0.1", value_name = "P")]
+    pub tolerance_pct: Money,
+    /// Money drift allowed before a cost mismatch, in USD
+    #[arg(long, default_value = "0.01", value_name = "X")]
+    pub tolerance_usd: Money,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -109,6 +134,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Daily(args) => crate::cmd::daily::run(&args),
+        Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
     };
     match result {
         Ok(o) => o.into(),

@@ -1,7 +1,8 @@
 //! spendrecon: what LLM API traffic really cost, and whether the gateways' bills are right.
 //!
 //! Data flows through the modules in this order: [`input`] (readers) → [`aggregate`] (daily
-//! sums) → [`pricing`] (exact cost) → [`output`] (CSV writers); [`cmd`] wires them per
+//! sums) → [`pricing`] (exact cost) → [`reconcile`] (logs against invoices) → [`output`] (CSV
+//! writers); [`cmd`] wires them per
 //! subcommand and [`domain`] holds the types they share.
 
 pub mod aggregate;
@@ -11,3 +12,4 @@ pub mod domain;
 pub mod input;
 pub mod output;
 pub mod pricing;
+pub mod reconcile;

@@ -79,53 +79,18 @@ struct Group {
 
 type GroupKey = (u32, Day, Day);
 
-/// What daily aggregation reads of a record.
-pub const FIELDS: FieldSet = {
-    use FieldId::*;
-    FieldSet::of(&[
-        Ts,
-        Provider,
-        Model,
-        PromptTokens,
-        CompletionTokens,
-        CachedTokens,
-        CacheReadInputTokens,
-        CacheWriteTokens,
-        CacheCreationInputTokens,
-        CacheWrite1hTokens,
-        InputTokens,
-        OutputTokens,
-        Status,
-    ])
-};
-
-/// Per-thread aggregation state; merged into one at the end of the scan.
-pub struct DailyAggregator<'r> {
-    rates: &'r RateTable,
-    cutter: DayCutter,
-    period: Period,
-    /// provider × model → id, keyed by a 64-bit hash of the names and checked against `names`
-    /// (a collision, however unlikely, falls back to `spill`): no string is built per call.
+/// provider × model ↔ small integer ids, so per-call keys are integers. Keyed by a 64-bit hash
+/// of the names and checked against them (a collision, however unlikely, falls back to `spill`):
+/// no string is built per call.
+#[derive(Default)]
+pub struct Names {
     ids: FxHashMap<u64, u32>,
     spill: FxHashMap<(String, String), u32>,
     names: Vec<(String, String)>,
-    groups: FxHashMap<GroupKey, Group>,
 }
 
-impl<'r> DailyAggregator<'r> {
-    pub fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
-        DailyAggregator {
-            rates,
-            cutter: DayCutter::new(tz),
-            period,
-            ids: FxHashMap::default(),
-            spill: FxHashMap::default(),
-            names: Vec::new(),
-            groups: FxHashMap::default(),
-        }
-    }
-
-    fn id(&mut self, provider: &str, model: &str) -> u32 {
+impl Names {
+    pub fn id(&mut self, provider: &str, model: &str) -> u32 {
         use std::hash::{Hash, Hasher};
         let mut h = rustc_hash::FxHasher::default();
         (provider, model).hash(&mut h);
@@ -154,17 +119,63 @@ impl<'r> DailyAggregator<'r> {
         new_id
     }
 
+    pub fn get(&self, id: u32) -> (&str, &str) {
+        let (p, m) = &self.names[id as usize];
+        (p, m)
+    }
+}
+
+/// What daily aggregation reads of a record.
+pub const FIELDS: FieldSet = {
+    use FieldId::*;
+    FieldSet::of(&[
+        Ts,
+        Provider,
+        Model,
+        PromptTokens,
+        CompletionTokens,
+        CachedTokens,
+        CacheReadInputTokens,
+        CacheWriteTokens,
+        CacheCreationInputTokens,
+        CacheWrite1hTokens,
+        InputTokens,
+        OutputTokens,
+        Status,
+    ])
+};
+
+/// Per-thread aggregation state; merged into one at the end of the scan.
+pub struct DailyAggregator<'r> {
+    rates: &'r RateTable,
+    cutter: DayCutter,
+    period: Period,
+    names: Names,
+    groups: FxHashMap<GroupKey, Group>,
+}
+
+impl<'r> DailyAggregator<'r> {
+    pub fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+        DailyAggregator {
+            rates,
+            cutter: DayCutter::new(tz),
+            period,
+            names: Names::default(),
+            groups: FxHashMap::default(),
+        }
+    }
+
     /// Daily rows sorted by day, provider, model, priced exactly.
     pub fn finish(self) -> Daily {
         let mut rows: BTreeMap<(Day, &str, &str), DailyRow> = BTreeMap::new();
         for ((id, local, _utc), g) in &self.groups {
-            let (provider, model) = &self.names[*id as usize];
+            let (provider, model) = &self.names.get(*id);
             let row = rows
                 .entry((*local, provider, model))
                 .or_insert_with(|| DailyRow {
                     day: *local,
-                    provider: provider.clone(),
-                    model: model.clone(),
+                    provider: provider.to_string(),
+                    model: model.to_string(),
                     cost_usd: Some(Money::ZERO),
                     ..Default::default()
                 });
@@ -205,7 +216,7 @@ impl CallSink for DailyAggregator<'_> {
             return Disposition::OutOfRange;
         }
         let utc = DayCutter::utc_day(call.ts_ms);
-        let id = self.id(&call.provider, &call.model);
+        let id = self.names.id(&call.provider, &call.model);
         let rates = self.rates;
         let g = self
             .groups
@@ -228,8 +239,8 @@ impl CallSink for DailyAggregator<'_> {
 
     fn merge(&mut self, other: Self) {
         for ((id, local, utc), g) in other.groups {
-            let (p, m) = &other.names[id as usize];
-            let mine = self.id(p, m);
+            let (p, m) = other.names.get(id);
+            let mine = self.names.id(p, m);
             let e = self.groups.entry((mine, local, utc)).or_default();
             e.requests += g.requests;
             e.failed += g.failed;

@@ -2,6 +2,7 @@
 //! Shared wiring (rate table, log scan, the human summary) lives here.
 
 pub mod daily;
+pub mod reconcile;
 
 use std::path::Path;
 
@@ -12,6 +13,7 @@ use crate::cli::{CommonArgs, Format, LogArgs};
 use crate::input::record::FieldSet;
 use crate::input::{self, CallSink, ScanOptions, ScanReport};
 use crate::output::{self, Sink, Table};
+use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 
 /// `--rates DIR`, else `./rates` when it holds a `models.csv`, else the table built into the binary.
@@ -22,6 +24,15 @@ pub fn load_rates(common: &CommonArgs) -> Result<RateTable> {
         None => RateTable::builtin(),
     };
     Ok(table)
+}
+
+/// `rates/slugs.csv` from the same place as the rate table.
+pub fn load_slugs(common: &CommonArgs) -> Result<SlugMap> {
+    Ok(match &common.rates {
+        Some(dir) if dir.join("slugs.csv").is_file() => SlugMap::load_dir(dir)?,
+        None if Path::new("rates/slugs.csv").is_file() => SlugMap::load_dir(Path::new("rates"))?,
+        _ => SlugMap::builtin(),
+    })
 }
 
 pub fn period(logs: &LogArgs) -> Result<Period> {

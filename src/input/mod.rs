@@ -6,6 +6,7 @@
 //! because each chunk carries its sequence number and its line count is resolved afterwards.
 
 pub mod delimited;
+pub mod invoices;
 pub mod jsonl;
 pub mod parquet;
 pub mod record;

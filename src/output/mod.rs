@@ -116,6 +116,17 @@ impl Table {
         w.into_inner().expect("writing to memory")
     }
 
+    /// The rows as CSV without the header, to append to a file that has one.
+    pub fn csv_rows(&self) -> Vec<u8> {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        for r in &self.rows {
+            w.write_record(r).expect("writing to memory");
+        }
+        w.into_inner().expect("writing to memory")
+    }
+
     /// JSON lines with the CSV's columns; every value a string (exact decimals), empty as null.
     pub fn json_lines(&self) -> Vec<u8> {
         let mut out = Vec::new();

@@ -3,6 +3,8 @@
 //! A group's cost is linear in its token sums for one rate row and tier, so pricing happens once
 //! per group with `rust_decimal`, never per call.
 
+pub mod slugs;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

@@ -1,0 +1,262 @@
+//! Log-level findings that no invoice line can show: the same call logged twice, records whose
+//! own arithmetic is off, a different model answering than the one asked, and gateway-reported
+//! costs that disagree with the rate table.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
+use chrono_tz::Tz;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::aggregate::{DayCutter, Names, Period};
+use crate::domain::{Call, Day, Money, Tier, TokenSums};
+use crate::input::{CallSink, Disposition};
+use crate::pricing::{self, RateTable};
+
+/// Every request id seen, as a 64-bit hash (8 bytes an id, not the string), in shards so the
+/// workers rarely wait for each other. At 2^64 the chance of two distinct ids colliding among ten
+/// million is about 3 in a million.
+pub struct SeenIds {
+    shards: Vec<Mutex<FxHashSet<u64>>>,
+}
+
+impl Default for SeenIds {
+    fn default() -> Self {
+        SeenIds {
+            shards: (0..64).map(|_| Mutex::new(FxHashSet::default())).collect(),
+        }
+    }
+}
+
+impl SeenIds {
+    /// True when the id was seen before.
+    fn seen(&self, provider: &str, id: &str) -> bool {
+        let mut h = std::hash::DefaultHasher::new();
+        (provider, id).hash(&mut h);
+        let h = h.finish();
+        let mut shard = self.shards[(h >> 58) as usize]
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        !shard.insert(h)
+    }
+}
+
+#[derive(Default, Clone)]
+struct Counts {
+    duplicates: u64,
+    total_mismatch: u64,
+    response_model_mismatch: u64,
+    /// Sum of `cost` over 2xx, non-BYOK calls that reported one, and what the rate table says
+    /// those same calls cost (as token sums, priced at the end).
+    reported: Money,
+    reported_calls: u64,
+    reported_tokens: [TokenSums; 2],
+    rate: Option<usize>,
+}
+
+/// One row of `findings.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub day: Option<Day>,
+    pub provider: String,
+    pub model: String,
+    pub count: u64,
+    pub detail: String,
+}
+
+pub struct FindingsSink<'r> {
+    rates: &'r RateTable,
+    ids: &'r SeenIds,
+    cutter: DayCutter,
+    period: Period,
+    names: Names,
+    counts: FxHashMap<(u32, Day, Day), Counts>,
+    days_seen: FxHashSet<Day>,
+}
+
+impl<'r> FindingsSink<'r> {
+    pub fn new(rates: &'r RateTable, ids: &'r SeenIds, tz: Option<Tz>, period: Period) -> Self {
+        FindingsSink {
+            rates,
+            ids,
+            cutter: DayCutter::new(tz),
+            period,
+            names: Names::default(),
+            counts: FxHashMap::default(),
+            days_seen: FxHashSet::default(),
+        }
+    }
+
+    /// Findings sorted by day, provider, model, kind; `tolerance_usd` bounds cost disagreements.
+    /// `span` is the period whose days without any log record are reported.
+    pub fn finish(self, tolerance_usd: Money, span: Option<(Day, Day)>) -> Vec<Finding> {
+        let mut per: BTreeMap<(Day, String, String), Counts> = BTreeMap::new();
+        let mut expected: BTreeMap<(Day, String, String), Money> = BTreeMap::new();
+        for ((id, local, _), c) in &self.counts {
+            let (p, m) = self.names.get(*id);
+            let key = (*local, p.to_string(), m.to_string());
+            if let Some(r) = c.rate {
+                let rate = self.rates.get(r);
+                *expected.entry(key.clone()).or_default() +=
+                    pricing::cost(rate, Tier::Standard, &c.reported_tokens[0])
+                        + pricing::cost(rate, Tier::LongContext, &c.reported_tokens[1]);
+            }
+            let e = per.entry(key).or_default();
+            e.duplicates += c.duplicates;
+            e.total_mismatch += c.total_mismatch;
+            e.response_model_mismatch += c.response_model_mismatch;
+            e.reported += c.reported;
+            e.reported_calls += c.reported_calls;
+        }
+        let mut out = Vec::new();
+        for ((day, p, m), c) in per {
+            let mut push = |kind, count, detail: String| {
+                out.push(Finding {
+                    kind,
+                    day: Some(day),
+                    provider: p.clone(),
+                    model: m.clone(),
+                    count,
+                    detail,
+                })
+            };
+            if c.duplicates > 0 {
+                push(
+                    "duplicate_request_id",
+                    c.duplicates,
+                    format!("{} records repeat a request_id already logged (the same call logged twice)", c.duplicates),
+                );
+            }
+            if c.total_mismatch > 0 {
+                push(
+                    "total_tokens_mismatch",
+                    c.total_mismatch,
+                    format!(
+                        "{} records have total_tokens ≠ prompt_tokens + completion_tokens",
+                        c.total_mismatch
+                    ),
+                );
+            }
+            if c.response_model_mismatch > 0 {
+                push(
+                    "response_model_mismatch",
+                    c.response_model_mismatch,
+                    format!(
+                        "{} responses name another model than the one requested",
+                        c.response_model_mismatch
+                    ),
+                );
+            }
+            if c.reported_calls > 0 {
+                if let Some(exp) = expected.get(&(day, p.clone(), m.clone())) {
+                    let diff = c.reported - exp;
+                    if diff.abs() > tolerance_usd {
+                        push(
+                            "gateway_cost_mismatch",
+                            c.reported_calls,
+                            format!(
+                                "gateway-reported cost USD {} vs rate table USD {} ({}{})",
+                                c.reported.round_dp(6).normalize(),
+                                exp.round_dp(6).normalize(),
+                                if diff.is_sign_positive() { "+" } else { "" },
+                                diff.round_dp(6).normalize()
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some((from, to)) = span {
+            let seen: BTreeSet<Day> = self.days_seen.iter().copied().collect();
+            for d in from.0..=to.0 {
+                if !seen.contains(&Day(d)) {
+                    out.push(Finding {
+                        kind: "missing_log_day",
+                        day: Some(Day(d)),
+                        provider: String::new(),
+                        model: String::new(),
+                        count: 0,
+                        detail: "no log record at all on this day".into(),
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (a.day, &a.provider, &a.model, a.kind).cmp(&(b.day, &b.provider, &b.model, b.kind))
+        });
+        out
+    }
+
+    pub fn days_seen(&self) -> impl Iterator<Item = Day> + '_ {
+        self.days_seen.iter().copied()
+    }
+}
+
+impl CallSink for FindingsSink<'_> {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        let local = self.cutter.local_day(call.ts_ms);
+        if !self.period.contains(local) {
+            return Disposition::OutOfRange;
+        }
+        self.days_seen.insert(local);
+        let utc = DayCutter::utc_day(call.ts_ms);
+        let id = self.names.id(&call.provider, &call.model);
+        let rates = self.rates;
+        let c = self
+            .counts
+            .entry((id, local, utc))
+            .or_insert_with(|| Counts {
+                rate: rates.lookup(&call.provider, &call.model, utc),
+                ..Default::default()
+            });
+        if let Some(rid) = &call.request_id {
+            if self.ids.seen(&call.provider, rid) {
+                c.duplicates += 1;
+            }
+        }
+        if call
+            .total_logged
+            .is_some_and(|t| t != call.usage.prompt + call.usage.completion)
+        {
+            c.total_mismatch += 1;
+        }
+        if call
+            .response_model
+            .as_ref()
+            .is_some_and(|r| *r != call.model)
+        {
+            c.response_model_mismatch += 1;
+        }
+        // BYOK usage is billed by the upstream provider, not the gateway, so its reported cost
+        // is not comparable with list prices; failed calls are not billed.
+        if let (Some(cost), true, false) = (call.cost, call.billable(), call.byok) {
+            c.reported += cost;
+            c.reported_calls += 1;
+            let tier = c
+                .rate
+                .map_or(Tier::Standard, |r| rates.get(r).tier_for(call.usage.prompt));
+            c.reported_tokens[tier as usize].add(&call.usage);
+        }
+        Disposition::Used
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.days_seen.extend(other.days_seen);
+        for ((id, local, utc), c) in other.counts {
+            let (p, m) = other.names.get(id);
+            let mine = self.names.id(p, m);
+            let e = self.counts.entry((mine, local, utc)).or_default();
+            e.duplicates += c.duplicates;
+            e.total_mismatch += c.total_mismatch;
+            e.response_model_mismatch += c.response_model_mismatch;
+            e.reported += c.reported;
+            e.reported_calls += c.reported_calls;
+            e.rate = e.rate.or(c.rate);
+            for (a, b) in e.reported_tokens.iter_mut().zip(&c.reported_tokens) {
+                a.merge(b);
+            }
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Reconciliation: logged usage (priced at the rate table) against what the gateways billed, one
+//! row per day × provider × model with exactly one status (CONTRACT §6) and a note in plain words.
+
+pub mod findings;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_decimal::RoundingStrategy;
+
+use crate::aggregate::{Daily, DailyRow, Period};
+use crate::domain::{Day, Money};
+use crate::input::invoices::InvoiceLine;
+use crate::pricing::slugs::SlugMap;
+
+/// Drift allowed before a mismatch (CONTRACT §6).
+#[derive(Debug, Clone, Copy)]
+pub struct Tolerance {
+    pub tokens: u64,
+    /// Percent of the logged count.
+    pub pct: Money,
+    pub usd: Money,
+}
+
+impl Tolerance {
+    /// |Δ| allowed for a logged count: max(tokens, pct % of logged).
+    pub fn tokens_for(&self, logged: u128) -> Money {
+        let pct = Money::from_i128_with_scale(logged.min(i64::MAX as u128) as i128, 0) * self.pct
+            / Money::ONE_HUNDRED;
+        pct.max(Money::from(self.tokens))
+    }
+}
+
+/// In the order that picks a row's one status: the first that applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Status {
+    MissingInInvoice,
+    MissingInLogs,
+    TokenMismatch,
+    Unpriced,
+    CostMismatch,
+    RetiredModel,
+    Drift,
+    Ok,
+}
+
+impl Status {
+    pub const ALL: [Status; 8] = [
+        Status::Ok,
+        Status::Drift,
+        Status::TokenMismatch,
+        Status::CostMismatch,
+        Status::MissingInInvoice,
+        Status::MissingInLogs,
+        Status::Unpriced,
+        Status::RetiredModel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Drift => "drift",
+            Status::TokenMismatch => "token_mismatch",
+            Status::CostMismatch => "cost_mismatch",
+            Status::MissingInInvoice => "missing_in_invoice",
+            Status::MissingInLogs => "missing_in_logs",
+            Status::Unpriced => "unpriced",
+            Status::RetiredModel => "retired_model",
+        }
+    }
+
+    /// `ok` and `drift` are reconciled; anything else is flagged.
+    pub fn reconciled(self) -> bool {
+        matches!(self, Status::Ok | Status::Drift)
+    }
+}
+
+/// One row of `recon.csv`. A side that has no line leaves its columns empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconRow {
+    pub day: Day,
+    pub provider: String,
+    pub model: String,
+    pub log_requests: Option<u64>,
+    pub log_prompt_tokens: Option<u128>,
+    pub log_completion_tokens: Option<u128>,
+    pub invoice_prompt_tokens: Option<u128>,
+    pub invoice_completion_tokens: Option<u128>,
+    /// (invoice prompt + completion) − (logged prompt + completion).
+    pub delta_tokens: Option<i128>,
+    /// `delta_tokens` as a percentage of the logged tokens, rounded half-up to 2 decimals.
+    pub delta_pct: Option<Money>,
+    pub expected_usd: Option<Money>,
+    pub invoiced_usd: Option<Money>,
+    pub delta_usd: Option<Money>,
+    pub status: Status,
+    pub note: String,
+}
+
+fn signed(n: i128) -> String {
+    if n > 0 {
+        format!("+{n}")
+    } else {
+        n.to_string()
+    }
+}
+
+/// Amounts in notes: to the micro-dollar, so a sub-cent list price does not read as zero.
+fn usd(m: Money) -> String {
+    crate::output::money(m.round_dp(6))
+}
+
+/// Matches the daily log rows to the invoice lines of every provider that has an invoice line;
+/// providers without any are left out (nothing was given to reconcile them against).
+pub fn reconcile(
+    daily: &Daily,
+    invoices: &[InvoiceLine],
+    slugs: &SlugMap,
+    tol: &Tolerance,
+    period: Period,
+) -> Vec<ReconRow> {
+    let invoiced: BTreeSet<&str> = invoices.iter().map(|l| l.provider.as_str()).collect();
+    type Pair<'a> = (Option<&'a DailyRow>, Option<&'a InvoiceLine>);
+    let mut keys: BTreeMap<(Day, &str, &str), Pair> = BTreeMap::new();
+    for r in daily
+        .rows
+        .iter()
+        .filter(|r| r.requests > 0 && invoiced.contains(r.provider.as_str()))
+    {
+        keys.entry((r.day, &r.provider, &r.model)).or_default().0 = Some(r);
+    }
+    for l in invoices.iter().filter(|l| period.contains(l.day)) {
+        keys.entry((l.day, &l.provider, &l.model)).or_default().1 = Some(l);
+    }
+    keys.into_iter()
+        .map(|((day, provider, model), (log, inv))| row(day, provider, model, log, inv, slugs, tol))
+        .collect()
+}
+
+fn row(
+    day: Day,
+    provider: &str,
+    model: &str,
+    log: Option<&DailyRow>,
+    inv: Option<&InvoiceLine>,
+    slugs: &SlugMap,
+    tol: &Tolerance,
+) -> ReconRow {
+    let mut issues: Vec<(Status, String)> = Vec::new();
+    let mut drift: Vec<String> = Vec::new();
+    match (log, inv) {
+        (Some(_), None) => issues.push((Status::MissingInInvoice, "no invoice line for this day".into())),
+        (None, Some(i)) => issues.push((
+            Status::MissingInLogs,
+            format!(
+                "invoice bills {} prompt and {} completion tokens (USD {}) that the logs never called",
+                i.prompt_tokens,
+                i.completion_tokens,
+                usd(i.amount_usd)
+            ),
+        )),
+        (Some(l), Some(i)) => {
+            for (what, logged, billed) in [
+                ("prompt", l.prompt_tokens, i.prompt_tokens),
+                ("completion", l.completion_tokens, i.completion_tokens),
+            ] {
+                let delta = billed as i128 - logged as i128;
+                let allowed = tol.tokens_for(logged);
+                if Money::from_i128_with_scale(delta.abs(), 0) > allowed {
+                    let note = if logged > 0 {
+                        let ratio = Money::from_i128_with_scale(billed as i128, 0)
+                            / Money::from_i128_with_scale(logged as i128, 0);
+                        format!(
+                            "invoice bills {:.2}× the logged {what} tokens ({billed} vs {logged}, Δ {})",
+                            ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+                            signed(delta)
+                        )
+                    } else {
+                        format!("invoice bills {billed} {what} tokens, none logged")
+                    };
+                    issues.push((Status::TokenMismatch, note));
+                } else if delta != 0 {
+                    drift.push(format!("{what} Δ {}", signed(delta)));
+                }
+            }
+        }
+        (None, None) => {}
+    }
+    let expected = log.and_then(|l| l.cost_usd);
+    if let Some(l) = log {
+        if l.cost_usd.is_none() {
+            issues.push((
+                Status::Unpriced,
+                format!(
+                    "no rate for {model} on {provider}: {} billable call(s) cannot be priced",
+                    l.unpriced_requests
+                ),
+            ));
+        }
+    }
+    let invoiced = inv.map(|i| i.amount_usd);
+    let delta_usd = match (expected, invoiced) {
+        (Some(e), Some(i)) => Some(i - e),
+        _ => None,
+    };
+    if let (Some(d), Some(e), Some(i)) = (delta_usd, expected, invoiced) {
+        if d.abs() > tol.usd {
+            issues.push((
+                Status::CostMismatch,
+                format!(
+                    "invoice USD {} vs USD {} at list prices ({}{})",
+                    usd(i),
+                    usd(e),
+                    if d.is_sign_positive() { "+" } else { "−" },
+                    usd(d.abs())
+                ),
+            ));
+        }
+    }
+    if let Some(r) = slugs
+        .retirement(provider, model)
+        .filter(|r| r.retired_on <= day)
+    {
+        issues.push((
+            Status::RetiredModel,
+            format!(
+                "model retired on {}, replacement {}",
+                r.retired_on, r.replacement
+            ),
+        ));
+    }
+    if issues.is_empty() && !drift.is_empty() {
+        issues.push((
+            Status::Drift,
+            format!("token drift within tolerance: {}", drift.join(", ")),
+        ));
+    }
+    issues.sort_by_key(|(s, _)| *s);
+    let status = issues.first().map_or(Status::Ok, |(s, _)| *s);
+    let note = issues
+        .into_iter()
+        .map(|(_, n)| n)
+        .collect::<Vec<_>>()
+        .join("; ");
+
+    let log_total = log.map(|l| l.prompt_tokens + l.completion_tokens);
+    let inv_total = inv.map(|i| i.prompt_tokens + i.completion_tokens);
+    let delta_tokens = match (log_total, inv_total) {
+        (Some(a), Some(b)) => Some(b as i128 - a as i128),
+        _ => None,
+    };
+    let delta_pct = match (delta_tokens, log_total) {
+        (Some(d), Some(t)) if t > 0 => Some(
+            (Money::from_i128_with_scale(d, 0) * Money::ONE_HUNDRED
+                / Money::from_i128_with_scale(t as i128, 0))
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
+        ),
+        _ => None,
+    };
+    ReconRow {
+        day,
+        provider: provider.to_string(),
+        model: model.to_string(),
+        log_requests: log.map(|l| l.requests),
+        log_prompt_tokens: log.map(|l| l.prompt_tokens),
+        log_completion_tokens: log.map(|l| l.completion_tokens),
+        invoice_prompt_tokens: inv.map(|i| i.prompt_tokens),
+        invoice_completion_tokens: inv.map(|i| i.completion_tokens),
+        delta_tokens,
+        delta_pct,
+        expected_usd: expected,
+        invoiced_usd: invoiced,
+        delta_usd,
+        status,
+        note,
+    }
+}
+
+/// Per provider: logged (list-price) cost, invoiced cost, their difference, rows by status.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProviderSummary {
+    pub provider: String,
+    pub logged_usd: Money,
+    pub invoiced_usd: Money,
+    pub rows: BTreeMap<&'static str, u64>,
+}
+
+pub fn summarize(rows: &[ReconRow]) -> Vec<ProviderSummary> {
+    let mut by: BTreeMap<&str, ProviderSummary> = BTreeMap::new();
+    for r in rows {
+        let s = by.entry(&r.provider).or_insert_with(|| ProviderSummary {
+            provider: r.provider.clone(),
+            ..Default::default()
+        });
+        s.logged_usd += r.expected_usd.unwrap_or_default();
+        s.invoiced_usd += r.invoiced_usd.unwrap_or_default();
+        *s.rows.entry(r.status.as_str()).or_default() += 1;
+    }
+    by.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn tolerance_is_the_larger_of_tokens_and_percent() {
+        let t = Tolerance {
+            tokens: 10,
+            pct: dec!(0.1),
+            usd: dec!(0.01),
+        };
+        assert_eq!(t.tokens_for(1_000), dec!(10));
+        assert_eq!(t.tokens_for(50_000), dec!(50));
+    }
+
+    #[test]
+    fn status_order_is_the_contracts() {
+        let mut v = vec![
+            Status::RetiredModel,
+            Status::CostMismatch,
+            Status::Unpriced,
+            Status::TokenMismatch,
+        ];
+        v.sort();
+        assert_eq!(
+            v,
+            [
+                Status::TokenMismatch,
+                Status::Unpriced,
+                Status::CostMismatch,
+                Status::RetiredModel
+            ]
+        );
+        assert!(Status::MissingInInvoice < Status::MissingInLogs && Status::Drift < Status::Ok);
+    }
+}
