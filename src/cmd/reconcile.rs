@@ -35,28 +35,10 @@ impl CallSink for Both<'_> {
     }
 }
 
+/// Daily aggregation's fields and what the findings read.
 const FIELDS: FieldSet = {
     use FieldId::*;
-    FieldSet::of(&[
-        Ts,
-        Provider,
-        Model,
-        PromptTokens,
-        CompletionTokens,
-        CachedTokens,
-        CacheReadInputTokens,
-        CacheWriteTokens,
-        CacheCreationInputTokens,
-        CacheWrite1hTokens,
-        InputTokens,
-        OutputTokens,
-        Status,
-        TotalTokens,
-        RequestId,
-        ResponseModel,
-        Cost,
-        Byok,
-    ])
+    crate::aggregate::FIELDS.with(&[TotalTokens, RequestId, ResponseModel, Cost, Byok])
 };
 
 pub fn run(args: &ReconcileArgs) -> Result<Outcome> {

@@ -15,7 +15,9 @@
 //! Rows above the header are not data; blank rows (every cell empty) below it are not rows. Every
 //! other row is used or rejected with file, line (CSV: the physical line a record starts on, the
 //! header counted; XLSX: the 1-based sheet row, and the reason starts with the cell reference,
-//! e.g. `Invoices!D7: `) and column.
+//! e.g. `Invoices!D7: `) and column. A CSV row with fewer fields than the header, or a
+//! filled field beyond it, is rejected (a shifted row, e.g. an unquoted `1,000`); invalid UTF-8
+//! rejects its row.
 //!
 //! # Daily invoice lines
 //!
@@ -27,12 +29,14 @@
 //!   (1900 date system). `--tz` does not move these days: the contract defines them as UTC.
 //! - `provider` is lower-cased; `model` is kept as written (trimmed).
 //! - Token counts and `requests`: whole numbers ≥ 0 and ≤ 2^53, as numbers or as text (`1200`,
-//!   `1200.0`); a fraction, a sign, a thousands separator or anything else is rejected.
+//!   `1200.0`); a fraction, a negative number, a thousands separator or anything else is
+//!   rejected.
 //! - `amount_usd`: an exact decimal ≥ 0 (`12.34`, also `1.5E-05`). An XLSX number cell is read from
 //!   its shortest round-trip text (`f64::to_string`), so a cell showing 0.1 is exactly 0.1. A
 //!   negative amount is rejected: a usage line bills usage, and a credit mixed into a day's sum
 //!   would hide the very difference the reconciliation looks for.
-//! - Empty optional cells are absent, not zero.
+//! - Empty optional cells are absent, not zero. `cached_tokens + cache_write_tokens` over
+//!   `prompt_tokens` is rejected (they are part of it).
 //!
 //! # OpenRouter activity export
 //!
@@ -47,8 +51,9 @@
 //!   honoured. In XLSX it may be a date-time cell. The row's day is the date in `--tz` (UTC when
 //!   not given); a generation exactly at local midnight belongs to the new day.
 //! - prompt = `tokens_prompt`, completion = `tokens_completion` (reasoning tokens are part of
-//!   it), cached = `tokens_cached` (empty = 0), cache writes unknown (`None`), amount =
-//!   `cost_total`, requests = 1 per row. Rows are summed to daily lines.
+//!   it), cached = `tokens_cached` (empty = 0; more than `tokens_prompt` is rejected), cache
+//!   writes unknown (`None`), amount = `cost_total`, requests = 1 per row. Rows are summed to
+//!   daily lines.
 //! - `byok_usage_inference` is what a BYOK generation cost at the upstream provider, paid by the
 //!   customer with its own key. OpenRouter does not bill it, so it is not part of `cost_total`
 //!   (which holds only OpenRouter's BYOK fee, often 0) and it is not added to the amount. BYOK
@@ -265,6 +270,7 @@ struct RowError {
 struct Columns {
     kind: ShapeKind,
     index: HashMap<&'static str, usize>,
+    /// Header cells up to the last named one: a CSV row must have this many fields.
     width: usize,
 }
 
@@ -450,10 +456,9 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| file_error(p, e))?;
         if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| file_error(p, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|e| e.is_file() && extension(e).is_some())
+            let entries: Vec<PathBuf> = super::dir_files(p)?
+                .into_iter()
+                .filter(|e| extension(e).is_some())
                 .collect();
             if entries.is_empty() {
                 return Err(file_error(
@@ -461,7 +466,6 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
                     "directory holds no .csv or .xlsx invoice files",
                 ));
             }
-            entries.sort();
             files.extend(entries);
         } else {
             files.push(p.clone());
@@ -659,7 +663,12 @@ fn find_header(rows: &[Row], source: &Source) -> Result<(usize, Columns), String
                     Columns {
                         kind: shape.kind,
                         index,
-                        width: row.cells.len(),
+                        // Trailing empty header cells (a spreadsheet's export) are no columns.
+                        width: row
+                            .cells
+                            .iter()
+                            .rposition(|c| *c != Cell::Empty)
+                            .map_or(0, |i| i + 1),
                     },
                 ));
             }

@@ -74,11 +74,22 @@ pub enum InputError {
     Usage(String),
 }
 
-fn file_error(path: &Path, message: impl ToString) -> InputError {
+pub(crate) fn file_error(path: &Path, message: impl ToString) -> InputError {
     InputError::File {
         path: path.display().to_string(),
         message: message.to_string(),
     }
+}
+
+/// The files (not directories) directly inside `dir`, in name order.
+pub(crate) fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| file_error(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    Ok(entries)
 }
 
 /// Expands `--logs` arguments: files as given, directories to every log file inside (sorted, not
@@ -89,12 +100,7 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputE
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| file_error(p, e))?;
         if meta.is_dir() {
-            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
-                .map_err(|e| file_error(p, e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect();
-            entries.sort();
+            let entries = dir_files(p)?;
             let before = files.len();
             for e in entries {
                 match LogFile::detect(&e) {

@@ -258,6 +258,11 @@ impl FieldSet {
         FieldSet(bits)
     }
 
+    /// These fields and `ids` too.
+    pub const fn with(self, ids: &[FieldId]) -> FieldSet {
+        FieldSet(self.0 | FieldSet::of(ids).0)
+    }
+
     #[inline]
     pub fn contains(self, id: FieldId) -> bool {
         self.0 & (1 << id as u32) != 0
