@@ -73,49 +73,84 @@ pub fn parse_record<'r>(
     layout: &CsvLayout,
     rec: &'r csv::ByteRecord,
 ) -> Result<Call<'r>, RowError> {
-    parse_cells(layout, rec.len(), rec.iter())
+    parse_cells(layout, rec.iter())
 }
 
 /// Cells of one unquoted line split at commas: the fast path for the (usual) chunk that holds no
 /// quote character at all, where a comma is always a separator.
 pub fn parse_plain_line<'r>(layout: &CsvLayout, line: &'r [u8]) -> Result<Call<'r>, RowError> {
-    let n = memchr::memchr_iter(b',', line).count() + 1;
-    parse_cells(layout, n, line.split(|&b| b == b','))
+    parse_cells(layout, Commas { rest: Some(line) })
 }
 
+/// Cells between commas, found with `memchr`.
+struct Commas<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Commas<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let r = self.rest?;
+        match memchr::memchr(b',', r) {
+            Some(i) => {
+                self.rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(r)
+            }
+        }
+    }
+}
+
+/// One pass over the cells; the field count is checked at the end and reported before any
+/// cell's own error, since a row with the wrong number of fields is wrong as a whole.
 fn parse_cells<'r>(
     layout: &CsvLayout,
-    n: usize,
     cells: impl Iterator<Item = &'r [u8]>,
 ) -> Result<Call<'r>, RowError> {
-    if n != layout.columns.len() {
-        return Err(RowError::new(
-            None,
-            format!(
-                "expected {} fields as in the header, found {}",
-                layout.columns.len(),
-                n
-            ),
-        ));
-    }
     let mut fields = Fields::default();
-    for ((cell, id), &primary) in cells.zip(&layout.columns).zip(&layout.primary) {
-        let Some(id) = *id else { continue };
-        if cell.is_empty() || (!primary && fields.slot(id).is_some()) {
+    let mut n = 0;
+    let mut bad_text = None;
+    for cell in cells {
+        let k = n;
+        n += 1;
+        let Some(&Some(id)) = layout.columns.get(k) else {
+            continue;
+        };
+        if cell.is_empty() || (!layout.primary[k] && fields.slot(id).is_some()) {
             continue;
         }
         let text = if cell.is_ascii() {
             // SAFETY: ASCII bytes are valid UTF-8.
             unsafe { std::str::from_utf8_unchecked(cell) }
         } else {
-            std::str::from_utf8(cell).map_err(|_| {
-                RowError::new(
-                    Some(id.name()),
-                    "not valid UTF-8 (Latin-1 or binary bytes?)",
-                )
-            })?
+            match std::str::from_utf8(cell) {
+                Ok(t) => t,
+                Err(_) => {
+                    bad_text.get_or_insert(RowError::new(
+                        Some(id.name()),
+                        "not valid UTF-8 (Latin-1 or binary bytes?)",
+                    ));
+                    continue;
+                }
+            }
         };
         *fields.slot(id) = Some(Scalar::S(Cow::Borrowed(text)));
+    }
+    if n != layout.columns.len() {
+        return Err(RowError::new(
+            None,
+            format!(
+                "expected {} fields as in the header, found {n}",
+                layout.columns.len()
+            ),
+        ));
+    }
+    if let Some(e) = bad_text {
+        return Err(e);
     }
     fields.into_call()
 }
