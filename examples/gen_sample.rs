@@ -18,8 +18,16 @@
 //! - `logs/2026-04-21..25.csv.gz`          CSV; `ts` as RFC 3339 `+02:00` or epoch milliseconds
 //! - `logs/2026-04-26..30.parquet`         flat typed columns
 //!
-//! It also writes `README.md` (files, ramp, per-day oracle totals, planted bad rows) and
-//! `bad_rows.csv` (the planted bad rows, machine-readable) into `OUT_DIR`.
+//! It also writes `README.md` (files, ramp, per-day oracle totals, planted bad rows, invoices and
+//! the reconciliation they must give) and `bad_rows.csv` (the planted bad rows, machine-readable)
+//! into `OUT_DIR`, and the gateways' invoices for the month into `OUT_DIR/invoices/`:
+//! - `openrouter-2026-04.xlsx` daily invoice lines, a title row above the header, date cells
+//! - `ominigate-2026-04.csv`   daily invoice lines
+//!
+//! The invoices bill the logged 2xx calls (shadow and BYOK calls included) at the rate table,
+//! rounded half-up to the cent, with four planted faults (a double-counted day, a missing day,
+//! tokenizer drift, a model the logs never called). Their randomness comes from a second `StdRng`
+//! seeded from `S`, so the logs are the same bytes with or without them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,7 +42,8 @@ use polars::prelude::{Column, DataFrame, NamedFrom, ParquetCompression, ParquetW
 use rand::distr::Alphanumeric;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, XlsxError};
 
 const RATES_CSV: &str = include_str!("../rates/models.csv");
 const DAYS: u32 = 30;
@@ -1166,6 +1175,342 @@ fn bad_line(ctx: &mut Ctx, bad: &Bad) -> Line {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Invoices: what the two gateways bill for the month, from the calls the generator made
+
+/// The invoices' few random choices come from their own stream (seeded from `--seed` and this
+/// salt), so the logs' stream, and so every log file, is the same as without invoices.
+const INVOICE_SALT: u64 = 0x1A70_1CE5_5A17_0426;
+
+const OPENROUTER_INVOICE: &str = "openrouter-2026-04.xlsx";
+const OMINIGATE_INVOICE: &str = "ominigate-2026-04.csv";
+const INVOICE_TITLE: &str = "OpenRouter — usage April 2026";
+const INVOICE_SHEET: &str = "Usage";
+/// Sheet rows (0-based) of the spreadsheet's column header and first line.
+const INVOICE_HEADER_ROW: u32 = 3;
+const INVOICE_HEADER: [&str; 9] = [
+    "date",
+    "provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "amount_usd",
+    "cached_tokens",
+    "cache_write_tokens",
+    "requests",
+];
+
+/// Planted faults: (gateway, day[, model]).
+const DOUBLED: (Provider, u32) = (Provider::OpenRouter, 9);
+const MISSING: (Provider, u32) = (Provider::OminiGate, 27);
+const DRIFTED: (Provider, u32) = (Provider::OminiGate, 16);
+const NOT_CALLED: (Provider, u32, &str) = (Provider::OpenRouter, 15, "openai/o3");
+/// Tokens added to each drifted line's prompt: at most this many, within the default tolerance
+/// max(10, 0.1 % of the logged count) whatever the logged count.
+const DRIFT_MAX: u64 = 8;
+
+/// `reconcile`'s default tolerances (CONTRACT §6): tokens, percent of the logged count, USD.
+const TOL_TOKENS: u64 = 10;
+
+/// The 2xx calls of one day × provider × model (shadow calls included: they are billed), or the
+/// counts an invoice line states.
+#[derive(Default, Clone)]
+struct Usage {
+    requests: u64,
+    prompt: u64,
+    completion: u64,
+    cached: u64,
+    cache_write: u64,
+    /// Rate-table cost of the priced calls, exact.
+    cost: Decimal,
+    /// Calls whose model has no rate.
+    unpriced: u64,
+    /// What the gateways charge for those: the list price of the model the slug resolves to.
+    unpriced_charge: Decimal,
+}
+
+/// (day, provider name, model slug): sorts as `recon.csv` does.
+type Key = (u32, &'static str, &'static str);
+
+/// Adds a day's 2xx calls to the month's usage.
+fn tally(rates: &[Rate], usage: &mut BTreeMap<Key, Usage>, recs: &[Rec]) {
+    for r in recs.iter().filter(|r| r.ok()) {
+        let u = usage
+            .entry((r.day, r.provider.name(), r.spec().slug))
+            .or_default();
+        u.requests += 1;
+        u.prompt += r.prompt;
+        u.completion += r.completion;
+        u.cached += r.cached;
+        u.cache_write += r.cache_write;
+        match r.list_cost {
+            Some(c) => u.cost += c,
+            None => {
+                // Only the never-listed slug lacks a rate; the gateways serve it as the preview.
+                assert_eq!(r.model, NEVER_LISTED, "{} has no rate", r.spec().slug);
+                let mut resolved = r.clone();
+                resolved.model = GEMINI_PREVIEW;
+                price(rates, &mut resolved);
+                u.unpriced += 1;
+                u.unpriced_charge += resolved.list_cost.expect("the preview model has a rate");
+            }
+        }
+    }
+}
+
+/// Half-up to the cent, always written with two decimals.
+fn cents(x: Decimal) -> Decimal {
+    let mut c = x.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    c.rescale(2);
+    c
+}
+
+/// One daily invoice line.
+struct InvoiceLine {
+    day: u32,
+    provider: &'static str,
+    model: &'static str,
+    counts: Usage,
+    amount: Decimal,
+    /// Tokens the tokenizer-drift fault added to the prompt.
+    drift: u64,
+}
+
+/// The status `reconcile` must give one day × provider × model, by CONTRACT §6 with the default
+/// tolerances. (`retired_model` cannot occur: no model of the sample is retired in April 2026.)
+fn expected_status(log: Option<&Usage>, inv: Option<&InvoiceLine>) -> &'static str {
+    let (l, i) = match (log, inv) {
+        (Some(l), Some(i)) => (l, i),
+        (Some(_), None) => return "missing_in_invoice",
+        (None, _) => return "missing_in_logs",
+    };
+    let within = |logged: u64, billed: u64| {
+        let allowed = (Decimal::from(logged) / Decimal::from(1000)).max(Decimal::from(TOL_TOKENS));
+        Decimal::from(logged.abs_diff(billed)) <= allowed
+    };
+    if !within(l.prompt, i.counts.prompt) || !within(l.completion, i.counts.completion) {
+        "token_mismatch"
+    } else if l.unpriced > 0 {
+        "unpriced"
+    } else if (i.amount - l.cost).abs() > Decimal::new(1, 2) {
+        "cost_mismatch"
+    } else if l.prompt != i.counts.prompt || l.completion != i.counts.completion {
+        "drift"
+    } else {
+        "ok"
+    }
+}
+
+/// The month's invoices and the reconciliation they must give.
+struct Invoices {
+    /// Sorted by day, provider, model.
+    lines: Vec<InvoiceLine>,
+    /// Every day × provider × model of logs or invoices, with the status `reconcile` must give it.
+    expected: Vec<(Key, &'static str)>,
+    usage: BTreeMap<Key, Usage>,
+    /// (file name, bytes)
+    files: Vec<(&'static str, u64)>,
+}
+
+impl Invoices {
+    /// The gateways bill the logged 2xx calls, rounded to the cent, with the four planted faults.
+    fn bill(seed: u64, rates: &[Rate], usage: BTreeMap<Key, Usage>) -> Invoices {
+        let mut rng = StdRng::seed_from_u64(seed ^ INVOICE_SALT);
+        let is = |(p, d): (Provider, u32), (day, provider): (u32, &str)| {
+            d == day && p.name() == provider
+        };
+        let mut lines = Vec::new();
+        for (&(day, provider, model), u) in &usage {
+            if is(MISSING, (day, provider)) {
+                continue;
+            }
+            let mut counts = u.clone();
+            let mut amount = cents(u.cost + u.unpriced_charge);
+            let mut drift = 0;
+            if is(DOUBLED, (day, provider)) {
+                for n in [
+                    &mut counts.requests,
+                    &mut counts.prompt,
+                    &mut counts.completion,
+                    &mut counts.cached,
+                    &mut counts.cache_write,
+                ] {
+                    *n *= 2;
+                }
+                amount *= Decimal::TWO;
+            }
+            if is(DRIFTED, (day, provider)) {
+                drift = rng.random_range(1..=DRIFT_MAX);
+                counts.prompt += drift;
+            }
+            lines.push(InvoiceLine {
+                day,
+                provider,
+                model,
+                counts,
+                amount,
+                drift,
+            });
+        }
+        // A model the logs never called: a few dozen o3 calls at its list price, no cache.
+        let (p, day, model) = NOT_CALLED;
+        let rate = lookup(rates, p, model, day).expect("openai/o3 has a rate");
+        let requests = rng.random_range(30..=60u64);
+        let prompt: u64 = (0..requests).map(|_| rng.random_range(800..=6000u64)).sum();
+        let completion: u64 = (0..requests).map(|_| rng.random_range(200..=3000u64)).sum();
+        let cost = (Decimal::from(prompt) * rate.input + Decimal::from(completion) * rate.output)
+            / Decimal::from(1_000_000);
+        lines.push(InvoiceLine {
+            day,
+            provider: p.name(),
+            model,
+            counts: Usage {
+                requests,
+                prompt,
+                completion,
+                ..Usage::default()
+            },
+            amount: cents(cost),
+            drift: 0,
+        });
+        lines.sort_by_key(|l| (l.day, l.provider, l.model));
+
+        let mut keys: BTreeMap<Key, (Option<&Usage>, Option<&InvoiceLine>)> = BTreeMap::new();
+        for (k, u) in &usage {
+            keys.entry(*k).or_default().0 = Some(u);
+        }
+        for l in &lines {
+            keys.entry((l.day, l.provider, l.model)).or_default().1 = Some(l);
+        }
+        let expected = keys
+            .into_iter()
+            .map(|(k, (u, l))| (k, expected_status(u, l)))
+            .collect();
+        Invoices {
+            lines,
+            expected,
+            usage,
+            files: Vec::new(),
+        }
+    }
+
+    fn of(&self, provider: Provider) -> impl Iterator<Item = &InvoiceLine> {
+        self.lines
+            .iter()
+            .filter(move |l| l.provider == provider.name())
+    }
+
+    /// Writes `invoices/` in `out`: OpenRouter's spreadsheet and OminiGate's CSV.
+    fn write(&mut self, out: &Path) -> Result<(), String> {
+        let dir = out.join("invoices");
+        fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let xlsx = dir.join(OPENROUTER_INVOICE);
+        self.write_xlsx(&xlsx)
+            .map_err(|e| format!("{}: {e}", xlsx.display()))?;
+        let csv = dir.join(OMINIGATE_INVOICE);
+        self.write_csv(&csv)
+            .map_err(|e| format!("{}: {e}", csv.display()))?;
+        self.files.clear();
+        for name in [OPENROUTER_INVOICE, OMINIGATE_INVOICE] {
+            let bytes = fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
+            self.files.push((name, bytes));
+        }
+        Ok(())
+    }
+
+    fn write_csv(&self, path: &Path) -> Result<(), csv::Error> {
+        let mut w = csv::Writer::from_path(path)?;
+        w.write_record(INVOICE_HEADER)?;
+        for l in self.of(Provider::OminiGate) {
+            let c = &l.counts;
+            w.write_record([
+                date(l.day).to_string(),
+                l.provider.to_string(),
+                l.model.to_string(),
+                c.prompt.to_string(),
+                c.completion.to_string(),
+                l.amount.to_string(),
+                c.cached.to_string(),
+                c.cache_write.to_string(),
+                c.requests.to_string(),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    }
+
+    /// A title and a subtitle above the header; `date` a date cell, amounts number cells shown to
+    /// the cent. The document's creation time is fixed so the bytes depend on the content only.
+    fn write_xlsx(&self, path: &Path) -> Result<(), XlsxError> {
+        let mut wb = Workbook::new();
+        wb.set_properties(
+            &DocProperties::new()
+                .set_title(INVOICE_TITLE)
+                .set_author("OpenRouter (synthetic)")
+                .set_creation_datetime(&ExcelDateTime::from_ymd(2026, 5, 1)?),
+        );
+        let bold = Format::new().set_bold();
+        let title = Format::new().set_bold().set_font_size(14);
+        let day = Format::new().set_num_format("yyyy-mm-dd");
+        let tokens = Format::new().set_num_format("#,##0");
+        let usd = Format::new().set_num_format("0.00");
+        let ws = wb.add_worksheet();
+        ws.set_name(INVOICE_SHEET)?;
+        ws.write_string_with_format(0, 0, INVOICE_TITLE, &title)?;
+        ws.write_string(
+            1,
+            0,
+            "Daily usage by model, UTC days 2026-04-01 to 2026-04-30; amounts in USD",
+        )?;
+        for (c, h) in INVOICE_HEADER.iter().enumerate() {
+            ws.write_string_with_format(INVOICE_HEADER_ROW, c as u16, *h, &bold)?;
+        }
+        for (row, l) in (INVOICE_HEADER_ROW + 1..).zip(self.of(Provider::OpenRouter)) {
+            let c = &l.counts;
+            let d = ExcelDateTime::from_ymd(2026, 4, l.day as u8)?;
+            ws.write_date_with_format(row, 0, &d, &day)?;
+            ws.write_string(row, 1, l.provider)?;
+            ws.write_string(row, 2, l.model)?;
+            // Token counts are far below 2^53, so a number cell holds them exactly; an amount
+            // to the cent is written as the double whose shortest text is that amount.
+            for (col, n) in [
+                (3, c.prompt),
+                (4, c.completion),
+                (6, c.cached),
+                (7, c.cache_write),
+                (8, c.requests),
+            ] {
+                ws.write_number_with_format(row, col, n as f64, &tokens)?;
+            }
+            let amount: f64 = l.amount.to_string().parse().expect("an amount");
+            ws.write_number_with_format(row, 5, amount, &usd)?;
+        }
+        ws.set_column_width(0, 12)?;
+        ws.set_column_width(1, 12)?;
+        ws.set_column_width(2, 38)?;
+        for col in 3..=8 {
+            ws.set_column_width(col, 18)?;
+        }
+        ws.set_freeze_panes(INVOICE_HEADER_ROW + 1, 0)?;
+        wb.save(path)
+    }
+
+    /// Rows of the expected reconciliation with the status given.
+    fn count(&self, provider: Provider, status: &str) -> usize {
+        self.expected
+            .iter()
+            .filter(|((_, p, _), s)| *p == provider.name() && *s == status)
+            .count()
+    }
+
+    fn keys_with<'a>(&'a self, status: &'a str) -> impl Iterator<Item = &'a Key> {
+        self.expected
+            .iter()
+            .filter(move |(_, s)| *s == status)
+            .map(|(k, _)| k)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Per-day statistics for the README
 
 #[derive(Default, Clone)]
@@ -1322,6 +1667,7 @@ fn run(args: &Args) -> Result<(), String> {
     let counts = day_counts(&mut ctx.rng, args.calls);
     let mut written = Vec::new();
     let mut planted = Vec::new(); // (file, line, &Bad)
+    let mut usage = BTreeMap::new();
     for day in 1..=DAYS {
         let mut recs = Vec::with_capacity(counts[day as usize - 1] * 21 / 20);
         for ts in timestamps(&mut ctx.rng, day, counts[day as usize - 1]) {
@@ -1336,6 +1682,7 @@ fn run(args: &Args) -> Result<(), String> {
         }
         recs.sort_by_key(|r| r.ts_ms);
         let stats = stats(&recs);
+        tally(&rates, &mut usage, &recs);
         let name = file_name(day);
         let path = logs.join(&name);
         let mut lines: Vec<Line> = (0..recs.len()).map(Line::Rec).collect();
@@ -1363,12 +1710,17 @@ fn run(args: &Args) -> Result<(), String> {
     }
     // Planted rows were pushed in day order; the line of each is final once its day is written.
     write_bad_rows_csv(&args.out, &planted)?;
-    write_readme(args, &written, &planted)?;
+    let mut invoices = Invoices::bill(args.seed, &rates, usage);
+    invoices.write(&args.out)?;
+    write_readme(args, &written, &planted, &invoices)?;
     let total: u64 = written.iter().map(|w| w.bytes).sum();
     for w in &written {
         println!("{:>10}  logs/{}", w.bytes, w.file);
     }
     println!("{total:>10}  total in {}", logs.display());
+    for (name, bytes) in &invoices.files {
+        println!("{bytes:>10}  invoices/{name}");
+    }
     Ok(())
 }
 
@@ -1402,6 +1754,7 @@ fn write_readme(
     args: &Args,
     written: &[Written],
     planted: &[(String, usize, &Bad)],
+    invoices: &Invoices,
 ) -> Result<(), String> {
     let mut s = String::new();
     let total_bytes: u64 = written.iter().map(|w| w.bytes).sum();
@@ -1555,9 +1908,243 @@ Line numbers are physical lines, 1-based, the CSV header being line 1.\n\n\
         "\nExpected from `spendrecon daily --logs sample-data/logs`: exit status 1 (rows rejected, and \
 `google/gemini-3.1-pro` is unpriced).\n",
     );
+    write_invoices_readme(&mut s, args, invoices);
     let path = args.out.join("README.md");
     fs::write(&path, s).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// The README's sections on the invoices and on what `reconcile` must find.
+fn write_invoices_readme(s: &mut String, args: &Args, inv: &Invoices) {
+    let gateways = [Provider::OpenRouter, Provider::OminiGate];
+    let lines = |p: Provider| inv.of(p).count();
+    let billed = |p: Provider| inv.of(p).map(|l| l.amount).sum::<Decimal>();
+    let logged = |p: Provider| {
+        inv.usage
+            .iter()
+            .filter(|((_, q, _), _)| *q == p.name())
+            .map(|(_, u)| u.cost)
+            .sum::<Decimal>()
+            .round_dp(2)
+    };
+    let bytes = |name: &str| {
+        inv.files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(0, |(_, b)| *b)
+    };
+    let day_rows = |(p, d): (Provider, u32)| {
+        inv.expected
+            .iter()
+            .filter(|((day, q, _), _)| *day == d && *q == p.name())
+            .count()
+    };
+    let out = args.out.display();
+    let _ = writeln!(
+        s,
+        "\n## Invoices\n\n\
+`invoices/` holds what the two gateways bill for the month, as daily invoice lines (CONTRACT §3): one line \
+per day × model, columns `{}`. The generator computes them from the calls it made, not by running \
+`spendrecon`.\n\n\
+| file | gateway | shape | lines | bytes | amount_usd |\n|---|---|---|---|---|---|\n\
+| `invoices/{OPENROUTER_INVOICE}` | OpenRouter | XLSX, sheet `{INVOICE_SHEET}`: a title row \"{INVOICE_TITLE}\" \
+and a subtitle above the header (sheet row {}); `date` is a real date cell, tokens and amounts number cells \
+(amounts shown to the cent) | {} | {} | {} |\n\
+| `invoices/{OMINIGATE_INVOICE}` | OminiGate | CSV with header, `date` as `YYYY-MM-DD`, amounts with two \
+decimals | {} | {} | {} |\n",
+        INVOICE_HEADER.join(","),
+        INVOICE_HEADER_ROW + 1,
+        lines(Provider::OpenRouter),
+        bytes(OPENROUTER_INVOICE),
+        billed(Provider::OpenRouter),
+        lines(Provider::OminiGate),
+        bytes(OMINIGATE_INVOICE),
+        billed(Provider::OminiGate),
+    );
+    s.push_str(
+        "A line sums the day's 2xx calls to that model on that gateway, shadow calls included (they are \
+billed), with their token counts exactly as the logs record them (prompt tokens include cache reads and \
+writes, completion tokens include reasoning tokens); `requests` counts those calls. `amount_usd` is their \
+exact rate-table cost (the cost in the per-day table above), rounded half-up to the cent, so a line is at \
+most USD 0.005 off, within `reconcile`'s default USD 0.01 tolerance. Simplifications:\n\n\
+- BYOK calls are billed like any other, at list price. (A real OpenRouter invoice bills a BYOK call only \
+its BYOK fee, 0 within the free allowance, while the upstream provider bills the usage on the customer's \
+own key; the sample gateways bill BYOK usage at list price so that every logged 2xx call is on an invoice \
+line at the rate table's price.)\n\
+- The calls behind the planted bad log rows are not billed, as if they had never run, so that only the \
+faults below disturb the reconciliation.\n\
+- `google/gemini-3.1-pro` has no rate in `rates/models.csv`; the gateways bill it anyway, at \
+`google/gemini-3.1-pro-preview` list price (the model the slug resolves to).\n\
+- Any randomness of the invoices (the drift below, the `openai/o3` line) comes from its own seeded \
+stream, so the logs are the same bytes as before the invoices existed.\n\n\
+### Planted faults\n\n\
+| # | gateway | day | model | fault | rows | status `reconcile` must give |\n|---|---|---|---|---|---|---|\n",
+    );
+    let _ = writeln!(
+        s,
+        "| 1 | OpenRouter | {} | every model of the day | double-counted day: every line's tokens, requests \
+and amount doubled | {} | `token_mismatch` on each row, note \"invoice bills 2.00× the logged prompt tokens \
+(…)\" and the same for completion tokens |",
+        date(DOUBLED.1),
+        day_rows(DOUBLED)
+    );
+    let _ = writeln!(
+        s,
+        "| 2 | OminiGate | {} | every model of the day | missing day: no invoice line at all for the day | {} \
+| `missing_in_invoice` |",
+        date(MISSING.1),
+        day_rows(MISSING)
+    );
+    let drifts: Vec<String> = inv
+        .of(DRIFTED.0)
+        .filter(|l| l.day == DRIFTED.1)
+        .map(|l| format!("`{}` +{}", l.model, l.drift))
+        .collect();
+    let _ = writeln!(
+        s,
+        "| 3 | OminiGate | {} | every model of the day | tokenizer drift: 1–{DRIFT_MAX} tokens added to each \
+line's prompt tokens ({}), amounts unchanged; within the default tolerance max(10, 0.1 % of the logged \
+count) | {} | `drift` |",
+        date(DRIFTED.1),
+        drifts.join(", "),
+        day_rows(DRIFTED)
+    );
+    let o3 = inv
+        .lines
+        .iter()
+        .find(|l| l.model == NOT_CALLED.2)
+        .expect("the o3 line");
+    let _ = writeln!(
+        s,
+        "| 4 | OpenRouter | {} | `{}` | a model billed that the logs never called: {} requests, {} prompt and \
+{} completion tokens, USD {} | 1 | `missing_in_logs` |\n",
+        date(NOT_CALLED.1),
+        NOT_CALLED.2,
+        o3.counts.requests,
+        o3.counts.prompt,
+        o3.counts.completion,
+        o3.amount
+    );
+    let unpriced: Vec<String> = inv
+        .keys_with("unpriced")
+        .map(|(d, p, _)| format!("{} {p}", date(*d)))
+        .collect();
+    let snapshot: Vec<_> = inv
+        .expected
+        .iter()
+        .filter(|((_, _, m), _)| *m == MODELS[SNAPSHOT].slug)
+        .collect();
+    let snapshot_faulty: Vec<String> = snapshot
+        .iter()
+        .filter(|(_, st)| *st != "ok")
+        .map(|((d, p, _), st)| format!("{} {p}: `{st}`, fault 1", date(*d)))
+        .collect();
+    let _ = writeln!(
+        s,
+        "Besides these, only what the logs themselves cause is flagged: `google/gemini-3.1-pro` has no \
+rate, so each of its {} rows (day × gateway with a 2xx call: {}) is `unpriced` (its invoice lines match the \
+logged tokens). The dated snapshot `{}` retires on 2026-06-15, after April, so its rows are `ok`: {} of its {} \
+rows{}. Every other row is `ok`.\n",
+        unpriced.len(),
+        unpriced.join(", "),
+        MODELS[SNAPSHOT].slug,
+        snapshot.len() - snapshot_faulty.len(),
+        snapshot.len(),
+        if snapshot_faulty.is_empty() {
+            String::new()
+        } else {
+            format!(" (the others are part of a planted fault: {})", snapshot_faulty.join("; "))
+        },
+    );
+    let _ = writeln!(
+        s,
+        "## Reconciling the sample month\n\n\
+```\ncargo run --release -- reconcile --logs {out}/logs \\\n  --invoices {out}/invoices/{OPENROUTER_INVOICE} \\\n  \
+--invoices {out}/invoices/{OMINIGATE_INVOICE} --out /tmp/sample-recon\n```\n\n\
+(`--invoices {out}/invoices`, the directory, reads the same two files.) Expected: exit status 1, and \
+`recon.csv` rows by gateway and status (`logged_usd`: the logs at list prices, unpriced calls left out; \
+`invoiced_usd`: the invoice lines' sum):\n\n\
+| provider | rows | ok | drift | token_mismatch | missing_in_invoice | missing_in_logs | unpriced | cost_mismatch | retired_model | logged_usd | invoiced_usd |\n\
+|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
+    // recon.csv sorts providers by name: ominigate first.
+    for p in [gateways[1], gateways[0]] {
+        let n = |st: &str| inv.count(p, st);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            p.name(),
+            inv.expected
+                .iter()
+                .filter(|((_, q, _), _)| *q == p.name())
+                .count(),
+            n("ok"),
+            n("drift"),
+            n("token_mismatch"),
+            n("missing_in_invoice"),
+            n("missing_in_logs"),
+            n("unpriced"),
+            n("cost_mismatch"),
+            n("retired_model"),
+            logged(p),
+            billed(p),
+        );
+    }
+    // invoiced − logged, by where it comes from.
+    s.push_str("\nThe difference invoiced − logged, by cause:\n\n");
+    for p in [gateways[1], gateways[0]] {
+        let mut parts: BTreeMap<&str, Decimal> = BTreeMap::new();
+        for (k, st) in inv.expected.iter().filter(|((_, q, _), _)| *q == p.name()) {
+            let cost = inv.usage.get(k).map_or(Decimal::ZERO, |u| u.cost);
+            let amount = inv
+                .lines
+                .iter()
+                .find(|l| (l.day, l.provider, l.model) == *k)
+                .map_or(Decimal::ZERO, |l| l.amount);
+            let cause = match *st {
+                "token_mismatch" => "the double-counted day",
+                "missing_in_invoice" => "the missing day",
+                "missing_in_logs" => "the model the logs never called",
+                "unpriced" => "`google/gemini-3.1-pro`, invoiced but unpriced in the logs",
+                _ => "cent rounding of the other lines",
+            };
+            *parts.entry(cause).or_default() += amount - cost;
+        }
+        let total: Decimal = parts.values().sum();
+        let mut list = String::new();
+        // Largest first; signs as words so the sum reads.
+        let mut parts: Vec<(&str, Decimal)> = parts.into_iter().collect();
+        parts.sort_by(|a, b| b.1.abs().cmp(&a.1.abs()).then(a.0.cmp(b.0)));
+        for (i, (cause, d)) in parts.iter().enumerate() {
+            let sign = match (i, d.is_sign_negative()) {
+                (0, false) => "",
+                (0, true) => "−",
+                (_, false) => " + ",
+                (_, true) => " − ",
+            };
+            let _ = write!(list, "{sign}{} ({cause})", d.abs().round_dp(2));
+        }
+        let _ = writeln!(
+            s,
+            "- {}: USD {}{} = {list}",
+            p.name(),
+            if total.is_sign_negative() { "−" } else { "" },
+            total.abs().round_dp(2)
+        );
+    }
+    s.push('\n');
+    s.push_str(FINDINGS_NOTE);
+}
+
+/// What `findings.csv` holds for the sample month, as observed (see the README).
+const FINDINGS_NOTE: &str = "On stderr `reconcile` prints the per-file counts (the 7 planted bad log rows rejected, both invoice files \
+read whole: every line used, none rejected), the two `UNPRICED` lines for `google/gemini-3.1-pro`, and one \
+line per gateway with the logged and invoiced totals and the flagged rows by status. `findings.csv` is \
+empty (its header only): no request id is logged twice, every `total_tokens` equals prompt + completion, \
+every `response_model` is the model asked for, and the `cost` OpenRouter records report agrees with the rate \
+table (`reconcile` compares it over the 2xx calls that are not BYOK, since a BYOK call reports `0`, \
+OpenRouter billing it only its BYOK fee, free within the monthly allowance), and every day of the month \
+has log records. The exit status is 1 because of the flagged rows and the rejected log rows.
+";
 
 fn main() {
     let result = parse_args().and_then(|a| run(&a));
