@@ -264,8 +264,9 @@ impl<S: CallSink> Worker<S> {
         });
     }
 
-    /// Calls `f` with each non-blank line (CR stripped) and its 1-based number in the chunk.
-    fn each_line(&mut self, data: &[u8], mut f: impl FnMut(&mut Self, u64, &[u8])) {
+    /// Calls `f` with each non-blank line (CR stripped) and its 1-based number in the chunk;
+    /// returns the chunk's line count (blank lines included), as [`count_lines`] would.
+    fn each_line(&mut self, data: &[u8], mut f: impl FnMut(&mut Self, u64, &[u8])) -> u64 {
         let mut rel = 0u64;
         let mut start = 0;
         while start < data.len() {
@@ -278,6 +279,7 @@ impl<S: CallSink> Worker<S> {
                 f(self, rel, line);
             }
         }
+        rel
     }
 
     fn note_reject(&mut self, stop: &AtomicBool, strict: bool) {
@@ -294,22 +296,21 @@ impl<S: CallSink> Worker<S> {
         stop: &AtomicBool,
         strict: bool,
     ) {
-        match csv {
-            None => {
-                self.each_line(data, |w, rel, line| {
-                    if let Some(e) = w.take(file, jsonl::parse_line(line, w.needed)) {
-                        w.reject(file, seq, rel, e, line);
-                        w.note_reject(stop, strict);
-                    }
-                });
-            }
+        // The line-by-line paths count lines as they go; only the csv crate's needs a recount.
+        let lines = match csv {
+            None => self.each_line(data, |w, rel, line| {
+                if let Some(e) = w.take(file, jsonl::parse_line(line, w.needed)) {
+                    w.reject(file, seq, rel, e, line);
+                    w.note_reject(stop, strict);
+                }
+            }),
             Some(layout) if memchr::memchr(b'"', data).is_none() => {
                 self.each_line(data, |w, rel, line| {
                     if let Some(e) = w.take(file, delimited::parse_plain_line(layout, line)) {
                         w.reject(file, seq, rel, e, line);
                         w.note_reject(stop, strict);
                     }
-                });
+                })
             }
             Some(layout) => {
                 let mut rdr = csv::ReaderBuilder::new()
@@ -343,9 +344,10 @@ impl<S: CallSink> Worker<S> {
                         }
                     }
                 }
+                count_lines(data)
             }
-        }
-        self.chunk_lines.push((file, seq, count_lines(data)));
+        };
+        self.chunk_lines.push((file, seq, lines));
     }
 
     fn run_frame(
