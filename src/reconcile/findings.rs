@@ -188,10 +188,6 @@ impl<'r> FindingsSink<'r> {
         });
         out
     }
-
-    pub fn days_seen(&self) -> impl Iterator<Item = Day> + '_ {
-        self.days_seen.iter().copied()
-    }
 }
 
 impl CallSink for FindingsSink<'_> {
