@@ -21,6 +21,29 @@ pub struct RateError {
 
 const BUILTIN: &str = include_str!("../../rates/models.csv");
 
+/// The bytes of a table in `rates/`, or an error naming the file.
+pub(crate) fn read_table(path: &Path, what: &str) -> Result<Vec<u8>, RateError> {
+    std::fs::read(path).map_err(|e| RateError {
+        file: path.display().to_string(),
+        line: 0,
+        message: format!("cannot read {what}: {e}"),
+    })
+}
+
+/// A reader over a `rates/` CSV (BOM dropped, cells trimmed, `#` comment lines skipped) and its
+/// header; an unreadable header is the error message.
+pub(crate) fn table_reader(text: &[u8]) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text));
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("unreadable header: {e}"))?
+        .clone();
+    Ok((rdr, headers))
+}
+
 /// All rate rows, indexed by (provider, model).
 #[derive(Debug, Clone, Default)]
 pub struct RateTable {
@@ -50,12 +73,7 @@ impl RateTable {
     }
 
     pub fn load(path: &Path) -> Result<RateTable, RateError> {
-        let text = std::fs::read(path).map_err(|e| RateError {
-            file: path.display().to_string(),
-            line: 0,
-            message: format!("cannot read rate table: {e}"),
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &read_table(path, "rate table")?)
     }
 
     /// The table shipped inside the binary, used when no `--rates` is given and no `rates/`
@@ -72,14 +90,7 @@ impl RateTable {
             line,
             message,
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text));
-        let headers = rdr
-            .headers()
-            .map_err(|e| err(1, format!("unreadable header: {e}")))?
-            .clone();
+        let (mut rdr, headers) = table_reader(text).map_err(|m| err(1, m))?;
         let col = |name: &str| headers.iter().position(|h| h == name);
         let mut cols = HashMap::new();
         for name in REQUIRED {

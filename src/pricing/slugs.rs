@@ -93,12 +93,7 @@ impl SlugMap {
     }
 
     pub fn load(path: &Path) -> Result<SlugMap, RateError> {
-        let text = std::fs::read(path).map_err(|e| RateError {
-            file: path.display().to_string(),
-            line: 0,
-            message: format!("cannot read slug map: {e}"),
-        })?;
-        Self::parse(path, &text)
+        Self::parse(path, &super::read_table(path, "slug map")?)
     }
 
     /// The map shipped inside the binary (a copy of `rates/slugs.csv` at build time).
@@ -118,14 +113,7 @@ impl SlugMap {
             line,
             message,
         };
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .comment(Some(b'#'))
-            .from_reader(text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text));
-        let headers = rdr
-            .headers()
-            .map_err(|e| err(1, format!("unreadable header: {e}")))?
-            .clone();
+        let (mut rdr, headers) = super::table_reader(text).map_err(|m| err(1, m))?;
         let mut cols = [0usize; 6];
         for (slot, name) in cols.iter_mut().zip(COLUMNS) {
             *slot = headers
