@@ -40,6 +40,86 @@ impl fmt::Display for Day {
     }
 }
 
+/// A calendar month (in `--tz`), as months since year 0: fees and allowances run per month.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Month(pub i32);
+
+impl Month {
+    pub fn of(day: Day) -> Month {
+        let (y, m, _) = civil_from_days(day.0);
+        Month(y * 12 + m as i32 - 1)
+    }
+
+    pub fn year(self) -> i32 {
+        self.0.div_euclid(12)
+    }
+
+    /// 1..=12.
+    pub fn number(self) -> u32 {
+        self.0.rem_euclid(12) as u32 + 1
+    }
+
+    pub fn first_day(self) -> Day {
+        Day(days_from_civil(self.year(), self.number(), 1))
+    }
+
+    pub fn last_day(self) -> Day {
+        Day(self.next().first_day().0 - 1)
+    }
+
+    pub fn days(self) -> u32 {
+        (self.last_day().0 - self.first_day().0 + 1) as u32
+    }
+
+    pub fn next(self) -> Month {
+        Month(self.0 + 1)
+    }
+
+    /// Parses `YYYY-MM`.
+    pub fn parse(s: &str) -> Option<Month> {
+        let (y, m) = s.trim().split_once('-')?;
+        let (y, m): (i32, u32) = (y.parse().ok()?, m.parse().ok()?);
+        ((1..=12).contains(&m) && y.to_string().len() == 4 && (1..=9999).contains(&y))
+            .then_some(Month(y * 12 + m as i32 - 1))
+    }
+}
+
+impl fmt::Display for Month {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}", self.year(), self.number())
+    }
+}
+
+/// How credits were bought (top-up ledger `method`): the fee policy differs per method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TopupMethod {
+    Card,
+    Crypto,
+    /// Bought on invoice (bank transfer).
+    Invoice,
+}
+
+impl TopupMethod {
+    pub const ALL: [TopupMethod; 3] =
+        [TopupMethod::Card, TopupMethod::Crypto, TopupMethod::Invoice];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopupMethod::Card => "card",
+            TopupMethod::Crypto => "crypto",
+            TopupMethod::Invoice => "invoice",
+        }
+    }
+
+    /// Case-insensitive `card`, `crypto` or `invoice`.
+    pub fn parse(s: &str) -> Option<TopupMethod> {
+        let s = s.trim();
+        TopupMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
 /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm): exact and
 /// branch-light, so timestamps turn into days without a calendar library in the hot loop.
 pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
@@ -217,6 +297,24 @@ mod tests {
             );
             assert_eq!(days_from_civil(y, m, d), z);
         }
+    }
+
+    #[test]
+    fn months_know_their_days() {
+        let apr = Month::parse("2026-04").unwrap();
+        assert_eq!(apr.to_string(), "2026-04");
+        assert_eq!(apr.first_day().to_string(), "2026-04-01");
+        assert_eq!(apr.last_day().to_string(), "2026-04-30");
+        assert_eq!(Month::parse("2028-02").unwrap().days(), 29);
+        assert_eq!(
+            Month::parse("2026-12").unwrap().next().to_string(),
+            "2027-01"
+        );
+        assert_eq!(
+            Month::of(Day::parse("2026-12-31").unwrap()).to_string(),
+            "2026-12"
+        );
+        assert!(Month::parse("2026-13").is_none() && Month::parse("26-01").is_none());
     }
 
     #[test]
