@@ -9,6 +9,7 @@ pub mod aggregate;
 pub mod cli;
 pub mod cmd;
 pub mod domain;
+pub mod fees;
 pub mod input;
 pub mod output;
 pub mod pricing;
