@@ -1,0 +1,519 @@
+//! BYOK fees: a percentage of each BYOK call's list cost, charged only past a monthly free
+//! allowance that is counted in call order (CONTRACT §2, `rates/fees.toml`).
+//!
+//! Call order matters only for the one call that crosses an allowance in requests, so the scan
+//! keeps per-minute buckets (count and list cost of the BYOK calls of a provider in that UTC
+//! minute): exact for every minute wholly before or after the allowance runs out, and small
+//! whatever the number of calls (a month is 44,640 minutes). The minute in which the allowance
+//! runs out is read once more, call by call ([`MinuteSink`]), and ordered by timestamp; calls
+//! logged in the same millisecond are taken cheapest first, the order that charges the
+//! most. An allowance in list-price USD needs no order: the part of the month's list cost
+//! past it is charged, however the calls fall.
+//!
+//! Minutes never straddle a local midnight (time zones are whole minutes from UTC), so each
+//! bucket has one day in `--tz`, one month and one policy.
+
+use rust_decimal::prelude::ToPrimitive;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::aggregate::{DayCutter, Names};
+use crate::domain::{Call, Day, Money, Month, TokenSums};
+use crate::fees::policy::{AllowanceUnit, FeeBook};
+use crate::input::{CallSink, Disposition};
+use crate::pricing::{self, RateTable};
+
+const MINUTE_MS: i64 = 60_000;
+
+/// The BYOK calls of a provider in one UTC minute.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    calls: u64,
+    /// List cost of the priced calls.
+    list_usd: Money,
+    unpriced: u64,
+}
+
+/// List cost of one call at the rate table (its row chosen by the call's UTC day), or `None`.
+struct Pricer<'r> {
+    rates: &'r RateTable,
+    names: Names,
+    cache: FxHashMap<(u32, Day), Option<usize>>,
+}
+
+impl<'r> Pricer<'r> {
+    fn new(rates: &'r RateTable) -> Self {
+        Pricer {
+            rates,
+            names: Names::default(),
+            cache: FxHashMap::default(),
+        }
+    }
+
+    fn cost(&mut self, call: &Call<'_>) -> Option<Money> {
+        let id = self.names.id(&call.provider, &call.model);
+        let utc = DayCutter::utc_day(call.ts_ms);
+        let rates = self.rates;
+        let idx = (*self
+            .cache
+            .entry((id, utc))
+            .or_insert_with(|| rates.lookup(&call.provider, &call.model, utc)))?;
+        let rate = rates.get(idx);
+        let mut sums = TokenSums::default();
+        sums.add(&call.usage);
+        Some(pricing::cost(rate, rate.tier_for(call.usage.prompt), &sums))
+    }
+}
+
+/// Per-thread tally of BYOK calls per provider × UTC minute.
+pub struct ByokSink<'r> {
+    pricer: Pricer<'r>,
+    providers: Vec<String>,
+    buckets: FxHashMap<(u32, i64), Bucket>,
+}
+
+impl<'r> ByokSink<'r> {
+    pub fn new(rates: &'r RateTable) -> Self {
+        ByokSink {
+            pricer: Pricer::new(rates),
+            providers: Vec::new(),
+            buckets: FxHashMap::default(),
+        }
+    }
+
+    fn provider(&mut self, p: &str) -> u32 {
+        match self.providers.iter().position(|q| q == p) {
+            Some(i) => i as u32,
+            None => {
+                self.providers.push(p.to_string());
+                (self.providers.len() - 1) as u32
+            }
+        }
+    }
+
+    pub fn finish(self) -> ByokTally {
+        let mut per: Vec<(String, Vec<(i64, Bucket)>)> = self
+            .providers
+            .into_iter()
+            .map(|p| (p, Vec::new()))
+            .collect();
+        for ((p, minute), b) in self.buckets {
+            per[p as usize].1.push((minute, b));
+        }
+        for (_, v) in &mut per {
+            v.sort_by_key(|(m, _)| *m);
+        }
+        per.sort_by(|a, b| a.0.cmp(&b.0));
+        ByokTally { providers: per }
+    }
+}
+
+impl CallSink for ByokSink<'_> {
+    /// Every BYOK call counts towards its month's allowance, whatever `--from`/`--to` say: the
+    /// gateway counts them all.
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        if call.byok && call.billable() {
+            let p = self.provider(&call.provider);
+            let cost = self.pricer.cost(call);
+            let b = self
+                .buckets
+                .entry((p, call.ts_ms.div_euclid(MINUTE_MS)))
+                .or_default();
+            b.calls += 1;
+            match cost {
+                Some(c) => b.list_usd += c,
+                None => b.unpriced += 1,
+            }
+        }
+        Disposition::Used
+    }
+
+    fn merge(&mut self, other: Self) {
+        for ((p, minute), b) in other.buckets {
+            let mine = self.provider(&other.providers[p as usize]);
+            let e = self.buckets.entry((mine, minute)).or_default();
+            e.calls += b.calls;
+            e.list_usd += b.list_usd;
+            e.unpriced += b.unpriced;
+        }
+    }
+}
+
+/// A minute whose calls must be taken one by one: the allowance runs out inside it.
+pub type CrossingMinute = (String, i64);
+
+/// The second look at crossing minutes: each BYOK call in them with its list cost.
+pub struct MinuteSink<'r, 'w> {
+    pricer: Pricer<'r>,
+    wanted: &'w FxHashSet<CrossingMinute>,
+    /// (provider, minute) → (timestamp, list cost) per call.
+    pub calls: FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>,
+}
+
+impl<'r, 'w> MinuteSink<'r, 'w> {
+    pub fn new(rates: &'r RateTable, wanted: &'w FxHashSet<CrossingMinute>) -> Self {
+        MinuteSink {
+            pricer: Pricer::new(rates),
+            wanted,
+            calls: FxHashMap::default(),
+        }
+    }
+}
+
+impl CallSink for MinuteSink<'_, '_> {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        if call.byok && call.billable() {
+            let key = (call.provider.to_string(), call.ts_ms.div_euclid(MINUTE_MS));
+            if self.wanted.contains(&key) {
+                let cost = self.pricer.cost(call);
+                self.calls.entry(key).or_default().push((call.ts_ms, cost));
+            }
+        }
+        Disposition::Used
+    }
+
+    fn merge(&mut self, other: Self) {
+        for (k, v) in other.calls {
+            self.calls.entry(k).or_default().extend(v);
+        }
+    }
+}
+
+/// What a provider's BYOK calls of one month cost in fees.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ByokMonth {
+    pub month: Month,
+    pub provider: String,
+    /// Billable BYOK calls of the month.
+    pub calls: u64,
+    /// Their list cost (priced calls only).
+    pub list_usd: Money,
+    pub unpriced_calls: u64,
+    /// Calls past a request allowance (or all, without an allowance) on days with a percentage.
+    pub charged_calls: u64,
+    /// List cost the percentage applies to.
+    pub basis_usd: Money,
+    /// The expected percentage fee (exact, not rounded: the gateway deducts it per call).
+    pub fee_usd: Money,
+    /// Unpriced calls that would have been charged: their fee is unknown.
+    pub unpriced_charged: u64,
+    /// BYOK calls on days no policy of the provider covers.
+    pub no_policy_calls: u64,
+}
+
+/// Every provider's BYOK minutes, in time order.
+pub struct ByokTally {
+    providers: Vec<(String, Vec<(i64, Bucket)>)>,
+}
+
+impl ByokTally {
+    /// Providers with BYOK calls, by name.
+    pub fn providers(&self) -> impl Iterator<Item = &str> {
+        self.providers.iter().map(|(p, _)| p.as_str())
+    }
+
+    /// The BYOK fees per month × provider of every provider `book` knows. Crossing minutes found
+    /// in `detail` are taken call by call; those missing are returned, to be read and passed in
+    /// on a second call (until then their calls count as not charged).
+    pub fn fees(
+        &self,
+        book: &FeeBook,
+        tz: Option<chrono_tz::Tz>,
+        detail: &FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>,
+    ) -> (Vec<ByokMonth>, FxHashSet<CrossingMinute>) {
+        let mut cutter = DayCutter::new(tz);
+        let mut out = Vec::new();
+        let mut missing = FxHashSet::default();
+        for (provider, minutes) in &self.providers {
+            if !book.knows(provider) {
+                continue;
+            }
+            let mut cur: Option<ByokMonth> = None;
+            let (mut seen_calls, mut seen_usd) = (0u128, Money::ZERO);
+            for (minute, b) in minutes {
+                let day = cutter.local_day(minute * MINUTE_MS);
+                let month = Month::of(day);
+                if cur.as_ref().is_none_or(|m| m.month != month) {
+                    out.extend(cur.take());
+                    cur = Some(ByokMonth {
+                        month,
+                        provider: provider.clone(),
+                        ..Default::default()
+                    });
+                    (seen_calls, seen_usd) = (0, Money::ZERO);
+                }
+                let m = cur.as_mut().expect("set above");
+                m.calls += b.calls;
+                m.list_usd += b.list_usd;
+                m.unpriced_calls += b.unpriced;
+                let Some(policy) = book.on(provider, day) else {
+                    m.no_policy_calls += b.calls;
+                    seen_calls += u128::from(b.calls);
+                    seen_usd += b.list_usd;
+                    continue;
+                };
+                let fee = policy.byok;
+                // (calls charged, their list cost, unpriced among them)
+                let (charged, basis, unpriced) = if fee.pct.is_zero() {
+                    (0, Money::ZERO, 0)
+                } else {
+                    match fee.unit {
+                        None => (b.calls, b.list_usd, b.unpriced),
+                        Some(AllowanceUnit::Requests) => {
+                            let allowance = fee.allowance.trunc().to_u128().unwrap_or(0);
+                            let after = seen_calls + u128::from(b.calls);
+                            if seen_calls >= allowance {
+                                (b.calls, b.list_usd, b.unpriced)
+                            } else if after <= allowance {
+                                (0, Money::ZERO, 0)
+                            } else {
+                                let free = (allowance - seen_calls) as usize;
+                                let key = (provider.clone(), *minute);
+                                match detail.get(&key) {
+                                    Some(calls) => {
+                                        let mut calls = calls.clone();
+                                        calls.sort_by_key(|&(ts, c)| (ts, c.unwrap_or(Money::MAX)));
+                                        let past = &calls[free.min(calls.len())..];
+                                        (
+                                            past.len() as u64,
+                                            past.iter().filter_map(|c| c.1).sum(),
+                                            past.iter().filter(|c| c.1.is_none()).count() as u64,
+                                        )
+                                    }
+                                    None => {
+                                        missing.insert(key);
+                                        (0, Money::ZERO, 0)
+                                    }
+                                }
+                            }
+                        }
+                        Some(AllowanceUnit::ListUsd) => {
+                            let after = seen_usd + b.list_usd;
+                            let past = after - seen_usd.max(fee.allowance);
+                            if past > Money::ZERO {
+                                (b.calls, past, b.unpriced)
+                            } else {
+                                (0, Money::ZERO, b.unpriced)
+                            }
+                        }
+                    }
+                };
+                m.charged_calls += charged;
+                m.basis_usd += basis;
+                m.fee_usd += basis * fee.pct / Money::ONE_HUNDRED;
+                m.unpriced_charged += unpriced;
+                seen_calls += u128::from(b.calls);
+                seen_usd += b.list_usd;
+            }
+            out.extend(cur);
+        }
+        out.sort_by(|a, b| (a.month, &a.provider).cmp(&(b.month, &b.provider)));
+        (out, missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Usage;
+    use rust_decimal_macros::dec;
+    use std::borrow::Cow;
+    use std::path::Path;
+
+    /// One USD per million prompt tokens, so a call of `usd` × 1M prompt tokens costs `usd`.
+    fn rates() -> RateTable {
+        RateTable::parse(
+            Path::new("models.csv"),
+            b"provider,model,effective_from,effective_to,input_per_mtok,output_per_mtok,cache_read_per_mtok,cache_write_per_mtok,long_context_threshold,long_input_per_mtok,long_output_per_mtok\n*,m,2026-01-01,,1,2,,,,,\n",
+        )
+        .unwrap()
+    }
+
+    fn book(byok: &str) -> FeeBook {
+        FeeBook::parse(
+            Path::new("fees.toml"),
+            &format!("[[policy]]\nprovider = \"p\"\neffective_from = \"2026-01-01\"\n{byok}"),
+        )
+        .unwrap()
+    }
+
+    fn ts(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    fn call(ts_ms: i64, usd: u64, byok: bool, status: u16) -> Call<'static> {
+        Call {
+            ts_ms,
+            provider: Cow::Borrowed("p"),
+            model: Cow::Borrowed("m"),
+            usage: Usage {
+                prompt: usd * 1_000_000,
+                ..Default::default()
+            },
+            total_logged: None,
+            status,
+            request_id: None,
+            latency_ms: None,
+            byok,
+            shadow: false,
+            shadow_of: None,
+            tenant: None,
+            response_model: None,
+            cost: None,
+        }
+    }
+
+    /// Runs calls through two sinks (split as the workers would), then the second look.
+    fn run(calls: &[Call<'static>], book: &FeeBook, tz: Option<chrono_tz::Tz>) -> Vec<ByokMonth> {
+        let r = rates();
+        let (mut a, mut b) = (ByokSink::new(&r), ByokSink::new(&r));
+        for (i, c) in calls.iter().enumerate() {
+            if i % 2 == 0 {
+                a.accept(c)
+            } else {
+                b.accept(c)
+            };
+        }
+        a.merge(b);
+        let tally = a.finish();
+        let (first, missing) = tally.fees(book, tz, &FxHashMap::default());
+        if missing.is_empty() {
+            return first;
+        }
+        let mut look = MinuteSink::new(&r, &missing);
+        for c in calls {
+            look.accept(c);
+        }
+        let (months, still) = tally.fees(book, tz, &look.calls);
+        assert!(still.is_empty());
+        months
+    }
+
+    const REQUESTS_3: &str = "byok = { pct = 5, allowance = 3, allowance_unit = \"requests\" }\n";
+
+    #[test]
+    fn allowance_in_requests_charges_only_later_calls() {
+        // Calls of 1..5 USD a minute apart; the first three are free: 5 % of (4 + 5) = 0.45.
+        let t0 = ts("2026-04-10T10:00:00Z");
+        let calls: Vec<_> = (1..=5)
+            .map(|i| call(t0 + i as i64 * 60_000, i, true, 200))
+            .collect();
+        let m = run(&calls, &book(REQUESTS_3), None);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].calls, m[0].charged_calls), (5, 2));
+        assert_eq!(
+            (m[0].list_usd, m[0].basis_usd, m[0].fee_usd),
+            (dec!(15), dec!(9), dec!(0.45))
+        );
+    }
+
+    #[test]
+    fn crossing_minute_is_taken_call_by_call_in_time_order() {
+        // Five calls in one minute, logged out of order; in time order they cost 5, 4, 3, 2, 1.
+        // The three earliest are free: 5 % of (2 + 1) = 0.15. Non-BYOK and failed calls do not
+        // count towards the allowance.
+        let t0 = ts("2026-04-10T10:00:00Z");
+        let mut calls: Vec<_> = (0..5)
+            .map(|i| call(t0 + i as i64, 5 - i, true, 200))
+            .collect();
+        calls.reverse();
+        calls.push(call(t0 + 1, 7, false, 200));
+        calls.push(call(t0 + 1, 7, true, 500));
+        let m = run(&calls, &book(REQUESTS_3), None);
+        assert_eq!((m[0].calls, m[0].charged_calls), (5, 2));
+        assert_eq!((m[0].basis_usd, m[0].fee_usd), (dec!(3), dec!(0.15)));
+    }
+
+    #[test]
+    fn same_millisecond_ties_take_the_cheapest_first() {
+        // Four calls in one millisecond (1, 2, 3, 4 USD): the free three are 1, 2, 3.
+        let t0 = ts("2026-04-10T10:00:00Z");
+        let calls: Vec<_> = [3, 1, 4, 2]
+            .iter()
+            .map(|&u| call(t0, u, true, 200))
+            .collect();
+        let m = run(&calls, &book(REQUESTS_3), None);
+        assert_eq!((m[0].basis_usd, m[0].fee_usd), (dec!(4), dec!(0.20)));
+    }
+
+    #[test]
+    fn allowance_restarts_at_local_midnight_of_the_month() {
+        // Berlin is UTC+2 in April/May: 2026-04-30T22:00Z is May 1st, 00:00 local.
+        let calls = vec![
+            call(ts("2026-04-30T21:59:59.999Z"), 1, true, 200),
+            call(ts("2026-04-30T22:00:00Z"), 2, true, 200),
+            call(ts("2026-04-30T22:01:00Z"), 3, true, 200),
+        ];
+        let b = book("byok = { pct = 10, allowance = 1, allowance_unit = \"requests\" }\n");
+        let berlin = run(&calls, &b, Some(chrono_tz::Europe::Berlin));
+        let got: Vec<_> = berlin
+            .iter()
+            .map(|m| (m.month.to_string(), m.calls, m.fee_usd))
+            .collect();
+        // April: one call, free. May: 2 free, 3 charged at 10 %.
+        assert_eq!(
+            got,
+            vec![
+                ("2026-04".into(), 1, dec!(0)),
+                ("2026-05".into(), 2, dec!(0.3))
+            ]
+        );
+        let utc = run(&calls, &b, None);
+        let got: Vec<_> = utc
+            .iter()
+            .map(|m| (m.month.to_string(), m.calls, m.fee_usd))
+            .collect();
+        // In UTC all three are April: 1 free, 2 + 3 charged.
+        assert_eq!(got, vec![("2026-04".into(), 3, dec!(0.5))]);
+    }
+
+    #[test]
+    fn policy_change_mid_month_keeps_counting_the_allowance() {
+        // 5 % until the 15th, 10 % from the 16th; the allowance of 2 is counted over the month.
+        let b = FeeBook::parse(
+            Path::new("fees.toml"),
+            "[[policy]]\nprovider = \"p\"\neffective_from = \"2026-01-01\"\neffective_to = \"2026-04-15\"\n\
+             byok = { pct = 5, allowance = 2, allowance_unit = \"requests\" }\n\
+             [[policy]]\nprovider = \"p\"\neffective_from = \"2026-04-16\"\n\
+             byok = { pct = 10, allowance = 2, allowance_unit = \"requests\" }\n",
+        )
+        .unwrap();
+        let calls = vec![
+            call(ts("2026-04-14T12:00:00Z"), 1, true, 200),
+            call(ts("2026-04-15T12:00:00Z"), 2, true, 200),
+            call(ts("2026-04-15T23:59:00Z"), 4, true, 200),
+            call(ts("2026-04-16T00:00:00Z"), 8, true, 200),
+        ];
+        let m = run(&calls, &b, None);
+        // 4 × 5 % + 8 × 10 % = 0.2 + 0.8
+        assert_eq!((m[0].basis_usd, m[0].fee_usd), (dec!(12), dec!(1.0)));
+    }
+
+    #[test]
+    fn allowance_in_list_usd_charges_the_part_past_it() {
+        // 2.5 USD free; four 1-USD calls: 1.5 USD past it at 5 % = 0.075, in whatever order.
+        let b = book("byok = { pct = 5, allowance = \"2.5\", allowance_unit = \"list_usd\" }\n");
+        let t0 = ts("2026-04-10T10:00:00Z");
+        let calls: Vec<_> = (0..4)
+            .map(|i| call(t0 + i * 3_600_000, 1, true, 200))
+            .collect();
+        let m = run(&calls, &b, None);
+        assert_eq!((m[0].basis_usd, m[0].fee_usd), (dec!(1.5), dec!(0.075)));
+    }
+
+    #[test]
+    fn unpriced_and_unknown_providers() {
+        let b = book(REQUESTS_3);
+        let mut c = call(ts("2026-04-10T10:00:00Z"), 1, true, 200);
+        c.model = Cow::Borrowed("unknown");
+        let mut other = call(ts("2026-04-10T10:00:00Z"), 1, true, 200);
+        other.provider = Cow::Borrowed("elsewhere");
+        let m = run(&[c, other], &b, None);
+        assert_eq!(m.len(), 1, "a provider without policy gets no BYOK row");
+        assert_eq!(
+            (m[0].calls, m[0].unpriced_calls, m[0].list_usd),
+            (1, 1, dec!(0))
+        );
+    }
+}
