@@ -25,7 +25,39 @@ pub enum Command {
     /// Tokens and priced cost per day × provider × model → daily.csv
     Daily(DailyArgs),
     /// Logs against gateway invoices → recon.csv, findings.csv, daily.csv, summary.csv, rejected.csv
+    /// (and fees.csv, topups.csv with --topups)
     Reconcile(ReconcileArgs),
+    /// Top-up surcharges, BYOK fees and subscriptions per month → fees.csv, topups.csv
+    Fees(FeesArgs),
+}
+
+/// The fee model's inputs, shared by `fees` and `reconcile`.
+#[derive(Args, Debug, Clone)]
+pub struct FeeArgs {
+    /// Top-up ledger, .csv or .xlsx: date,provider,amount_usd,method[,fee_usd] (repeatable)
+    #[arg(long = "topups", value_name = "PATH")]
+    pub topups: Vec<PathBuf>,
+    /// Monthly price of a BYOK subscription: fills fees.toml policies whose price is
+    /// "parameter"; without such a policy, replaces every BYOK percentage for the whole run
+    #[arg(long, value_name = "USD")]
+    pub byok_subscription: Option<Money>,
+}
+
+#[derive(Args, Debug, Clone)]
+#[command(mut_arg("paths", |a| a.required(false)))]
+pub struct FeesArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub fees: FeeArgs,
+    /// XLSX sheet of the top-up ledger (default: the first)
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Money drift allowed between a charged and an expected fee, in USD
+    #[arg(long, default_value = "0.01", value_name = "X")]
+    pub tolerance_usd: Money,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -47,6 +79,8 @@ pub struct ReconcileArgs {
     /// Money drift allowed before a cost mismatch, in USD
     #[arg(long, default_value = "0.01", value_name = "X")]
     pub tolerance_usd: Money,
+    #[command(flatten)]
+    pub fees: FeeArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -84,7 +118,8 @@ pub struct LogArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// Rate table directory (models.csv); default ./rates if present, else the built-in table
+    /// Rate directory (models.csv, slugs.csv, fees.toml); default ./rates if present, else the
+    /// tables built into the binary
     #[arg(long, value_name = "DIR")]
     pub rates: Option<PathBuf>,
     /// Directory for the CSV files; without it the main table goes to stdout
@@ -135,6 +170,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Daily(args) => crate::cmd::daily::run(&args),
         Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
+        Command::Fees(args) => crate::cmd::fees::run(&args),
     };
     match result {
         Ok(o) => o.into(),
@@ -142,5 +178,23 @@ pub fn run() -> ExitCode {
             eprintln!("spendrecon: error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn fees_takes_logs_optionally_and_daily_requires_them() {
+        let c = Cli::try_parse_from(["spendrecon", "fees", "--topups", "t.csv"]).unwrap();
+        assert!(matches!(c.command, Command::Fees(a) if a.logs.paths.is_empty()));
+        assert!(Cli::try_parse_from(["spendrecon", "daily"]).is_err());
     }
 }

@@ -120,6 +120,22 @@ impl TopupMethod {
     }
 }
 
+/// One purchase of credits from the top-up ledger (CONTRACT §4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Purchase {
+    /// Where it was read, for messages and `topups.csv`.
+    pub file: String,
+    pub line: u64,
+    /// The purchase's calendar day in `--tz`.
+    pub day: Day,
+    pub provider: String,
+    /// Credits bought.
+    pub amount_usd: Money,
+    pub method: TopupMethod,
+    /// The fee the provider actually charged, when the ledger gives it.
+    pub fee_usd: Option<Money>,
+}
+
 /// Days since the epoch of a proleptic Gregorian date (Howard Hinnant's algorithm): exact and
 /// branch-light, so timestamps turn into days without a calendar library in the hot loop.
 pub fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {

@@ -15,7 +15,7 @@ pub fn run(args: &DailyArgs) -> Result<Outcome> {
     })?;
     let daily = agg.finish();
     super::write_main(&args.common, "daily", &output::daily_table(&daily))?;
-    super::write_accounting(&args.common, &report)?;
+    super::write_accounting(&args.common, Some(&report), &[], &[])?;
     super::print_summary(&args.common, &report, &daily);
     let flagged = !report.rejections.is_empty() || !daily.unpriced().is_empty();
     Ok(if flagged {

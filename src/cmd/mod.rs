@@ -2,16 +2,19 @@
 //! Shared wiring (rate table, log scan, the human summary) lives here.
 
 pub mod daily;
+pub mod fees;
 pub mod reconcile;
 
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
 use crate::aggregate::{Daily, Period};
 use crate::cli::{CommonArgs, Format, LogArgs};
+use crate::fees::policy::FeeBook;
 use crate::input::record::FieldSet;
-use crate::input::{self, CallSink, ScanOptions, ScanReport};
+use crate::input::{self, CallSink, FileStats, Rejection, ScanOptions, ScanReport};
 use crate::output::{self, Sink, Table};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
@@ -32,6 +35,15 @@ pub fn load_slugs(common: &CommonArgs) -> Result<SlugMap> {
         Some(dir) if dir.join("slugs.csv").is_file() => SlugMap::load_dir(dir)?,
         None if Path::new("rates/slugs.csv").is_file() => SlugMap::load_dir(Path::new("rates"))?,
         _ => SlugMap::builtin(),
+    })
+}
+
+/// `rates/fees.toml` from the same place as the rate table.
+pub fn load_fees(common: &CommonArgs) -> Result<FeeBook> {
+    Ok(match &common.rates {
+        Some(dir) if dir.join("fees.toml").is_file() => FeeBook::load_dir(dir)?,
+        None if Path::new("rates/fees.toml").is_file() => FeeBook::load_dir(Path::new("rates"))?,
+        _ => FeeBook::builtin(),
     })
 }
 
@@ -90,14 +102,48 @@ pub fn write_main(common: &CommonArgs, name: &str, table: &Table) -> Result<()> 
         .with_context(|| format!("writing {file}"))
 }
 
-/// `rejected.csv` and `files.csv` next to the main table (only with `--out`).
-pub fn write_accounting(common: &CommonArgs, report: &ScanReport) -> Result<()> {
-    let sink = sink(common);
-    sink.copy_secondary("rejected.csv", report.rejections.csv_path())
-        .context("writing rejected.csv")?;
-    sink.write_secondary("files.csv", &output::files_table(&report.files).csv())
+/// `rejected.csv` (the log rows, then `extra` rows of other inputs) and `files.csv` (the log
+/// files, then `extra_files`) next to the main table (only with `--out`).
+pub fn write_accounting(
+    common: &CommonArgs,
+    report: Option<&ScanReport>,
+    extra: &[Rejection],
+    extra_files: &[FileStats],
+) -> Result<()> {
+    let Sink::Dir(dir) = sink(common) else {
+        return Ok(());
+    };
+    let extra_table = output::rejections_table(extra);
+    match report {
+        Some(report) => {
+            let extra_csv = extra_table.csv_rows();
+            let mut body = std::fs::File::open(report.rejections.csv_path())
+                .context("reading back the rejected rows")?
+                .chain(&extra_csv[..]);
+            output::write_atomic_from(&dir.join("rejected.csv"), &mut body)
+        }
+        None => output::write_atomic(&dir.join("rejected.csv"), &extra_table.csv()),
+    }
+    .context("writing rejected.csv")?;
+    let log_files = report.map(|r| &r.files[..]).unwrap_or_default();
+    let files: Vec<FileStats> = log_files.iter().chain(extra_files).cloned().collect();
+    output::write_atomic(&dir.join("files.csv"), &output::files_table(&files).csv())
         .context("writing files.csv")?;
     Ok(())
+}
+
+/// Rejected rows of the non-log inputs, as the summary shows them (the log rows are shown by
+/// [`print_summary`]).
+pub fn print_rejections(common: &CommonArgs, extra: &[Rejection]) {
+    if common.quiet {
+        return;
+    }
+    for r in extra.iter().take(10) {
+        eprintln!("  rejected {r}");
+    }
+    if extra.len() > 10 {
+        eprintln!("  … and {} more rejected rows", extra.len() - 10);
+    }
 }
 
 /// The human summary on stderr: rows per file, rejections, unpriced calls, total cost.

@@ -1,13 +1,13 @@
 //! `spendrecon reconcile`: logs and invoices → recon.csv, findings.csv, daily.csv, summary.csv,
 //! rejected.csv.
 
-use std::io::Read;
-
 use anyhow::{Context, Result};
 
+use super::fees::WithByok;
 use crate::aggregate::DailyAggregator;
 use crate::cli::{Outcome, ReconcileArgs};
 use crate::domain::Day;
+use crate::fees::byok::ByokSink;
 use crate::input::invoices;
 use crate::input::record::{FieldId, FieldSet};
 use crate::input::{CallSink, Disposition};
@@ -35,10 +35,10 @@ impl CallSink for Both<'_> {
     }
 }
 
-/// Daily aggregation's fields and what the findings read.
+/// Daily aggregation's fields and what the findings and the BYOK tally read.
 const FIELDS: FieldSet = {
     use FieldId::*;
-    crate::aggregate::FIELDS.with(&[TotalTokens, RequestId, ResponseModel, Cost, Byok])
+    super::fees::FIELDS.with(&[TotalTokens, RequestId, ResponseModel, Cost, Byok])
 };
 
 pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
@@ -51,18 +51,37 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
         pct: args.tolerance_pct,
         usd: args.tolerance_usd,
     };
+    let (book, fee_notes) = super::fees::load_book(&args.common, &args.fees)?;
     let inv = invoices::read_invoices(&args.invoices, args.sheet.as_deref(), tz, &slugs)?;
     if args.logs.strict {
         if let Some(r) = inv.rejections.first() {
             anyhow::bail!("{r} (--strict stops at the first rejected row)");
         }
     }
+    let ledger = super::fees::read_ledger(&args.fees, args.sheet.as_deref(), &args.logs)?;
     let ids = SeenIds::default();
-    let (both, mut report) = super::scan_logs(&args.logs, FIELDS, || Both {
-        daily: DailyAggregator::new(&rates, tz, period),
-        findings: FindingsSink::new(&rates, &ids, tz, period),
+    let (with, report) = super::scan_logs(&args.logs, FIELDS, || WithByok {
+        inner: Both {
+            daily: DailyAggregator::new(&rates, tz, period),
+            findings: FindingsSink::new(&rates, &ids, tz, period),
+        },
+        byok: ByokSink::new(&rates),
     })?;
+    let both = with.inner;
+    let tally = with.byok.finish();
     let daily = both.daily.finish();
+    let fee_report = super::fees::fee_report(
+        &book,
+        &args.fees,
+        Some(&args.logs),
+        &rates,
+        period,
+        Some(&daily),
+        Some(&tally),
+        &ledger,
+        tol.usd,
+    )?;
+    let effective = super::fees::effective(&daily, &fee_report);
     let rows = reconcile::reconcile(&daily, &inv.lines, &slugs, &tol, period);
 
     // Days with no log record at all, over the period the run covers.
@@ -150,6 +169,14 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
         "rows",
     ];
     summary_header.extend(Status::ALL.iter().map(|s| s.as_str()));
+    summary_header.extend([
+        "topup_fee_usd",
+        "byok_fee_usd",
+        "subscription_usd",
+        "effective_usd",
+        "tokens",
+        "effective_usd_per_mtok",
+    ]);
     let summary_table = output::Table {
         header: summary_header,
         rows: summary
@@ -167,6 +194,17 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                         .iter()
                         .map(|st| s.rows.get(st.as_str()).copied().unwrap_or(0).to_string()),
                 );
+                let e = effective.get(&s.provider).cloned().unwrap_or_default();
+                v.extend([
+                    money(e.fees.topup_usd),
+                    money(e.fees.byok_usd),
+                    money(e.fees.subscription_usd),
+                    money(e.total()),
+                    e.tokens.to_string(),
+                    e.per_mtok()
+                        .map(|m| money(m.round_dp(6)))
+                        .unwrap_or_default(),
+                ]);
                 v
             })
             .collect(),
@@ -180,38 +218,33 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
         .context("writing daily.csv")?;
     sink.write_secondary("summary.csv", &summary_table.csv())
         .context("writing summary.csv")?;
-    // rejected.csv: the log rows (already a file) followed by the invoice rows.
-    let extra = output::Table {
-        header: vec![],
-        rows: inv
-            .rejections
-            .iter()
-            .map(|r| {
-                vec![
-                    safe_text(&r.file).into_owned(),
-                    r.line.to_string(),
-                    r.column.unwrap_or("").to_string(),
-                    safe_text(&r.reason).into_owned(),
-                    safe_text(&r.raw).into_owned(),
-                ]
-            })
-            .collect(),
-    };
-    let extra_csv = extra.csv_rows();
-    if let crate::output::Sink::Dir(dir) = &sink {
-        let mut body = std::fs::File::open(report.rejections.csv_path())?.chain(&extra_csv[..]);
-        output::write_atomic_from(&dir.join("rejected.csv"), &mut body)
-            .context("writing rejected.csv")?;
+    if !args.fees.topups.is_empty() || !fee_report.rows.is_empty() {
+        sink.write_secondary("fees.csv", &output::fees_table(&fee_report.rows).csv())
+            .context("writing fees.csv")?;
     }
-    report.files.extend(inv.files.iter().cloned());
-    sink.write_secondary("files.csv", &output::files_table(&report.files).csv())
-        .context("writing files.csv")?;
+    if !args.fees.topups.is_empty() {
+        sink.write_secondary(
+            "topups.csv",
+            &output::topups_table(&fee_report.checks).csv(),
+        )
+        .context("writing topups.csv")?;
+    }
+    // rejected.csv and files.csv: the logs, then the invoices, then the ledger.
+    let other_rejections: Vec<_> = inv
+        .rejections
+        .iter()
+        .chain(&ledger.rejections)
+        .cloned()
+        .collect();
+    let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
+    super::write_accounting(&args.common, Some(&report), &other_rejections, &other_files)?;
 
     if !args.common.quiet {
-        super::print_summary(&args.common, &report, &daily);
-        for r in inv.rejections.iter().take(10) {
-            eprintln!("  rejected {r}");
+        for n in &fee_notes {
+            eprintln!("note: {n}");
         }
+        super::print_summary(&args.common, &report, &daily);
+        super::print_rejections(&args.common, &other_rejections);
         for s in &summary {
             let flagged: Vec<String> = s
                 .rows
@@ -242,11 +275,13 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                 f.detail
             );
         }
+        super::fees::print_effective(&args.common, Some(&daily), &fee_report);
     }
     let flagged = rows.iter().any(|r| !r.status.reconciled())
         || !findings.is_empty()
         || !report.rejections.is_empty()
-        || !inv.rejections.is_empty();
+        || !other_rejections.is_empty()
+        || fee_report.flagged();
     Ok(if flagged {
         Outcome::Flagged
     } else {

@@ -12,6 +12,7 @@ pub mod parquet;
 pub mod record;
 pub mod rejects;
 pub mod timestamp;
+pub mod topups;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use crate::aggregate::Daily;
 use crate::domain::Money;
-use crate::input::FileStats;
+use crate::fees::{FeeRow, PurchaseCheck};
+use crate::input::{FileStats, Rejection};
 
 /// Neutralises a text cell that starts with `=`, `+`, `-`, `@`, tab, CR, LF or NUL.
 pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
@@ -211,6 +212,87 @@ pub fn files_table(files: &[FileStats]) -> Table {
                 f.used.to_string(),
                 f.out_of_range.to_string(),
                 f.rejected.to_string(),
+            ]
+        }),
+    )
+}
+
+/// Rejected rows of inputs read whole (invoices, ledgers), in `rejected.csv`'s columns.
+pub fn rejections_table(rows: &[Rejection]) -> Table {
+    table(
+        &crate::input::rejects::REJECTED_HEADER,
+        rows.iter().map(|r| {
+            vec![
+                safe_text(&r.file).into_owned(),
+                r.line.to_string(),
+                r.column.unwrap_or("").to_string(),
+                safe_text(&r.reason).into_owned(),
+                safe_text(&r.raw).into_owned(),
+            ]
+        }),
+    )
+}
+
+fn opt_money(m: Option<Money>) -> String {
+    m.map(money).unwrap_or_default()
+}
+
+/// `fees.csv` (CONTRACT §6) plus a `note` in words.
+pub fn fees_table(rows: &[FeeRow]) -> Table {
+    table(
+        &[
+            "month",
+            "provider",
+            "kind",
+            "basis_usd",
+            "fee_usd",
+            "expected_fee_usd",
+            "status",
+            "note",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                safe_text(&r.provider).into_owned(),
+                r.kind.as_str().to_string(),
+                opt_money(r.basis_usd),
+                opt_money(r.fee_usd),
+                opt_money(r.expected_fee_usd),
+                r.status.as_str().to_string(),
+                safe_text(&r.note).into_owned(),
+            ]
+        }),
+    )
+}
+
+/// `topups.csv`: every purchase with its expected fee, in ledger order.
+pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
+    table(
+        &[
+            "day",
+            "provider",
+            "method",
+            "amount_usd",
+            "fee_usd",
+            "expected_fee_usd",
+            "delta_usd",
+            "status",
+            "file",
+            "line",
+        ],
+        checks.iter().map(|c| {
+            let p = &c.purchase;
+            vec![
+                p.day.to_string(),
+                safe_text(&p.provider).into_owned(),
+                p.method.as_str().to_string(),
+                money(p.amount_usd),
+                opt_money(p.fee_usd),
+                opt_money(c.expected_fee_usd),
+                opt_money(c.delta_usd()),
+                c.status.as_str().to_string(),
+                safe_text(&p.file).into_owned(),
+                p.line.to_string(),
             ]
         }),
     )
