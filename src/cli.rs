@@ -53,6 +53,13 @@ pub struct FeesArgs {
     /// XLSX sheet of the top-up ledger (default: the first)
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
+    /// Also write scenarios.csv: the last logged month's traffic sent wholly through each
+    /// gateway of fees.toml for N months, fees included (needs --logs and --out)
+    #[arg(long, value_name = "N")]
+    pub months: Option<u32>,
+    /// Traffic growth per month for --months, in percent (e.g. 10)
+    #[arg(long, default_value = "0", value_name = "PCT")]
+    pub growth_pct: Money,
     /// Money drift allowed between a charged and an expected fee, in USD
     #[arg(long, default_value = "0.01", value_name = "X")]
     pub tolerance_usd: Money,

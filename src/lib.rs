@@ -10,6 +10,7 @@ pub mod cli;
 pub mod cmd;
 pub mod domain;
 pub mod fees;
+pub mod forecast;
 pub mod input;
 pub mod output;
 pub mod pricing;

@@ -12,6 +12,7 @@ use crate::domain::{Call, Money, Month, Purchase};
 use crate::fees::byok::{ByokSink, ByokTally, MinuteSink};
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeRow, FeeTotals, PurchaseCheck};
+use crate::forecast::whatif::{self, ByokMode, ScenarioRow, Traffic, TrafficSink};
 use crate::input::record::{FieldId, FieldSet};
 use crate::input::topups;
 use crate::input::{CallSink, Disposition, FileStats, Rejection};
@@ -235,18 +236,28 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
     if args.logs.paths.is_empty() && args.fees.topups.is_empty() {
         bail!("give --topups (the top-up ledger), --logs (for BYOK fees), or both");
     }
+    if args.months.is_some() && (args.logs.paths.is_empty() || args.common.out.is_none()) {
+        bail!("--months needs --logs (the traffic) and --out (it writes scenarios.csv)");
+    }
     let rates = super::load_rates(&args.common)?;
     let (book, notes) = load_book(&args.common, &args.fees)?;
     let period = super::period(&args.logs)?;
     let ledger = read_ledger(&args.fees, args.sheet.as_deref(), &args.logs)?;
+    let mut traffic_seen = None;
     let scanned = if args.logs.paths.is_empty() {
         None
     } else {
         let (both, report) = super::scan_logs(&args.logs, FIELDS, || WithByok {
-            inner: DailyAggregator::new(&rates, args.logs.tz, period),
+            inner: (
+                DailyAggregator::new(&rates, args.logs.tz, period),
+                args.months
+                    .map(|_| TrafficSink::new(&rates, args.logs.tz, period)),
+            ),
             byok: ByokSink::new(&rates),
         })?;
-        Some((both.inner.finish(), both.byok.finish(), report))
+        let (daily, traffic) = both.inner;
+        traffic_seen = traffic.map(TrafficSink::finish);
+        Some((daily.finish(), both.byok.finish(), report))
     };
     let daily = scanned.as_ref().map(|s| &s.0);
     let report = fee_report(
@@ -266,6 +277,14 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
     if !args.fees.topups.is_empty() {
         sink.write_secondary("topups.csv", &output::topups_table(&report.checks).csv())?;
     }
+    let scenarios = match (&traffic_seen, args.months) {
+        (Some(traffic), Some(n)) => {
+            let rows = scenarios(args, traffic, n, &rates)?;
+            sink.write_secondary("scenarios.csv", &output::scenarios_table(&rows).csv())?;
+            rows
+        }
+        _ => Vec::new(),
+    };
     let scan = scanned.as_ref().map(|s| &s.2);
     super::write_accounting(&args.common, scan, &ledger.rejections, &ledger.files)?;
     let log_rejected = scan.is_some_and(|s| !s.rejections.is_empty());
@@ -284,6 +303,7 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
         }
         super::print_rejections(&args.common, &ledger.rejections);
         print_effective(&args.common, daily, &report);
+        print_scenarios(&scenarios);
     }
     Ok(
         if report.flagged() || log_rejected || !ledger.rejections.is_empty() {
@@ -292,4 +312,81 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
             Outcome::Reconciled
         },
     )
+}
+
+/// Every gateway of fees.toml, by policy; and, with `--byok-subscription`, each gateway that
+/// charges a BYOK percentage once more with the subscription instead.
+fn scenarios(
+    args: &FeesArgs,
+    traffic: &Traffic,
+    months: u32,
+    rates: &RateTable,
+) -> Result<Vec<ScenarioRow>> {
+    let Some(base) = traffic.last_month() else {
+        bail!("--months: the logs hold no billable call to project");
+    };
+    let slugs = super::load_slugs(&args.common)?;
+    let price = args.fees.byok_subscription;
+    // The policies as written: the subscription is a scenario of its own here.
+    let book = &super::load_fees(&args.common)?;
+    let mut gateways: Vec<String> = book.policies().map(|p| p.provider.clone()).collect();
+    gateways.dedup();
+    let mut rows = Vec::new();
+    for g in &gateways {
+        let run = |mode, name: &str| {
+            whatif::scenario(
+                traffic,
+                base,
+                months,
+                args.growth_pct,
+                g,
+                mode,
+                name,
+                rates,
+                &slugs,
+                book,
+                price,
+            )
+        };
+        rows.extend(run(ByokMode::Policy, &format!("all_on_{g}")));
+        let charges_pct = book
+            .policies()
+            .any(|p| &p.provider == g && !p.byok.pct.is_zero());
+        if let (Some(price), true) = (price, charges_pct) {
+            rows.extend(run(
+                ByokMode::Subscription(price),
+                &format!("all_on_{g}_byok_subscription"),
+            ));
+        }
+    }
+    rows.sort_by(|a, b| (a.month, &a.scenario).cmp(&(b.month, &b.scenario)));
+    Ok(rows)
+}
+
+/// Each scenario's totals over all its months.
+fn print_scenarios(rows: &[ScenarioRow]) {
+    let mut totals: std::collections::BTreeMap<&str, (u32, [Money; 5])> = Default::default();
+    for r in rows {
+        let t = totals.entry(&r.scenario).or_default();
+        t.0 += 1;
+        for (acc, v) in t.1.iter_mut().zip([
+            r.usage_usd,
+            r.topup_fee_usd,
+            r.byok_fee_usd,
+            r.subscription_usd,
+            r.total_usd(),
+        ]) {
+            *acc += v;
+        }
+    }
+    for (name, (n, [usage, topup, byok, sub, total])) in totals {
+        eprintln!(
+            "scenario {name}, {n} months: usage USD {} + top-up fees {} + BYOK fees {} + subscriptions {} = USD {}",
+            money(usage),
+            money(topup),
+            money(byok),
+            money(sub),
+            money(total)
+        );
+    }
 }

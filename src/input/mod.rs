@@ -141,6 +141,33 @@ pub trait CallSink: Send {
     fn merge(&mut self, other: Self);
 }
 
+/// Two sinks fed the same calls in one pass; the first one's disposition counts.
+impl<A: CallSink, B: CallSink> CallSink for (A, B) {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        let d = self.0.accept(call);
+        self.1.accept(call);
+        d
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.0.merge(other.0);
+        self.1.merge(other.1);
+    }
+}
+
+/// A sink that may not be needed this run.
+impl<S: CallSink> CallSink for Option<S> {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        self.as_mut().map_or(Disposition::Used, |s| s.accept(call))
+    }
+
+    fn merge(&mut self, other: Self) {
+        if let (Some(a), Some(b)) = (self.as_mut(), other) {
+            a.merge(b);
+        }
+    }
+}
+
 /// One rejected row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::aggregate::Daily;
 use crate::domain::Money;
 use crate::fees::{FeeRow, PurchaseCheck};
+use crate::forecast::whatif::ScenarioRow;
 use crate::input::{FileStats, Rejection};
 
 /// Neutralises a text cell that starts with `=`, `+`, `-`, `@`, tab, CR, LF or NUL.
@@ -293,6 +294,34 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
                 c.status.as_str().to_string(),
                 safe_text(&p.file).into_owned(),
                 p.line.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `scenarios.csv` (the columns of CONTRACT §6's `whatif.csv`).
+pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
+    table(
+        &[
+            "month",
+            "scenario",
+            "provider",
+            "usage_usd",
+            "topup_fee_usd",
+            "byok_fee_usd",
+            "subscription_usd",
+            "total_usd",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                safe_text(&r.scenario).into_owned(),
+                safe_text(&r.provider).into_owned(),
+                money(r.usage_usd),
+                money(r.topup_fee_usd),
+                money(r.byok_fee_usd),
+                money(r.subscription_usd),
+                money(r.total_usd()),
             ]
         }),
     )
