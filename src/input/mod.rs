@@ -12,7 +12,6 @@ pub mod parquet;
 pub mod record;
 pub mod rejects;
 pub mod timestamp;
-pub mod topups;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
