@@ -11,6 +11,7 @@ pub mod jsonl;
 pub mod parquet;
 pub mod record;
 pub mod rejects;
+pub mod sheet;
 pub mod timestamp;
 
 use std::fs::File;
