@@ -13,6 +13,7 @@ pub mod record;
 pub mod rejects;
 pub mod sheet;
 pub mod timestamp;
+pub mod topups;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
