@@ -11,7 +11,9 @@ pub mod jsonl;
 pub mod parquet;
 pub mod record;
 pub mod rejects;
+pub mod sheet;
 pub mod timestamp;
+pub mod topups;
 
 use std::fs::File;
 use std::io::{self, BufReader, Read};
