@@ -37,23 +37,8 @@ use super::sheet::{
 use super::{file_error, FileStats, InputError, Rejection};
 use crate::domain::{Day, Money, TopupMethod};
 
-/// One purchase of credits.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Purchase {
-    /// The path as given (display).
-    pub file: String,
-    /// CSV: the physical line the row starts on (the header counted); XLSX: the 1-based sheet row.
-    pub line: u64,
-    /// The purchase's calendar day in `--tz`.
-    pub day: Day,
-    /// Lower-cased, trimmed.
-    pub provider: String,
-    /// Credits bought, exact, > 0.
-    pub amount_usd: Money,
-    pub method: TopupMethod,
-    /// The fee the provider actually charged, when the ledger gives it (≥ 0).
-    pub fee_usd: Option<Money>,
-}
+/// One purchase of credits (a domain type: the fee model reads it too).
+pub use crate::domain::Purchase;
 
 /// Everything read from the `--topups` files.
 #[derive(Debug, Clone, Default)]
