@@ -81,3 +81,198 @@ fn the_millionth_byok_call_is_free_and_the_next_is_charged() {
     );
     assert_eq!(code, 0);
 }
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+/// tests/fixtures/fees/topups.csv, line by line (header = line 1), card fee 5.5 % ≥ 0.80:
+///   2  openrouter 1000.00 card, charged 55.00: expected 55.00 (1,000 costs 1,055.00) → ok
+///   3  openrouter   10.00 card, charged  0.80: 5.5 % = 0.55 < 0.80 → 0.80 → ok
+///   4  openrouter   14.54 card, charged  0.80: 0.7997 → the minimum 0.80 → ok
+///   5  openrouter   14.55 card, charged  0.80: 0.80025 → 0.80 (5.5 % equals the minimum) → ok
+///   6  openrouter   14.64 card, charged  0.81: 0.8052 → 0.81 → ok
+///   7  openrouter  100.00 card, charged  5.00: expected 5.50, Δ −0.50 → fee_mismatch
+///   8  openrouter  200.00 crypto, no fee given: 5 % = 10.00 → unchecked
+///   9  openrouter  500.00 invoice, charged 0: 0.00 → ok
+///  10  ominigate  1000.00 card, charged 0: no top-up fee (1,000 costs 1,000.00) → ok
+///  11  acme         50.00 card: no policy in fees.toml → no_policy
+///  12  openrouter   20.00 card at 2026-04-30T21:59:59Z, charged 1.10 → ok (April in UTC and Berlin)
+///  13  openrouter   40.00 card at 2026-04-30T22:00:00Z, charged 2.20 → ok (Berlin: May 1st, 00:00)
+#[test]
+fn top_up_fees_at_and_around_the_minimum() {
+    let ledger = fixture("fees/topups.csv");
+    let (rows, code, out) = fees(&[os("--topups"), ledger.as_os_str()]);
+    assert_eq!(
+        rows,
+        [
+            "2026-04,acme,topup_card,50.00,1.00,,no_policy,1 purchase; 1 without a fee policy for the day in fees.toml",
+            "2026-04,ominigate,topup_card,1000.00,0.00,0.00,ok,1 purchase",
+            // basis 1000 + 10 + 14.54 + 14.55 + 14.64 + 100 + 20 + 40 = 1213.73
+            // charged 55 + 0.80 × 3 + 0.81 + 5.00 + 1.10 + 2.20 = 66.51; expected 67.01
+            "2026-04,openrouter,topup_card,1213.73,66.51,67.01,fee_mismatch,\"8 purchases; fee differs on 2026-04-06 charged 5.00, policy says 5.50\"",
+            "2026-04,openrouter,topup_crypto,200.00,,10.00,unchecked,1 purchase",
+            "2026-04,openrouter,topup_invoice,500.00,0.00,0.00,ok,1 purchase",
+        ]
+    );
+    assert_eq!(
+        code, 1,
+        "a fee mismatch and a provider without policy are flagged"
+    );
+    let topups = std::fs::read_to_string(out.path().join("topups.csv")).unwrap();
+    let lines: Vec<&str> = topups.lines().collect();
+    assert_eq!(
+        lines[0],
+        "day,provider,method,amount_usd,fee_usd,expected_fee_usd,delta_usd,expected_total_usd,status,file,line"
+    );
+    let cells = |i: usize| lines[i].split(',').take(9).collect::<Vec<_>>().join(",");
+    assert_eq!(
+        cells(1),
+        "2026-04-01,openrouter,card,1000.00,55.00,55.00,0.00,1055.00,ok"
+    );
+    assert_eq!(
+        cells(2),
+        "2026-04-02,openrouter,card,10.00,0.80,0.80,0.00,10.80,ok"
+    );
+    assert_eq!(
+        cells(6),
+        "2026-04-06,openrouter,card,100.00,5.00,5.50,-0.50,105.50,fee_mismatch"
+    );
+    assert_eq!(
+        cells(9),
+        "2026-04-09,ominigate,card,1000.00,0.00,0.00,0.00,1000.00,ok"
+    );
+    assert_eq!(cells(10), "2026-04-10,acme,card,50.00,1.00,,,,no_policy");
+    assert!(
+        lines[6].ends_with(",7"),
+        "file and line of the purchase: {}",
+        lines[6]
+    );
+
+    // In Berlin the purchase at 22:00 UTC on April 30th is May's.
+    let (rows, _, _o) = fees(&[
+        os("--topups"),
+        ledger.as_os_str(),
+        os("--tz"),
+        os("Europe/Berlin"),
+    ]);
+    let card: Vec<&String> = rows
+        .iter()
+        .filter(|r| r.contains("openrouter,topup_card"))
+        .collect();
+    assert_eq!(card.len(), 2);
+    assert!(
+        card[0].starts_with("2026-04,openrouter,topup_card,1173.73,64.31,64.81,fee_mismatch"),
+        "{}",
+        card[0]
+    );
+    assert!(
+        card[1].starts_with("2026-05,openrouter,topup_card,40.00,2.20,2.20,ok"),
+        "{}",
+        card[1]
+    );
+}
+
+/// tests/fixtures/fees/policy_change: until 2026-04-15 card 5.5 % and BYOK 5 % on every call;
+/// from the 16th card 4 % and a BYOK subscription priced on the command line.
+///   top-ups: 100 on the 15th → 5.50; 100 on the 16th → 4.00; 9.50 in all
+///   BYOK: 2 USD at 23:59:59.999 on the 15th → 5 % = 0.10; 4 USD at midnight → the new policy, 0
+///   subscription 30 USD a month, in force 16..30 April = 15 of 30 days → 15.00
+#[test]
+fn a_policy_change_in_the_middle_of_the_month() {
+    let dir = fixture("fees/policy_change");
+    let run = |extra: &[&str]| {
+        let out = tempfile::tempdir().unwrap();
+        let o = Command::cargo_bin("spendrecon")
+            .unwrap()
+            .arg("fees")
+            .arg("--logs")
+            .arg(dir.join("logs.jsonl"))
+            .arg("--topups")
+            .arg(dir.join("topups.csv"))
+            .arg("--rates")
+            .arg(&dir)
+            .arg("--out")
+            .arg(out.path())
+            .args(extra)
+            .output()
+            .unwrap();
+        (out, o)
+    };
+    let (_o, o) = run(&[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "the subscription has no price yet"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--byok-subscription"), "{err}");
+
+    let (out, o) = run(&["--byok-subscription", "30"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(out.path().join("fees.csv")).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(
+        rows,
+        [
+            "2026-04,openrouter,topup_card,200.00,,9.50,unchecked,2 purchases",
+            "2026-04,openrouter,byok,2.00,,0.10,unchecked,\"2 BYOK calls, list USD 6.00; 1 charged\"",
+            "2026-04,openrouter,subscription,,,15.00,unchecked,BYOK subscription in force 15 of 30 days",
+        ]
+    );
+}
+
+/// tests/fixtures/fees/scenario: April's traffic is 105 USD without BYOK (100 on gw1, 5 on gw2)
+/// and four BYOK calls of 1 USD. `--months 2 --growth-pct 50 --byok-subscription 3`:
+///   May  (× 1.5):  usage 157.50 + BYOK 6.00 (6 calls) = 163.50
+///     gw1: top-up 5.5 % × 157.50 = 8.6625 → 8.66; BYOK 5 % × 6 × (6 − 2)/6 = 0.20 → 172.36
+///     gw1 subscription: 163.50 + 8.66 + 3.00 = 175.16;  gw2: 163.50
+///   June (× 2.25): usage 236.25 + BYOK 9.00 (9 calls) = 245.25
+///     gw1: top-up 12.99375 → 12.99; BYOK 5 % × 9 × 7/9 = 0.35 → 258.59
+///     gw1 subscription: 245.25 + 12.99 + 3.00 = 261.24;  gw2: 245.25
+#[test]
+fn twelve_month_view_prices_the_same_traffic_on_each_gateway() {
+    let dir = fixture("fees/scenario");
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args([
+            "fees",
+            "--months",
+            "2",
+            "--growth-pct",
+            "50",
+            "--byok-subscription",
+            "3",
+        ])
+        .arg("--logs")
+        .arg(dir.join("logs.csv"))
+        .arg("--rates")
+        .arg(&dir)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = std::fs::read_to_string(out.path().join("scenarios.csv")).unwrap();
+    assert_eq!(
+        text,
+        "month,scenario,provider,usage_usd,topup_fee_usd,byok_fee_usd,subscription_usd,total_usd\n\
+         2026-05,all_on_gw1,gw1,163.50,8.66,0.20,0.00,172.36\n\
+         2026-05,all_on_gw1_byok_subscription,gw1,163.50,8.66,0.00,3.00,175.16\n\
+         2026-05,all_on_gw2,gw2,163.50,0.00,0.00,0.00,163.50\n\
+         2026-06,all_on_gw1,gw1,245.25,12.99,0.35,0.00,258.59\n\
+         2026-06,all_on_gw1_byok_subscription,gw1,245.25,12.99,0.00,3.00,261.24\n\
+         2026-06,all_on_gw2,gw2,245.25,0.00,0.00,0.00,245.25\n"
+    );
+}

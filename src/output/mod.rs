@@ -266,7 +266,8 @@ pub fn fees_table(rows: &[FeeRow]) -> Table {
     )
 }
 
-/// `topups.csv`: every purchase with its expected fee, in ledger order.
+/// `topups.csv`: every purchase with its expected fee and what the credits cost with it, in
+/// ledger order.
 pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
     table(
         &[
@@ -277,6 +278,7 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
             "fee_usd",
             "expected_fee_usd",
             "delta_usd",
+            "expected_total_usd",
             "status",
             "file",
             "line",
@@ -291,6 +293,7 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
                 opt_money(p.fee_usd),
                 opt_money(c.expected_fee_usd),
                 opt_money(c.delta_usd()),
+                opt_money(c.expected_fee_usd.map(|f| p.amount_usd + f)),
                 c.status.as_str().to_string(),
                 safe_text(&p.file).into_owned(),
                 p.line.to_string(),
