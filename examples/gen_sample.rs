@@ -24,8 +24,8 @@
 //! - `openrouter-2026-04.xlsx` daily invoice lines, a title row above the header, date cells
 //! - `ominigate-2026-04.csv`   daily invoice lines
 //!
-//! The invoices bill the logged 2xx calls (shadow and BYOK calls included) at the rate table,
-//! rounded half-up to the cent, with four planted faults (a double-counted day, a missing day,
+//! The invoices bill the logged 2xx calls (shadow calls included; BYOK calls with their tokens but
+//! not their usage, which the customer pays upstream) at the rate table, rounded half-up to the cent, with four planted faults (a double-counted day, a missing day,
 //! tokenizer drift, a model the logs never called). Their randomness comes from a second `StdRng`
 //! seeded from `S`, so the logs are the same bytes with or without them.
 
@@ -1222,6 +1222,9 @@ struct Usage {
     cache_write: u64,
     /// Rate-table cost of the priced calls, exact.
     cost: Decimal,
+    /// The part of `cost` on BYOK calls: paid upstream with the customer's key, so no gateway
+    /// bills it.
+    byok_cost: Decimal,
     /// Calls whose model has no rate.
     unpriced: u64,
     /// What the gateways charge for those: the list price of the model the slug resolves to.
@@ -1243,7 +1246,12 @@ fn tally(rates: &[Rate], usage: &mut BTreeMap<Key, Usage>, recs: &[Rec]) {
         u.cached += r.cached;
         u.cache_write += r.cache_write;
         match r.list_cost {
-            Some(c) => u.cost += c,
+            Some(c) => {
+                u.cost += c;
+                if r.byok {
+                    u.byok_cost += c;
+                }
+            }
             None => {
                 // Only the never-listed slug lacks a rate; the gateways serve it as the preview.
                 assert_eq!(r.model, NEVER_LISTED, "{} has no rate", r.spec().slug);
@@ -1291,7 +1299,7 @@ fn expected_status(log: Option<&Usage>, inv: Option<&InvoiceLine>) -> &'static s
         "token_mismatch"
     } else if l.unpriced > 0 {
         "unpriced"
-    } else if (i.amount - l.cost).abs() > Decimal::new(1, 2) {
+    } else if (i.amount - (l.cost - l.byok_cost)).abs() > Decimal::new(1, 2) {
         "cost_mismatch"
     } else if l.prompt != i.counts.prompt || l.completion != i.counts.completion {
         "drift"
@@ -1324,7 +1332,7 @@ impl Invoices {
                 continue;
             }
             let mut counts = u.clone();
-            let mut amount = cents(u.cost + u.unpriced_charge);
+            let mut amount = cents(u.cost - u.byok_cost + u.unpriced_charge);
             let mut drift = 0;
             if is(DOUBLED, (day, provider)) {
                 for n in [
@@ -1922,7 +1930,7 @@ fn write_invoices_readme(s: &mut String, args: &Args, inv: &Invoices) {
         inv.usage
             .iter()
             .filter(|((_, q, _), _)| *q == p.name())
-            .map(|(_, u)| u.cost)
+            .map(|(_, u)| u.cost - u.byok_cost)
             .sum::<Decimal>()
             .round_dp(2)
     };
@@ -1964,12 +1972,12 @@ decimals | {} | {} | {} |\n",
         "A line sums the day's 2xx calls to that model on that gateway, shadow calls included (they are \
 billed), with their token counts exactly as the logs record them (prompt tokens include cache reads and \
 writes, completion tokens include reasoning tokens); `requests` counts those calls. `amount_usd` is their \
-exact rate-table cost (the cost in the per-day table above), rounded half-up to the cent, so a line is at \
-most USD 0.005 off, within `reconcile`'s default USD 0.01 tolerance. Simplifications:\n\n\
-- BYOK calls are billed like any other, at list price. (A real OpenRouter invoice bills a BYOK call only \
-its BYOK fee, 0 within the free allowance, while the upstream provider bills the usage on the customer's \
-own key; the sample gateways bill BYOK usage at list price so that every logged 2xx call is on an invoice \
-line at the rate table's price.)\n\
+exact rate-table cost (the cost in the per-day table above) less the usage of BYOK calls, rounded half-up \
+to the cent, so a line is at most USD 0.005 off, within `reconcile`'s default USD 0.01 tolerance. \
+Simplifications:\n\n\
+- BYOK calls count on their line with their tokens and as requests, but their usage is not billed: the \
+customer pays it upstream with its own key, and OpenRouter bills only its BYOK fee, 0 within the monthly \
+allowance of 1,000,000 BYOK requests (the sample has far fewer).\n\
 - The calls behind the planted bad log rows are not billed, as if they had never run, so that only the \
 faults below disturb the reconciliation.\n\
 - `google/gemini-3.1-pro` has no rate in `rates/models.csv`; the gateways bill it anyway, at \
@@ -2094,7 +2102,10 @@ rows{}. Every other row is `ok`.\n",
     for p in [gateways[1], gateways[0]] {
         let mut parts: BTreeMap<&str, Decimal> = BTreeMap::new();
         for (k, st) in inv.expected.iter().filter(|((_, q, _), _)| *q == p.name()) {
-            let cost = inv.usage.get(k).map_or(Decimal::ZERO, |u| u.cost);
+            let cost = inv
+                .usage
+                .get(k)
+                .map_or(Decimal::ZERO, |u| u.cost - u.byok_cost);
             let amount = inv
                 .lines
                 .iter()

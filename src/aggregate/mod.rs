@@ -77,7 +77,8 @@ struct Group {
     tiers: [TokenSums; 2],
 }
 
-type GroupKey = (u32, Day, Day);
+/// (provider × model, local day, UTC day, BYOK): BYOK usage is paid upstream, so it is kept apart.
+type GroupKey = (u32, Day, Day, bool);
 
 /// provider × model ↔ small integer ids, so per-call keys are integers. Keyed by a 64-bit hash
 /// of the names and checked against them (a collision, however unlikely, falls back to `spill`):
@@ -168,7 +169,7 @@ impl<'r> DailyAggregator<'r> {
     /// Daily rows sorted by day, provider, model, priced exactly.
     pub fn finish(self) -> Daily {
         let mut rows: BTreeMap<(Day, &str, &str), DailyRow> = BTreeMap::new();
-        for ((id, local, _utc), g) in &self.groups {
+        for ((id, local, _utc, byok), g) in &self.groups {
             let (provider, model) = &self.names.get(*id);
             let row = rows
                 .entry((*local, provider, model))
@@ -181,6 +182,9 @@ impl<'r> DailyAggregator<'r> {
                 });
             row.requests += g.requests;
             row.failed_requests += g.failed;
+            if *byok {
+                row.byok_requests += g.requests;
+            }
             for t in &g.tiers {
                 row.prompt_tokens += t.prompt();
                 row.cached_tokens += t.cached;
@@ -194,6 +198,9 @@ impl<'r> DailyAggregator<'r> {
                         + pricing::cost(rate, Tier::LongContext, &g.tiers[1]);
                     if let Some(total) = &mut row.cost_usd {
                         *total += c;
+                    }
+                    if *byok {
+                        row.byok_cost_usd += c;
                     }
                 }
                 None if g.requests > 0 => {
@@ -220,7 +227,7 @@ impl CallSink for DailyAggregator<'_> {
         let rates = self.rates;
         let g = self
             .groups
-            .entry((id, local, utc))
+            .entry((id, local, utc, call.byok && call.billable()))
             .or_insert_with(|| Group {
                 rate: rates.lookup(&call.provider, &call.model, utc),
                 ..Default::default()
@@ -238,10 +245,10 @@ impl CallSink for DailyAggregator<'_> {
     }
 
     fn merge(&mut self, other: Self) {
-        for ((id, local, utc), g) in other.groups {
+        for ((id, local, utc, byok), g) in other.groups {
             let (p, m) = other.names.get(id);
             let mine = self.names.id(p, m);
-            let e = self.groups.entry((mine, local, utc)).or_default();
+            let e = self.groups.entry((mine, local, utc, byok)).or_default();
             e.requests += g.requests;
             e.failed += g.failed;
             e.rate = e.rate.or(g.rate);
@@ -268,9 +275,18 @@ pub struct DailyRow {
     pub cost_usd: Option<Money>,
     pub failed_requests: u64,
     pub unpriced_requests: u64,
+    /// Billable BYOK calls (only when the command reads the `byok` field) and their list cost
+    /// (priced ones): usage the customer pays upstream with its own key, not to the gateway.
+    pub byok_requests: u64,
+    pub byok_cost_usd: Money,
 }
 
 impl DailyRow {
+    /// What the gateway itself bills for the row's usage: the list cost less BYOK usage.
+    pub fn gateway_usd(&self) -> Option<Money> {
+        self.cost_usd.map(|c| c - self.byok_cost_usd)
+    }
+
     pub fn total_tokens(&self) -> u128 {
         self.prompt_tokens + self.completion_tokens
     }

@@ -19,8 +19,9 @@ use crate::input::{CallSink, Disposition, FileStats, Rejection};
 use crate::output::{self, money};
 use crate::pricing::RateTable;
 
-/// What the BYOK tally reads of a record, beside daily aggregation's fields.
-pub const FIELDS: FieldSet = crate::aggregate::FIELDS.with(&[FieldId::Byok]);
+/// What the BYOK tally reads of a record (the flag, and the fee the gateway reported), beside
+/// daily aggregation's fields.
+pub const FIELDS: FieldSet = crate::aggregate::FIELDS.with(&[FieldId::Byok, FieldId::Cost]);
 
 /// A command's own sink with the BYOK tally beside it. The tally sees every call, even those
 /// outside `--from`/`--to`: a month's allowance counts them all.
@@ -160,7 +161,7 @@ pub fn fee_report(
     let subs = fees::subscriptions(book, &providers, &months, fee.byok_subscription)
         .map_err(anyhow::Error::msg)?;
     Ok(FeeReport {
-        rows: fees::fee_rows(&checks, &byok, &subs),
+        rows: fees::fee_rows(&checks, &byok, &subs, tolerance),
         checks,
     })
 }

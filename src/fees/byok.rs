@@ -12,6 +12,9 @@
 //!
 //! Minutes never straddle a local midnight (time zones are whole minutes from UTC), so each
 //! bucket has one day in `--tz`, one month and one policy.
+//!
+//! What was charged comes from the logs themselves: on a BYOK call the gateway's reported `cost`
+//! (OpenRouter's `usage.cost`) is its BYOK fee, the usage being billed upstream.
 
 use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -31,6 +34,9 @@ struct Bucket {
     /// List cost of the priced calls.
     list_usd: Money,
     unpriced: u64,
+    /// What the gateway reported charging (`cost`) on the calls that carry it.
+    reported_usd: Money,
+    reported: u64,
 }
 
 /// List cost of one call at the rate table (its row chosen by the call's UTC day), or `None`.
@@ -119,6 +125,10 @@ impl CallSink for ByokSink<'_> {
                 .entry((p, call.ts_ms.div_euclid(MINUTE_MS)))
                 .or_default();
             b.calls += 1;
+            if let Some(c) = call.cost {
+                b.reported_usd += c;
+                b.reported += 1;
+            }
             match cost {
                 Some(c) => b.list_usd += c,
                 None => b.unpriced += 1,
@@ -134,6 +144,8 @@ impl CallSink for ByokSink<'_> {
             e.calls += b.calls;
             e.list_usd += b.list_usd;
             e.unpriced += b.unpriced;
+            e.reported_usd += b.reported_usd;
+            e.reported += b.reported;
         }
     }
 }
@@ -198,6 +210,11 @@ pub struct ByokMonth {
     pub unpriced_charged: u64,
     /// BYOK calls on days no policy of the provider covers.
     pub no_policy_calls: u64,
+    /// The `cost` the gateway reported on BYOK calls (its BYOK fee: the usage is paid upstream),
+    /// summed over the calls that carry one.
+    pub reported_fee_usd: Money,
+    /// How many calls carry a reported `cost`.
+    pub reported_calls: u64,
 }
 
 /// Every provider's BYOK minutes, in time order.
@@ -245,6 +262,8 @@ impl ByokTally {
                 m.calls += b.calls;
                 m.list_usd += b.list_usd;
                 m.unpriced_calls += b.unpriced;
+                m.reported_fee_usd += b.reported_usd;
+                m.reported_calls += b.reported;
                 let Some(policy) = book.on(provider, day) else {
                     m.no_policy_calls += b.calls;
                     seen_calls += u128::from(b.calls);

@@ -192,7 +192,8 @@ pub struct FeeRow {
     /// What the fee is charged on: the purchases' amount, the BYOK list cost past the allowance;
     /// empty for a subscription.
     pub basis_usd: Option<Money>,
-    /// What was charged, where the input says (the ledger's `fee_usd`).
+    /// What was charged, where the input says: the ledger's `fee_usd`, or for BYOK the `cost`
+    /// the gateway reported on every BYOK call.
     pub fee_usd: Option<Money>,
     pub expected_fee_usd: Option<Money>,
     pub status: FeeStatus,
@@ -205,6 +206,7 @@ pub fn fee_rows(
     checks: &[PurchaseCheck],
     byok: &[ByokMonth],
     subs: &[SubscriptionMonth],
+    tolerance: Money,
 ) -> Vec<FeeRow> {
     let mut rows: BTreeMap<(Month, String, FeeKind), FeeRow> = BTreeMap::new();
     let mut purchases: BTreeMap<(Month, String, FeeKind), Vec<&PurchaseCheck>> = BTreeMap::new();
@@ -273,12 +275,18 @@ pub fn fee_rows(
         );
     }
     for b in byok {
+        // The fee reported on the calls counts as charged only when every call reports one.
+        let charged = (b.calls > 0 && b.reported_calls == b.calls).then_some(b.reported_fee_usd);
         let status = if b.no_policy_calls > 0 {
             FeeStatus::NoPolicy
         } else if b.unpriced_charged > 0 {
             FeeStatus::Unpriced
         } else {
-            FeeStatus::Unchecked
+            match charged {
+                None => FeeStatus::Unchecked,
+                Some(c) if (c - b.fee_usd).abs() > tolerance => FeeStatus::FeeMismatch,
+                Some(_) => FeeStatus::Ok,
+            }
         };
         let mut note = vec![format!(
             "{} BYOK calls, list USD {}; {} charged",
@@ -295,6 +303,18 @@ pub fn fee_rows(
                 b.no_policy_calls
             ));
         }
+        if b.reported_calls > 0 && b.reported_calls < b.calls {
+            note.push(format!(
+                "only {} of {} calls report the gateway's cost, so the charged fee is not known",
+                b.reported_calls, b.calls
+            ));
+        }
+        if status == FeeStatus::FeeMismatch {
+            note.push(format!(
+                "the calls report USD {} charged",
+                crate::output::money(b.reported_fee_usd)
+            ));
+        }
         rows.insert(
             (b.month, b.provider.clone(), FeeKind::Byok),
             FeeRow {
@@ -302,7 +322,7 @@ pub fn fee_rows(
                 provider: b.provider.clone(),
                 kind: FeeKind::Byok,
                 basis_usd: Some(b.basis_usd),
-                fee_usd: None,
+                fee_usd: charged,
                 expected_fee_usd: Some(b.fee_usd),
                 status,
                 note: note.join("; "),
@@ -357,4 +377,134 @@ pub fn totals(rows: &[FeeRow]) -> BTreeMap<String, FeeTotals> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Day;
+    use rust_decimal_macros::dec;
+    use std::path::Path;
+
+    fn april() -> Month {
+        Month::parse("2026-04").unwrap()
+    }
+
+    fn byok_month(calls: u64, reported_calls: u64, reported: Money, fee: Money) -> ByokMonth {
+        ByokMonth {
+            month: april(),
+            provider: "p".into(),
+            calls,
+            reported_calls,
+            reported_fee_usd: reported,
+            fee_usd: fee,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn byok_fee_is_checked_against_the_cost_every_call_reports() {
+        let rows = fee_rows(
+            &[],
+            &[byok_month(3, 3, dec!(0.30), dec!(0.10))],
+            &[],
+            dec!(0.01),
+        );
+        assert_eq!(rows[0].status, FeeStatus::FeeMismatch);
+        assert_eq!(rows[0].fee_usd, Some(dec!(0.30)));
+        assert!(
+            rows[0].note.contains("the calls report USD 0.30 charged"),
+            "{}",
+            rows[0].note
+        );
+        // Within the tolerance: ok.
+        let rows = fee_rows(
+            &[],
+            &[byok_month(3, 3, dec!(0.105), dec!(0.10))],
+            &[],
+            dec!(0.01),
+        );
+        assert_eq!(rows[0].status, FeeStatus::Ok);
+        // Two of three calls report a cost: nothing to compare with.
+        let rows = fee_rows(
+            &[],
+            &[byok_month(3, 2, dec!(0.30), dec!(0.10))],
+            &[],
+            dec!(0.01),
+        );
+        assert_eq!(
+            (rows[0].status, rows[0].fee_usd),
+            (FeeStatus::Unchecked, None)
+        );
+        assert!(
+            rows[0].note.contains("only 2 of 3 calls"),
+            "{}",
+            rows[0].note
+        );
+    }
+
+    #[test]
+    fn subscription_is_prorated_by_the_days_in_force() {
+        let book = FeeBook::parse(
+            Path::new("fees.toml"),
+            "[[policy]]\nprovider = \"p\"\neffective_from = \"2026-01-01\"\neffective_to = \"2026-04-20\"\n\
+             [[policy]]\nprovider = \"p\"\neffective_from = \"2026-04-21\"\n\
+             byok = { subscription_usd_per_month = \"parameter\" }\n",
+        )
+        .unwrap();
+        let providers = BTreeSet::from(["p".to_string(), "q".to_string()]);
+        let months = BTreeSet::from([april(), april().next()]);
+        assert!(subscriptions(&book, &providers, &months, None).is_err());
+        let subs = subscriptions(&book, &providers, &months, Some(dec!(100))).unwrap();
+        // April: 21..30 = 10 of 30 days → 33.33; May: whole month → 100.00. q has no policy.
+        let got: Vec<_> = subs
+            .iter()
+            .map(|s| (s.month.to_string(), s.days, s.usd))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("2026-04".into(), 10, dec!(33.33)),
+                ("2026-05".into(), 31, dec!(100.00))
+            ]
+        );
+    }
+
+    #[test]
+    fn purchases_are_checked_by_the_policy_of_their_day() {
+        let book = FeeBook::builtin();
+        let purchase = |provider: &str, amount, fee| Purchase {
+            file: "t.csv".into(),
+            line: 2,
+            day: Day::parse("2026-04-10").unwrap(),
+            provider: provider.into(),
+            amount_usd: amount,
+            method: TopupMethod::Card,
+            fee_usd: fee,
+        };
+        let checks = check_purchases(
+            &book,
+            &[
+                purchase("openrouter", dec!(1000), Some(dec!(55.01))),
+                purchase("openrouter", dec!(1000), Some(dec!(55.02))),
+                purchase("ominigate", dec!(1000), None),
+                purchase("nobody", dec!(1000), None),
+            ],
+            dec!(0.01),
+        );
+        let got: Vec<_> = checks
+            .iter()
+            .map(|c| (c.expected_fee_usd, c.status))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(dec!(55.00)), FeeStatus::Ok),
+                (Some(dec!(55.00)), FeeStatus::FeeMismatch),
+                (Some(dec!(0.00)), FeeStatus::Unchecked),
+                (None, FeeStatus::NoPolicy),
+            ]
+        );
+        assert_eq!(checks[1].delta_usd(), Some(dec!(0.02)));
+    }
 }

@@ -185,7 +185,8 @@ fn row(
         }
         (None, None) => {}
     }
-    let expected = log.and_then(|l| l.cost_usd);
+    // BYOK usage is paid upstream with the customer's own key: the gateway does not bill it.
+    let expected = log.and_then(|l| l.gateway_usd());
     if let Some(l) = log {
         if l.cost_usd.is_none() {
             issues.push((
