@@ -276,3 +276,63 @@ fn twelve_month_view_prices_the_same_traffic_on_each_gateway() {
          2026-06,all_on_gw2,gw2,245.25,0.00,0.00,0.00,245.25\n"
     );
 }
+
+/// tests/fixtures/fees/reconcile: two OpenRouter calls on 2026-04-01 (acme/m: 1 USD per million
+/// prompt tokens, 2 per million completion tokens):
+///   1,000,000 prompt + 500,000 completion = 1 + 1 = 2.00 USD, billed by the gateway;
+///   a BYOK call of 3,000,000 prompt tokens = 3.00 USD, paid upstream; the gateway reports a
+///   cost (its BYOK fee) of 0, and the call is within the free allowance: fee 0.
+/// The invoice line has both calls' tokens and bills 2.00 → ok. One card top-up of 100 charged
+/// 5.50, as the policy says. Effective: usage 5.00 + top-up fee 5.50 = 10.50 USD for 4,500,000
+/// tokens = 2.333333 USD per million.
+#[test]
+fn reconcile_with_topups_reports_fees_and_the_effective_total() {
+    let dir = fixture("fees/reconcile");
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .arg("reconcile")
+        .arg("--logs")
+        .arg(dir.join("logs.jsonl"))
+        .arg("--invoices")
+        .arg(dir.join("invoice.csv"))
+        .arg("--topups")
+        .arg(dir.join("topups.csv"))
+        .arg("--rates")
+        .arg(fixture("fees/rates"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
+    assert!(
+        recon.contains("2026-04-01,openrouter,acme/m,2,4000000,500000,4000000,500000,0,0.00,2.00,2.00,0.00,ok,"),
+        "{recon}"
+    );
+    let fees = std::fs::read_to_string(out.path().join("fees.csv")).unwrap();
+    assert_eq!(
+        fees.lines().skip(1).collect::<Vec<_>>(),
+        [
+            "2026-04,openrouter,topup_card,100.00,5.50,5.50,ok,1 purchase",
+            "2026-04,openrouter,byok,0.00,0.00,0.00,ok,\"1 BYOK call, list USD 3.00; 0 charged\"",
+        ]
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(summary.as_bytes());
+    let header = rdr.headers().unwrap().clone();
+    let row = rdr.records().next().unwrap().unwrap();
+    let get = |name: &str| row[header.iter().position(|h| h == name).unwrap()].to_string();
+    assert_eq!(get("logged_usd"), "2.00");
+    assert_eq!(get("invoiced_usd"), "2.00");
+    assert_eq!(get("topup_fee_usd"), "5.50");
+    assert_eq!(get("byok_fee_usd"), "0.00");
+    assert_eq!(get("effective_usd"), "10.50");
+    assert_eq!(get("tokens"), "4500000");
+    assert_eq!(get("effective_usd_per_mtok"), "2.333333");
+    assert!(
+        stderr.contains("= USD 10.50 effective, 2.333333 per million tokens"),
+        "{stderr}"
+    );
+}

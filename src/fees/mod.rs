@@ -289,8 +289,9 @@ pub fn fee_rows(
             }
         };
         let mut note = vec![format!(
-            "{} BYOK calls, list USD {}; {} charged",
+            "{} BYOK call{}, list USD {}; {} charged",
             b.calls,
+            if b.calls == 1 { "" } else { "s" },
             crate::output::money(b.list_usd),
             b.charged_calls
         )];
