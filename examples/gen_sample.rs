@@ -1720,6 +1720,7 @@ fn run(args: &Args) -> Result<(), String> {
     write_bad_rows_csv(&args.out, &planted)?;
     let mut invoices = Invoices::bill(args.seed, &rates, usage);
     invoices.write(&args.out)?;
+    write_topups(&args.out)?;
     write_readme(args, &written, &planted, &invoices)?;
     let total: u64 = written.iter().map(|w| w.bytes).sum();
     for w in &written {
@@ -2144,6 +2145,8 @@ rows{}. Every other row is `ok`.\n",
     }
     s.push('\n');
     s.push_str(FINDINGS_NOTE);
+    s.push('\n');
+    s.push_str(TOPUPS_NOTE);
 }
 
 /// What `findings.csv` holds for the sample month, as observed (see the README).
@@ -2156,6 +2159,36 @@ table (`reconcile` compares it over the 2xx calls that are not BYOK, since a BYO
 OpenRouter billing it only its BYOK fee, free within the monthly allowance), and every day of the month \
 has log records. The exit status is 1 because of the flagged rows and the rejected log rows.
 ";
+
+/// The month's credit purchases: card, crypto and invoice top-ups on both gateways with the fee
+/// each charged, one of them wrong (2026-04-22: 18.00 charged where 5.5 % of 300 is 16.50).
+const TOPUPS: &str = "date,provider,amount_usd,method,fee_usd
+2026-04-01,openrouter,500.00,card,27.50
+2026-04-08,ominigate,800.00,invoice,0.00
+2026-04-10,openrouter,500.00,card,27.50
+2026-04-12,openrouter,10.00,card,0.80
+2026-04-15,openrouter,1000.00,crypto,50.00
+2026-04-20,ominigate,200.00,card,0.00
+2026-04-22,openrouter,300.00,card,18.00
+2026-04-29T23:30:00Z,openrouter,14.55,card,0.80
+";
+
+const TOPUPS_NOTE: &str = "## Top-ups\n\n\
+`topups/ledger-2026-04.csv` is the month's credit purchases (`date,provider,amount_usd,method,fee_usd`): \
+OpenRouter card top-ups of 500, 500, 10 (the USD 0.80 minimum applies), 300 and 14.55 (5.5 % = 0.80025, \
+rounded to the minimum), a crypto top-up of 1000 (5 % = 50.00), and OminiGate top-ups by invoice and card \
+(no fee). One fee is wrong: on 2026-04-22 OpenRouter charged 18.00 on 300, where 5.5 % is 16.50. \
+`spendrecon fees --topups sample-data/topups/ledger-2026-04.csv --logs sample-data/logs` flags exactly that \
+row (`topup_card` of April, `fee_mismatch`; charged 74.60, expected 73.10) and exits 1 (the logs' planted bad \
+rows count too); every other row is `ok`, the BYOK row included (10,646 BYOK calls, far below the free \
+1,000,000 a month, each reporting a cost of 0).\n";
+
+fn write_topups(out: &Path) -> Result<(), String> {
+    let dir = out.join("topups");
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let path = dir.join("ledger-2026-04.csv");
+    fs::write(&path, TOPUPS).map_err(|e| format!("{}: {e}", path.display()))
+}
 
 fn main() {
     let result = parse_args().and_then(|a| run(&a));

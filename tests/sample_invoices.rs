@@ -1,7 +1,7 @@
 //! The shipped sample month reconciled against the sample invoices (sample-data/invoices, made by
 //! `cargo run --example gen_sample`): every planted invoice fault gets its status, the never-listed
 //! `google/gemini-3.1-pro` is unpriced, and every other row is `ok` (sample-data/README.md,
-//! "Planted faults").
+//! "Planted faults"); with the sample top-up ledger, only its one wrong fee is flagged.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -11,7 +11,8 @@ use assert_cmd::Command;
 /// One row of recon.csv, by column name.
 type Row = BTreeMap<String, String>;
 
-fn recon() -> Vec<Row> {
+/// recon.csv's rows and fees.csv's lines.
+fn recon() -> (Vec<Row>, Vec<String>) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     Command::cargo_bin("spendrecon")
@@ -25,6 +26,8 @@ fn recon() -> Vec<Row> {
             "sample-data/invoices/openrouter-2026-04.xlsx",
             "--invoices",
             "sample-data/invoices/ominigate-2026-04.csv",
+            "--topups",
+            "sample-data/topups/ledger-2026-04.csv",
             "--rates",
             "rates",
             "--out",
@@ -32,10 +35,16 @@ fn recon() -> Vec<Row> {
         .arg(out.path())
         .assert()
         .code(1);
+    let fees = std::fs::read_to_string(out.path().join("fees.csv"))
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
     let text = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let header: Vec<String> = rdr.headers().unwrap().iter().map(String::from).collect();
-    rdr.records()
+    let rows = rdr
+        .records()
         .map(|r| {
             header
                 .iter()
@@ -43,7 +52,8 @@ fn recon() -> Vec<Row> {
                 .zip(r.unwrap().iter().map(String::from))
                 .collect()
         })
-        .collect()
+        .collect();
+    (rows, fees)
 }
 
 fn is(r: &Row, day: &str, provider: &str) -> bool {
@@ -56,7 +66,21 @@ fn num(r: &Row, col: &str) -> u64 {
 
 #[test]
 fn sample_invoices_flag_exactly_the_planted_faults() {
-    let rows = recon();
+    let (rows, fees) = recon();
+    // The ledger's one wrong fee (sample-data/README.md, "Top-ups"): 18.00 charged on a card
+    // top-up of 300 where 5.5 % is 16.50. BYOK calls all report a cost of 0, as expected
+    // within the free allowance.
+    assert_eq!(
+        fees,
+        [
+            "month,provider,kind,basis_usd,fee_usd,expected_fee_usd,status,note",
+            "2026-04,ominigate,topup_card,200.00,0.00,0.00,ok,1 purchase",
+            "2026-04,ominigate,topup_invoice,800.00,0.00,0.00,ok,1 purchase",
+            "2026-04,openrouter,topup_card,1324.55,74.60,73.10,fee_mismatch,\"5 purchases; fee differs on 2026-04-22 charged 18.00, policy says 16.50\"",
+            "2026-04,openrouter,topup_crypto,1000.00,50.00,50.00,ok,1 purchase",
+            "2026-04,openrouter,byok,0.00,0.00,0.00,ok,\"10646 BYOK calls, list USD 125.101375156; 0 charged\"",
+        ]
+    );
     // Each check takes its rows out of `left`; what is left at the end must all be `ok`.
     let mut left: Vec<&Row> = rows.iter().collect();
     let mut take = |pred: &dyn Fn(&Row) -> bool| -> Vec<&Row> {
