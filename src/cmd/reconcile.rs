@@ -253,7 +253,7 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                 .map(|(k, n)| format!("{n} {k}"))
                 .collect();
             eprintln!(
-                "{}: logged USD {} at list prices, invoiced USD {}, difference {}; {}",
+                "{}: expected USD {} at list prices (BYOK usage is paid upstream), invoiced USD {}, difference {}; {}",
                 s.provider,
                 money(s.logged_usd.round_dp(2)),
                 money(s.invoiced_usd.round_dp(2)),
