@@ -336,3 +336,22 @@ fn reconcile_with_topups_reports_fees_and_the_effective_total() {
         "{stderr}"
     );
 }
+
+/// Purchases outside `--from`/`--to` are out of range, not lost: the two of April 30th.
+#[test]
+fn purchases_outside_the_period_are_counted_out_of_range() {
+    let ledger = fixture("fees/topups.csv");
+    let (rows, _, out) = fees(&[
+        os("--topups"),
+        ledger.as_os_str(),
+        os("--from"),
+        os("2026-04-01"),
+        os("--to"),
+        os("2026-04-29"),
+    ]);
+    let card = rows.iter().find(|r| r.contains("openrouter,topup_card")).unwrap();
+    // 1213.73 − 20 − 40
+    assert!(card.starts_with("2026-04,openrouter,topup_card,1153.73,"), "{card}");
+    let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
+    assert!(files.ends_with("topups.csv,12,10,2,0\n"), "{files}");
+}

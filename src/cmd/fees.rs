@@ -69,7 +69,13 @@ pub struct Ledger {
     pub files: Vec<FileStats>,
 }
 
-pub fn read_ledger(fee: &FeeArgs, sheet: Option<&str>, logs: &LogArgs) -> Result<Ledger> {
+/// Purchases outside `--from`/`--to` are counted as out of range in `files.csv`, as log rows are.
+pub fn read_ledger(
+    fee: &FeeArgs,
+    sheet: Option<&str>,
+    logs: &LogArgs,
+    period: Period,
+) -> Result<Ledger> {
     if fee.topups.is_empty() {
         return Ok(Ledger {
             purchases: Vec::new(),
@@ -83,10 +89,21 @@ pub fn read_ledger(fee: &FeeArgs, sheet: Option<&str>, logs: &LogArgs) -> Result
             bail!("{r} (--strict stops at the first rejected row)");
         }
     }
+    let mut files = read.files;
+    let (purchases, outside): (Vec<Purchase>, Vec<Purchase>) = read
+        .purchases
+        .into_iter()
+        .partition(|p| period.contains(p.day));
+    for p in &outside {
+        if let Some(f) = files.iter_mut().find(|f| f.file == p.file) {
+            f.used -= 1;
+            f.out_of_range += 1;
+        }
+    }
     Ok(Ledger {
-        purchases: read.purchases,
+        purchases,
         rejections: read.rejections,
-        files: read.files,
+        files,
     })
 }
 
@@ -243,7 +260,7 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
     let rates = super::load_rates(&args.common)?;
     let (book, notes) = load_book(&args.common, &args.fees)?;
     let period = super::period(&args.logs)?;
-    let ledger = read_ledger(&args.fees, args.sheet.as_deref(), &args.logs)?;
+    let ledger = read_ledger(&args.fees, args.sheet.as_deref(), &args.logs, period)?;
     let mut traffic_seen = None;
     let scanned = if args.logs.paths.is_empty() {
         None
@@ -298,8 +315,8 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
         }
         for f in &ledger.files {
             eprintln!(
-                "{}: {} rows read, {} used, {} rejected",
-                f.file, f.read, f.used, f.rejected
+                "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
+                f.file, f.read, f.used, f.out_of_range, f.rejected
             );
         }
         super::print_rejections(&args.common, &ledger.rejections);
@@ -364,8 +381,14 @@ fn scenarios(
     Ok(rows)
 }
 
-/// Each scenario's totals over all its months.
+/// Each scenario's totals over all its months, and what it could not price.
 fn print_scenarios(rows: &[ScenarioRow]) {
+    if let Some(r) = rows.iter().find(|r| r.unpriced_calls > 0) {
+        eprintln!(
+            "note: scenarios: {} of {} base-month calls have no rate on some gateway; their usage is left out",
+            r.unpriced_calls, r.calls
+        );
+    }
     let mut totals: std::collections::BTreeMap<&str, (u32, [Money; 5])> = Default::default();
     for r in rows {
         let t = totals.entry(&r.scenario).or_default();

@@ -58,7 +58,7 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
             anyhow::bail!("{r} (--strict stops at the first rejected row)");
         }
     }
-    let ledger = super::fees::read_ledger(&args.fees, args.sheet.as_deref(), &args.logs)?;
+    let ledger = super::fees::read_ledger(&args.fees, args.sheet.as_deref(), &args.logs, period)?;
     let ids = SeenIds::default();
     let (with, report) = super::scan_logs(&args.logs, FIELDS, || WithByok {
         inner: Both {
