@@ -349,9 +349,15 @@ fn purchases_outside_the_period_are_counted_out_of_range() {
         os("--to"),
         os("2026-04-29"),
     ]);
-    let card = rows.iter().find(|r| r.contains("openrouter,topup_card")).unwrap();
+    let card = rows
+        .iter()
+        .find(|r| r.contains("openrouter,topup_card"))
+        .unwrap();
     // 1213.73 − 20 − 40
-    assert!(card.starts_with("2026-04,openrouter,topup_card,1153.73,"), "{card}");
+    assert!(
+        card.starts_with("2026-04,openrouter,topup_card,1153.73,"),
+        "{card}"
+    );
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
     assert!(files.ends_with("topups.csv,12,10,2,0\n"), "{files}");
 }
