@@ -29,6 +29,8 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Top-up surcharges, BYOK fees and subscriptions per month → fees.csv, topups.csv
     Fees(FeesArgs),
+    /// Retired, retiring, never-listed, pinned and unpriced model slugs → audit.csv
+    Audit(DailyArgs),
 }
 
 /// The fee model's inputs, shared by `fees` and `reconcile`.
@@ -178,6 +180,7 @@ pub fn run() -> ExitCode {
         Command::Daily(args) => crate::cmd::daily::run(&args),
         Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
         Command::Fees(args) => crate::cmd::fees::run(&args),
+        Command::Audit(args) => crate::cmd::audit::run(&args),
     };
     match result {
         Ok(o) => o.into(),

@@ -1,6 +1,7 @@
 //! One small file per subcommand, wiring the stages: readers → aggregation → pricing → writers.
 //! Shared wiring (rate table, log scan, the human summary) lives here.
 
+pub mod audit;
 pub mod daily;
 pub mod fees;
 pub mod reconcile;

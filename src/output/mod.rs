@@ -11,6 +11,7 @@ use crate::domain::Money;
 use crate::fees::{FeeRow, PurchaseCheck};
 use crate::forecast::whatif::ScenarioRow;
 use crate::input::{FileStats, Rejection};
+use crate::insight::audit::AuditRow;
 
 /// Neutralises a text cell that starts with `=`, `+`, `-`, `@`, tab, CR, LF or NUL.
 pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
@@ -297,6 +298,42 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
                 c.status.as_str().to_string(),
                 safe_text(&p.file).into_owned(),
                 p.line.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `audit.csv` (CONTRACT §6).
+pub fn audit_table(rows: &[AuditRow]) -> Table {
+    table(
+        &[
+            "provider",
+            "model",
+            "status",
+            "calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "first_day",
+            "last_day",
+            "retired_on",
+            "replacement",
+            "note",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                safe_text(&r.provider).into_owned(),
+                safe_text(&r.model).into_owned(),
+                r.status.as_str().to_string(),
+                r.calls.to_string(),
+                r.prompt_tokens.to_string(),
+                r.completion_tokens.to_string(),
+                opt_money(r.cost_usd),
+                r.first_day.to_string(),
+                r.last_day.to_string(),
+                r.retired_on.map(|d| d.to_string()).unwrap_or_default(),
+                safe_text(r.replacement.as_deref().unwrap_or("")).into_owned(),
+                safe_text(&r.note).into_owned(),
             ]
         }),
     )
