@@ -12,7 +12,9 @@ use crate::domain::{Call, Money, Month, Purchase};
 use crate::fees::byok::{ByokSink, ByokTally, MinuteSink};
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeRow, FeeTotals, PurchaseCheck};
-use crate::forecast::whatif::{self, ByokMode, ScenarioRow, Traffic, TrafficSink};
+use crate::forecast::whatif::{
+    ByokMode, Projection, Route, Scenario, ScenarioRow, Traffic, TrafficSink,
+};
 use crate::input::record::{FieldId, FieldSet};
 use crate::input::topups;
 use crate::input::{CallSink, Disposition, FileStats, Rejection};
@@ -332,8 +334,33 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
     )
 }
 
-/// Every gateway of fees.toml, by policy; and, with `--byok-subscription`, each gateway that
-/// charges a BYOK percentage once more with the subscription instead.
+/// All traffic on each gateway of fees.toml, by policy; and, with `--byok-subscription`, on each
+/// gateway that charges a BYOK percentage once more with the subscription instead.
+pub fn gateway_scenarios(book: &FeeBook, price: Option<Money>) -> Vec<Scenario> {
+    let mut gateways: Vec<String> = book.policies().map(|p| p.provider.clone()).collect();
+    gateways.dedup();
+    let mut out = Vec::new();
+    for g in gateways {
+        out.push(Scenario {
+            name: format!("all_on_{g}"),
+            route: Route::AllOn(g.clone()),
+            byok: ByokMode::Policy,
+        });
+        let charges_pct = book
+            .policies()
+            .any(|p| p.provider == g && !p.byok.pct.is_zero());
+        if let (Some(price), true) = (price, charges_pct) {
+            out.push(Scenario {
+                name: format!("all_on_{g}_byok_subscription"),
+                route: Route::AllOn(g),
+                byok: ByokMode::Subscription(price),
+            });
+        }
+    }
+    out
+}
+
+/// The fee scenarios of `fees --months`.
 fn scenarios(
     args: &FeesArgs,
     traffic: &Traffic,
@@ -347,35 +374,18 @@ fn scenarios(
     let price = args.fees.byok_subscription;
     // The policies as written: the subscription is a scenario of its own here.
     let book = &super::load_fees(&args.common)?;
-    let mut gateways: Vec<String> = book.policies().map(|p| p.provider.clone()).collect();
-    gateways.dedup();
+    let projection = Projection {
+        traffic,
+        base,
+        rates,
+        slugs: &slugs,
+        book,
+        subscription_price: price,
+        scale: Default::default(),
+    };
     let mut rows = Vec::new();
-    for g in &gateways {
-        let run = |mode, name: &str| {
-            whatif::scenario(
-                traffic,
-                base,
-                months,
-                args.growth_pct,
-                g,
-                mode,
-                name,
-                rates,
-                &slugs,
-                book,
-                price,
-            )
-        };
-        rows.extend(run(ByokMode::Policy, &format!("all_on_{g}")));
-        let charges_pct = book
-            .policies()
-            .any(|p| &p.provider == g && !p.byok.pct.is_zero());
-        if let (Some(price), true) = (price, charges_pct) {
-            rows.extend(run(
-                ByokMode::Subscription(price),
-                &format!("all_on_{g}_byok_subscription"),
-            ));
-        }
+    for s in gateway_scenarios(book, price) {
+        rows.extend(projection.months_after(&s, months, args.growth_pct));
     }
     rows.sort_by(|a, b| (a.month, &a.scenario).cmp(&(b.month, &b.scenario)));
     Ok(rows)

@@ -1,19 +1,22 @@
-//! What the same traffic costs on each gateway, fees included, month by month: "what does a year
-//! cost on each gateway", and percentage against subscription for BYOK.
+//! What the same traffic costs under other routings, fees included, month by month: "what does a
+//! year cost on each gateway", "what if a quarter of OpenRouter's traffic moved to OminiGate",
+//! percentage against subscription for BYOK.
 //!
 //! The base is one month of logged traffic (2xx calls per model, BYOK apart, token sums per
-//! price tier). Each scenario sends all of it through one gateway: models are mapped to that
-//! gateway's slug (`rates/slugs.csv`; a slug retired by the month priced is priced at its
-//! replacement) and priced at its rates on the month's first day; calls keep the price tier they
-//! had as logged. Month k (1 = the month after the base) carries the base traffic × (1 + growth)^k.
-//! Fees follow the gateway's policy in force on the month's first day:
-//! - top-ups: the month's non-BYOK usage is bought as one card top-up in that month;
+//! price tier), optionally scaled per model to a whole month by the forecast. A scenario routes
+//! each logged gateway's traffic (as logged, all to one gateway, or shares moved); traffic that
+//! changes gateway is mapped to that gateway's slug (`rates/slugs.csv`; a slug retired by the month
+//! priced goes to its replacement). Everything is priced at the receiving gateway's rates on the
+//! month's first day; calls keep the price tier they had as logged. Fees follow the receiving
+//! gateway's policy on that day:
+//! - top-ups: its non-BYOK usage is bought as one card top-up in the month;
 //! - BYOK: the percentage on the calls past the allowance, each taken at the month's average BYOK
 //!   call cost (an allowance in list USD: on the list cost past it);
-//! - subscription: its monthly price, in the subscription scenario, instead of the percentage.
+//! - subscription: its price, and in a subscription scenario instead of the percentage.
 
 use std::collections::BTreeMap;
 
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::RoundingStrategy;
 use rustc_hash::FxHashMap;
 
@@ -166,102 +169,217 @@ impl ScenarioRow {
 pub enum ByokMode {
     /// As the gateway's policy says.
     Policy,
-    /// A fixed monthly subscription instead of any percentage.
+    /// A fixed monthly subscription instead of any percentage, on gateways whose policy
+    /// charges one.
     Subscription(Money),
 }
 
-/// The month-by-month cost of `base` month's traffic sent wholly through `gateway`.
-#[allow(clippy::too_many_arguments)]
-pub fn scenario(
-    traffic: &Traffic,
-    base: Month,
-    months: u32,
-    growth_pct: Money,
-    gateway: &str,
-    mode: ByokMode,
-    name: &str,
-    rates: &RateTable,
-    slugs: &SlugMap,
-    book: &FeeBook,
-    subscription_price: Option<Money>,
-) -> Vec<ScenarioRow> {
-    let growth = Money::ONE + growth_pct / Money::ONE_HUNDRED;
-    let mut factor = Money::ONE;
-    let mut out = Vec::new();
-    let mut month = base;
-    for _ in 0..months {
-        month = month.next();
-        factor *= growth;
-        let first = month.first_day();
-        // Usage at the gateway's prices, BYOK apart.
-        let (mut usage, mut byok_usage) = (Money::ZERO, Money::ZERO);
-        let (mut calls, mut byok_calls, mut unpriced) = (0u64, 0u64, 0u64);
-        let mut priced: BTreeMap<(String, String), Option<usize>> = BTreeMap::new();
-        for g in traffic.groups.iter().filter(|g| g.month == base) {
-            let rate = *priced
-                .entry((g.provider.clone(), g.model.clone()))
-                .or_insert_with(|| {
-                    let model = target_slug(slugs, &g.provider, &g.model, gateway, first);
-                    rates.lookup(gateway, &model, first)
-                });
-            calls += g.calls;
-            if g.byok {
-                byok_calls += g.calls;
-            }
-            match rate {
-                Some(r) => {
-                    let c = pricing::cost(rates.get(r), g.tier, &g.tokens);
-                    if g.byok {
-                        byok_usage += c;
-                    } else {
-                        usage += c;
-                    }
+/// A share of one gateway's traffic sent to another (`--move openrouter=ominigate:25`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Move {
+    pub from: String,
+    pub to: String,
+    /// Percent of `from`'s traffic, 0..=100.
+    pub pct: Money,
+}
+
+impl std::str::FromStr for Move {
+    type Err = String;
+
+    /// `FROM=TO:PCT`.
+    fn from_str(s: &str) -> Result<Move, String> {
+        let bad = || format!("`{s}` is not FROM=TO:PCT (e.g. openrouter=ominigate:25)");
+        let (from, rest) = s.split_once('=').ok_or_else(bad)?;
+        let (to, pct) = rest.rsplit_once(':').ok_or_else(bad)?;
+        let pct = Money::from_str_exact(pct.trim().trim_end_matches('%')).map_err(|_| bad())?;
+        let (from, to) = (
+            from.trim().to_ascii_lowercase(),
+            to.trim().to_ascii_lowercase(),
+        );
+        if from.is_empty() || to.is_empty() || from == to {
+            return Err(bad());
+        }
+        if pct.is_sign_negative() || pct > Money::ONE_HUNDRED {
+            return Err(format!("`{s}`: the share must be between 0 and 100 %"));
+        }
+        Ok(Move { from, to, pct })
+    }
+}
+
+/// Where the traffic goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    AsLogged,
+    AllOn(String),
+    Moves(Vec<Move>),
+}
+
+impl Route {
+    /// The gateways a logged provider's traffic goes to, with their shares (summing to 1).
+    fn split(&self, provider: &str) -> Vec<(String, Money)> {
+        match self {
+            Route::AsLogged => vec![(provider.to_string(), Money::ONE)],
+            Route::AllOn(g) => vec![(g.clone(), Money::ONE)],
+            Route::Moves(moves) => {
+                let mut out = Vec::new();
+                let mut kept = Money::ONE;
+                for m in moves.iter().filter(|m| m.from == provider) {
+                    let share = m.pct / Money::ONE_HUNDRED;
+                    kept -= share;
+                    out.push((m.to.clone(), share));
                 }
-                None => unpriced += g.calls,
+                if kept > Money::ZERO {
+                    out.push((provider.to_string(), kept));
+                }
+                out
             }
         }
-        let usage = usage * factor;
-        let byok_usage = byok_usage * factor;
-        let byok_calls_k = Money::from(byok_calls) * factor;
-        let policy = book.on(gateway, first);
-        let topup = policy.map_or(Money::ZERO, |p| p.card.on(usage));
-        let (byok_fee, subscription) = match (mode, policy) {
-            (ByokMode::Subscription(price), _) => (Money::ZERO, price),
-            (ByokMode::Policy, None) => (Money::ZERO, Money::ZERO),
-            (ByokMode::Policy, Some(p)) => {
-                let f = p.byok;
-                let basis = match f.unit {
-                    None => byok_usage,
-                    Some(AllowanceUnit::ListUsd) => (byok_usage - f.allowance).max(Money::ZERO),
-                    Some(AllowanceUnit::Requests) if byok_calls_k > f.allowance => {
-                        byok_usage * (byok_calls_k - f.allowance) / byok_calls_k
-                    }
-                    Some(AllowanceUnit::Requests) => Money::ZERO,
-                };
-                let sub = match f.subscription {
-                    Some(SubscriptionPrice::Usd(m)) => m,
-                    Some(SubscriptionPrice::FromCommandLine) => {
-                        subscription_price.unwrap_or_default()
-                    }
-                    None => Money::ZERO,
-                };
-                (basis * f.pct / Money::ONE_HUNDRED, sub)
-            }
-        };
-        let cents = |m: Money| m.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        out.push(ScenarioRow {
-            month,
-            scenario: name.to_string(),
-            provider: gateway.to_string(),
-            usage_usd: cents(usage + byok_usage),
-            topup_fee_usd: cents(topup),
-            byok_fee_usd: cents(byok_fee),
-            subscription_usd: cents(subscription),
-            calls,
-            unpriced_calls: unpriced,
-        });
     }
-    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    pub name: String,
+    pub route: Route,
+    pub byok: ByokMode,
+}
+
+/// A base month of traffic, priced and charged under scenarios in later (or the same) months.
+pub struct Projection<'a> {
+    pub traffic: &'a Traffic,
+    pub base: Month,
+    pub rates: &'a RateTable,
+    pub slugs: &'a SlugMap,
+    pub book: &'a FeeBook,
+    /// Fills fee policies whose subscription price is left to the command line.
+    pub subscription_price: Option<Money>,
+    /// Per logged provider × model: how the base month's traffic scales to a whole month (the
+    /// forecast over the actual); 1 when absent.
+    pub scale: BTreeMap<(String, String), Money>,
+}
+
+/// What one gateway receives in a scenario month.
+#[derive(Default)]
+struct Load {
+    usage: Money,
+    byok_usage: Money,
+    byok_calls: Money,
+    calls: Money,
+    unpriced: Money,
+}
+
+impl Projection<'_> {
+    /// The base traffic × `factor` in `month`, routed and charged as `scenario` says: one row per
+    /// gateway that receives traffic, by gateway name.
+    pub fn month(&self, scenario: &Scenario, month: Month, factor: Money) -> Vec<ScenarioRow> {
+        let first = month.first_day();
+        let mut loads: BTreeMap<String, Load> = BTreeMap::new();
+        let mut priced: BTreeMap<(String, String, String), Option<usize>> = BTreeMap::new();
+        for g in self.traffic.groups.iter().filter(|g| g.month == self.base) {
+            let scale = self
+                .scale
+                .get(&(g.provider.clone(), g.model.clone()))
+                .copied()
+                .unwrap_or(Money::ONE)
+                * factor;
+            for (gw, share) in scenario.route.split(&g.provider) {
+                let rate = *priced
+                    .entry((gw.clone(), g.provider.clone(), g.model.clone()))
+                    .or_insert_with(|| {
+                        let model = if gw == g.provider {
+                            g.model.clone()
+                        } else {
+                            target_slug(self.slugs, &g.provider, &g.model, &gw, first)
+                        };
+                        self.rates.lookup(&gw, &model, first)
+                    });
+                let k = share * scale;
+                let load = loads.entry(gw).or_default();
+                let calls = Money::from(g.calls) * k;
+                load.calls += calls;
+                if g.byok {
+                    load.byok_calls += calls;
+                }
+                match rate {
+                    Some(r) => {
+                        let c = pricing::cost(self.rates.get(r), g.tier, &g.tokens) * k;
+                        if g.byok {
+                            load.byok_usage += c;
+                        } else {
+                            load.usage += c;
+                        }
+                    }
+                    None => load.unpriced += calls,
+                }
+            }
+        }
+        let cents = |m: Money| m.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        let whole = |m: Money| m.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero);
+        loads
+            .into_iter()
+            .map(|(gw, l)| {
+                let (topup, byok_fee, subscription) = self.fees(&gw, first, &l, scenario.byok);
+                ScenarioRow {
+                    month,
+                    scenario: scenario.name.clone(),
+                    provider: gw,
+                    usage_usd: cents(l.usage + l.byok_usage),
+                    topup_fee_usd: cents(topup),
+                    byok_fee_usd: cents(byok_fee),
+                    subscription_usd: cents(subscription),
+                    calls: whole(l.calls).to_u64().unwrap_or(0),
+                    unpriced_calls: whole(l.unpriced).to_u64().unwrap_or(0),
+                }
+            })
+            .collect()
+    }
+
+    /// (top-up fee, BYOK fee, subscription) of a gateway's month, by its policy on `day`.
+    fn fees(&self, gateway: &str, day: Day, l: &Load, mode: ByokMode) -> (Money, Money, Money) {
+        let Some(p) = self.book.on(gateway, day) else {
+            return (Money::ZERO, Money::ZERO, Money::ZERO);
+        };
+        let topup = p.card.on(l.usage);
+        let f = p.byok;
+        if let ByokMode::Subscription(price) = mode {
+            if !f.pct.is_zero() || f.subscription.is_some() {
+                return (topup, Money::ZERO, price);
+            }
+        }
+        let basis = match f.unit {
+            None => l.byok_usage,
+            Some(AllowanceUnit::ListUsd) => (l.byok_usage - f.allowance).max(Money::ZERO),
+            Some(AllowanceUnit::Requests) if l.byok_calls > f.allowance => {
+                l.byok_usage * (l.byok_calls - f.allowance) / l.byok_calls
+            }
+            Some(AllowanceUnit::Requests) => Money::ZERO,
+        };
+        let sub = match f.subscription {
+            Some(SubscriptionPrice::Usd(m)) => m,
+            Some(SubscriptionPrice::FromCommandLine) => self.subscription_price.unwrap_or_default(),
+            None => Money::ZERO,
+        };
+        (topup, basis * f.pct / Money::ONE_HUNDRED, sub)
+    }
+
+    /// `scenario` over `months` months after the base, traffic growing by `growth_pct` % a
+    /// month (compounded): month k carries the base × (1 + growth)^k.
+    pub fn months_after(
+        &self,
+        scenario: &Scenario,
+        months: u32,
+        growth_pct: Money,
+    ) -> Vec<ScenarioRow> {
+        let growth = Money::ONE + growth_pct / Money::ONE_HUNDRED;
+        let (mut month, mut factor) = (self.base, Money::ONE);
+        let mut out = Vec::new();
+        for _ in 0..months {
+            month = month.next();
+            factor *= growth;
+            out.extend(self.month(scenario, month, factor));
+        }
+        out
+    }
 }
 
 /// The slug a model has on `gateway` on `day`: the counterpart in `rates/slugs.csv`, then its
