@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::domain::{Day, Money};
+use crate::domain::{Day, Money, Month};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -31,6 +31,33 @@ pub enum Command {
     Fees(FeesArgs),
     /// Retired, retiring, never-listed, pinned and unpriced model slugs → audit.csv
     Audit(DailyArgs),
+    /// Month-end spend per provider × model with a range → forecast.csv; --move and --months add
+    /// whatif.csv
+    Forecast(ForecastArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ForecastArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// Month to forecast (default: the month of the last logged day)
+    #[arg(long, value_parser = parse_month, value_name = "YYYY-MM")]
+    pub month: Option<Month>,
+    /// What-if: move PCT % of FROM's traffic to TO (repeatable; together they form one scenario)
+    #[arg(long = "move", value_name = "FROM=TO:PCT")]
+    pub moves: Vec<crate::forecast::whatif::Move>,
+    /// Also project N months after the forecast month (each gateway, as logged and moved)
+    #[arg(long, value_name = "N")]
+    pub months: Option<u32>,
+    /// Traffic growth per month for --months, in percent
+    #[arg(long, default_value = "0", value_name = "PCT")]
+    pub growth_pct: Money,
+    /// Monthly price of a BYOK subscription: adds each scenario once more with it in place of
+    /// the BYOK percentage, and prices fees.toml policies whose price is "parameter"
+    #[arg(long, value_name = "USD")]
+    pub byok_subscription: Option<Money>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// The fee model's inputs, shared by `fees` and `reconcile`.
@@ -153,6 +180,10 @@ fn parse_day(s: &str) -> Result<Day, String> {
     Day::parse(s).ok_or_else(|| format!("`{s}` is not a day (YYYY-MM-DD)"))
 }
 
+fn parse_month(s: &str) -> Result<Month, String> {
+    Month::parse(s).ok_or_else(|| format!("`{s}` is not a month (YYYY-MM)"))
+}
+
 fn parse_tz(s: &str) -> Result<Tz, String> {
     s.parse::<Tz>()
         .map_err(|_| format!("`{s}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"))
@@ -181,6 +212,7 @@ pub fn run() -> ExitCode {
         Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
         Command::Fees(args) => crate::cmd::fees::run(&args),
         Command::Audit(args) => crate::cmd::audit::run(&args),
+        Command::Forecast(args) => crate::cmd::forecast::run(&args),
     };
     match result {
         Ok(o) => o.into(),

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod daily;
 pub mod fees;
+pub mod forecast;
 pub mod reconcile;
 
 use std::io::Read;

@@ -1,3 +1,4 @@
-//! Looking ahead: what the same traffic costs on each gateway, month by month.
+//! Looking ahead: the month-end forecast and what the same traffic costs under other routings.
 
+pub mod run_rate;
 pub mod whatif;

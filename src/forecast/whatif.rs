@@ -403,3 +403,31 @@ fn target_slug(slugs: &SlugMap, provider: &str, model: &str, gateway: &str, day:
     }
     m
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn moves_parse_and_split_traffic() {
+        let m: Move = "OpenRouter=ominigate:25".parse().unwrap();
+        assert_eq!(
+            (m.from.as_str(), m.to.as_str(), m.pct),
+            ("openrouter", "ominigate", dec!(25))
+        );
+        assert!("openrouter=ominigate".parse::<Move>().is_err());
+        assert!("openrouter=openrouter:5".parse::<Move>().is_err());
+        assert!("openrouter=ominigate:101".parse::<Move>().is_err());
+        let r = Route::Moves(vec![m, "openrouter=acme:75".parse().unwrap()]);
+        assert_eq!(
+            r.split("openrouter"),
+            vec![
+                ("ominigate".into(), dec!(0.25)),
+                ("acme".into(), dec!(0.75))
+            ],
+            "all moved: nothing kept"
+        );
+        assert_eq!(r.split("ominigate"), vec![("ominigate".into(), Money::ONE)]);
+    }
+}

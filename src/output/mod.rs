@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::aggregate::Daily;
 use crate::domain::Money;
 use crate::fees::{FeeRow, PurchaseCheck};
+use crate::forecast::run_rate::ForecastRow;
 use crate::forecast::whatif::ScenarioRow;
 use crate::input::{FileStats, Rejection};
 use crate::insight::audit::AuditRow;
@@ -339,7 +340,39 @@ pub fn audit_table(rows: &[AuditRow]) -> Table {
     )
 }
 
-/// `scenarios.csv` (the columns of CONTRACT §6's `whatif.csv`).
+/// `forecast.csv` (CONTRACT §6).
+pub fn forecast_table(rows: &[ForecastRow]) -> Table {
+    table(
+        &[
+            "month",
+            "provider",
+            "model",
+            "days_seen",
+            "days_in_month",
+            "actual_usd",
+            "forecast_usd",
+            "low_usd",
+            "high_usd",
+            "method",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                safe_text(&r.provider).into_owned(),
+                safe_text(&r.model).into_owned(),
+                r.days_seen.to_string(),
+                r.days_in_month.to_string(),
+                opt_money(r.actual_usd),
+                opt_money(r.forecast_usd),
+                opt_money(r.low_usd),
+                opt_money(r.high_usd),
+                safe_text(&r.method).into_owned(),
+            ]
+        }),
+    )
+}
+
+/// `whatif.csv` (CONTRACT §6), also `fees --months`' `scenarios.csv`.
 pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
     table(
         &[
