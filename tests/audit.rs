@@ -73,3 +73,40 @@ fn the_period_decides_retired_or_retiring() {
         "{old}"
     );
 }
+
+/// The sample month (sample-data/README.md): the never-listed `google/gemini-3.1-pro` on both
+/// gateways and the dated snapshot retiring on 2026-06-15 are the only rows not `ok`.
+#[test]
+fn sample_month_flags_the_never_listed_and_the_retiring_slug() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .current_dir(root)
+        .args([
+            "audit",
+            "--logs",
+            "sample-data/logs",
+            "--rates",
+            "rates",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let flagged: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains(",ok,"))
+        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        flagged,
+        [
+            "ominigate,google/gemini-3.1-pro,never_listed",
+            "openrouter,anthropic/claude-sonnet-4-20250514,retiring",
+            "openrouter,google/gemini-3.1-pro,never_listed",
+        ]
+    );
+    assert_eq!(text.lines().count(), 1 + 17, "17 provider × model rows");
+}
