@@ -388,3 +388,58 @@ fn many_bad_rows_are_all_listed_in_input_order() {
         read(out.path(), "daily.csv").contains(",50000,100000000,0,0,5000000,105000000,375.00,0")
     );
 }
+
+/// Parquet is read in slices that end on row-group boundaries; a row group larger than four
+/// slices is still cut. Both files hold 300,000 calls of 1 prompt + 1 completion token on
+/// 2026-04-01 to acme/big (3 USD per million prompt tokens, 15 per million completion tokens),
+/// one with row groups of 7,000 rows, one with a single row group; row 150,001 of each has −1
+/// prompt tokens and is rejected under that row number.
+#[test]
+fn parquet_row_groups_and_slices_keep_every_row_and_its_number() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let n = 300_000usize;
+    let t0 = 1_775_001_600i64; // 2026-04-01T00:00:00Z, epoch seconds
+    let mut paths = Vec::new();
+    for (name, group) in [("small_groups", Some(7_000usize)), ("one_group", None)] {
+        let prompt: Vec<i64> = (0..n).map(|i| if i == 150_000 { -1 } else { 1 }).collect();
+        let mut df = DataFrame::new(
+            n,
+            vec![
+                Column::new(
+                    "ts".into(),
+                    (0..n).map(|i| t0 + (i % 80_000) as i64).collect::<Vec<_>>(),
+                ),
+                Column::new("provider".into(), vec!["openrouter"; n]),
+                Column::new("model".into(), vec!["acme/big"; n]),
+                Column::new("prompt_tokens".into(), prompt),
+                Column::new("completion_tokens".into(), vec![1i64; n]),
+            ],
+        )
+        .unwrap();
+        let path = dir.path().join(format!("{name}.parquet"));
+        ParquetWriter::new(std::fs::File::create(&path).unwrap())
+            .with_row_group_size(group.or(Some(n)))
+            .finish(&mut df)
+            .unwrap();
+        paths.push(path);
+    }
+    for p in &paths {
+        let (out, code) = run_to_dir(&[p], &[]);
+        assert_eq!(code, 1, "one row rejected");
+        let daily = read(out.path(), "daily.csv");
+        // 299,999 calls: 299,999 × (3 + 15) / 1e6 = 5.399982
+        assert!(
+            daily.contains(
+                "2026-04-01,openrouter,acme/big,299999,299999,0,0,299999,599998,5.399982,0"
+            ),
+            "{daily}"
+        );
+        let rejected = read(out.path(), "rejected.csv");
+        assert!(
+            rejected.contains(".parquet,150001,prompt_tokens,"),
+            "{rejected}"
+        );
+        assert!(read(out.path(), "files.csv").ends_with(",300000,299999,0,1\n"));
+    }
+}

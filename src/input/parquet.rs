@@ -13,9 +13,9 @@ use polars::prelude::*;
 use super::record::{FieldId, FieldSet, Fields, Scalar};
 use super::{LogFile, Work};
 
-/// Rows decoded per slice: large enough to keep polars' decoders busy, small enough that a slice
-/// of a wide file stays within tens of MiB.
-const SLICE_ROWS: usize = 1 << 17;
+/// Rows decoded per slice (at least; slices are whole row groups): large enough to keep polars'
+/// decoders busy, small enough that a slice of a wide file stays within tens of MiB.
+const SLICE_ROWS: usize = 1 << 16;
 
 /// Sends the file as frames of up to [`SLICE_ROWS`] rows holding only the contract's columns.
 pub(super) fn pump(
@@ -45,14 +45,38 @@ pub(super) fn pump(
         .map(|n| n.to_string())
         .collect();
     let total = metadata.num_rows;
+    // Slices end on row-group boundaries: a slice that cuts a row group makes polars decode that
+    // group twice, once for each slice it touches.
+    let mut ends = Vec::new();
+    let (mut at, mut since) = (0usize, 0usize);
+    for g in &metadata.row_groups {
+        // A huge row group is still read in pieces, so memory stays bounded.
+        let mut left = g.num_rows();
+        while left > 4 * SLICE_ROWS {
+            at += SLICE_ROWS;
+            left -= SLICE_ROWS;
+            ends.push(at);
+            since = 0;
+        }
+        at += left;
+        since += left;
+        if since >= SLICE_ROWS {
+            ends.push(at);
+            since = 0;
+        }
+    }
+    if ends.last() != Some(&total) {
+        ends.push(total);
+    }
     let mut offset = 0;
-    while offset < total {
-        if stop.load(Ordering::Relaxed) {
+    for end in ends {
+        if stop.load(Ordering::Relaxed) || offset >= total {
             break;
         }
+        let len = end.saturating_sub(offset).max(1);
         let mut r = ParquetReader::new(open()?)
             .with_columns(Some(columns.clone()))
-            .with_slice(Some((offset, SLICE_ROWS)));
+            .with_slice(Some((offset, len)));
         r.set_metadata(metadata.clone());
         let frame = r
             .finish()
@@ -68,6 +92,7 @@ pub(super) fn pump(
         }
         offset += n;
     }
+
     Ok(())
 }
 
