@@ -443,3 +443,21 @@ fn parquet_row_groups_and_slices_keep_every_row_and_its_number() {
         assert!(read(out.path(), "files.csv").ends_with(",300000,299999,0,1\n"));
     }
 }
+
+/// An API key in a bad value is masked in the reason as in the raw row, in rejected.csv and on
+/// stderr.
+#[test]
+fn api_keys_in_rejection_reasons_are_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("k.jsonl");
+    std::fs::write(
+        &log,
+        "{\"ts\":\"2026-04-01T00:00:00Z\",\"provider\":\"p\",\"model\":\"m\",\"prompt_tokens\":\"sk-or-v1-abcdef0123456789\",\"completion_tokens\":1}\n",
+    )
+    .unwrap();
+    let (out, code) = run_to_dir(&[&log], &[]);
+    assert_eq!(code, 1);
+    let rejected = read(out.path(), "rejected.csv");
+    assert!(rejected.contains("found `sk-***`"), "{rejected}");
+    assert!(!rejected.contains("abcdef0123456789"), "{rejected}");
+}

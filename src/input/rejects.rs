@@ -45,7 +45,11 @@ pub(super) struct Store {
 }
 
 impl Store {
-    pub fn push(&mut self, p: Pending) {
+    pub fn push(&mut self, mut p: Pending) {
+        // A reason may quote the bad value, and a log value may be an API key.
+        if p.error.reason.contains("sk-") {
+            p.error.reason = super::mask_secrets(&p.error.reason);
+        }
         self.mem.push(p);
         if self.mem.len() >= SPILL_AT {
             // If the temporary file cannot be written, keep rows in memory rather than lose them.

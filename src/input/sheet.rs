@@ -260,7 +260,8 @@ impl<K> Columns<K> {
             file: file.to_string(),
             line: row.line,
             column: e.column,
-            reason,
+            // A reason may quote the bad cell, and a cell may hold an API key.
+            reason: mask_secrets(&reason),
             raw: row.raw(),
         }
     }
