@@ -158,8 +158,17 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
     }
     for f in &report.files {
         eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
-            f.file, f.read, f.used, f.out_of_range, f.rejected
+            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}",
+            f.file,
+            f.read,
+            f.used,
+            f.out_of_range,
+            f.rejected,
+            if f.read == 0 {
+                " (the file holds no rows: empty, or a header only)"
+            } else {
+                ""
+            }
         );
     }
     for r in &report.rejections.first {
