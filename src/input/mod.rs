@@ -15,6 +15,7 @@ pub mod sheet;
 pub mod timestamp;
 pub mod topups;
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -125,7 +126,35 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputE
     if files.is_empty() {
         return Err(InputError::Usage("no log files given (--logs)".into()));
     }
+    let files = once_each(files, |f| &f.path, &mut notes);
     Ok((files, notes))
+}
+
+/// Each file once: the same file named twice (`--logs dir --logs dir/a.jsonl`, a symlink) would
+/// count its rows twice. Later mentions are dropped with a note.
+pub(crate) fn once_each<T>(
+    files: Vec<T>,
+    path: impl Fn(&T) -> &Path,
+    notes: &mut Vec<String>,
+) -> Vec<T> {
+    let mut seen: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let p = path(&f);
+        let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        match seen.get(&key) {
+            Some(first) => notes.push(format!(
+                "{} names the same file as {}: read once",
+                p.display(),
+                first.display()
+            )),
+            None => {
+                seen.insert(key, p.to_path_buf());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// What a sink did with a call.

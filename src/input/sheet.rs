@@ -313,7 +313,8 @@ pub(crate) fn expand(
     if files.is_empty() {
         return Err(InputError::Usage(format!("no {noun} files given ({flag})")));
     }
-    Ok(files)
+    // The same file named twice would bill its lines twice: read it once.
+    Ok(super::once_each(files, |p| p, &mut Vec::new()))
 }
 
 /// Every row of a CSV file, or of the named (default: first) sheet of an XLSX file.
