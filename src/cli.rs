@@ -29,6 +29,8 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Top-up surcharges, BYOK fees and subscriptions per month → fees.csv, topups.csv
     Fees(FeesArgs),
+    /// Token drift between shadow calls and their primaries → shadow.csv, shadow_pairs.csv
+    Shadow(ShadowArgs),
 }
 
 /// The fee model's inputs, shared by `fees` and `reconcile`.
@@ -88,6 +90,20 @@ pub struct ReconcileArgs {
     pub tolerance_usd: Money,
     #[command(flatten)]
     pub fees: FeeArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ShadowArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// Token drift allowed between a shadow call and its primary, as a count
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub tolerance_tokens: u64,
+    /// Token drift allowed, as a percent of the primary's count
+    #[arg(long, default_value = "0.1", value_name = "P")]
+    pub tolerance_pct: Money,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -178,6 +194,7 @@ pub fn run() -> ExitCode {
         Command::Daily(args) => crate::cmd::daily::run(&args),
         Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
         Command::Fees(args) => crate::cmd::fees::run(&args),
+        Command::Shadow(args) => crate::cmd::shadow::run(&args),
     };
     match result {
         Ok(o) => o.into(),

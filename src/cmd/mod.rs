@@ -4,6 +4,7 @@
 pub mod daily;
 pub mod fees;
 pub mod reconcile;
+pub mod shadow;
 
 use std::io::Read;
 use std::path::Path;
