@@ -36,7 +36,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::fs::File;
 use std::hash::Hasher;
-use std::io::{self, BufReader, BufWriter, Cursor, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -163,7 +163,10 @@ impl Bloom {
 
 #[derive(Default)]
 struct Part {
-    mem: Vec<u8>,
+    /// Batches as handed over, each allocated to its exact size (a growing `Vec` would hold up
+    /// to twice its length).
+    mem: Vec<Box<[u8]>>,
+    mem_bytes: usize,
     file: Option<File>,
 }
 
@@ -190,35 +193,70 @@ impl Store {
     fn append(&self, p: usize, batch: &[u8]) -> io::Result<()> {
         let mut part = lock(&self.parts[p]);
         if self.in_memory.load(Ordering::Relaxed) + batch.len() <= self.budget {
-            part.mem.extend_from_slice(batch);
+            part.mem.push(batch.into());
+            part.mem_bytes += batch.len();
             self.in_memory.fetch_add(batch.len(), Ordering::Relaxed);
             return Ok(());
         }
         let mem = std::mem::take(&mut part.mem);
+        let mem_bytes = std::mem::take(&mut part.mem_bytes);
         let file = match &mut part.file {
             Some(f) => f,
             None => part.file.insert(tempfile::tempfile()?),
         };
-        file.write_all(&mem)?;
-        file.write_all(batch)?;
-        self.in_memory.fetch_sub(mem.len(), Ordering::Relaxed);
+        let mut w = BufWriter::with_capacity(256 << 10, file);
+        for b in &mem {
+            w.write_all(b)?;
+        }
+        w.write_all(batch)?;
+        w.flush()?;
+        self.in_memory.fetch_sub(mem_bytes, Ordering::Relaxed);
         self.spilled
-            .fetch_add((mem.len() + batch.len()) as u64, Ordering::Relaxed);
+            .fetch_add((mem_bytes + batch.len()) as u64, Ordering::Relaxed);
         Ok(())
     }
 
     /// Partition `p`'s records (the spilled ones, then those in memory), emptying it.
     fn take(&self, p: usize) -> io::Result<Box<dyn Read>> {
         let mut part = lock(&self.parts[p]);
-        let mem = std::mem::take(&mut part.mem);
-        self.in_memory.fetch_sub(mem.len(), Ordering::Relaxed);
+        let mem = Chunks {
+            rest: std::mem::take(&mut part.mem).into_iter(),
+            cur: Box::default(),
+            pos: 0,
+        };
+        self.in_memory
+            .fetch_sub(std::mem::take(&mut part.mem_bytes), Ordering::Relaxed);
         Ok(match part.file.take() {
             Some(mut f) => {
                 f.seek(SeekFrom::Start(0))?;
-                Box::new(BufReader::with_capacity(1 << 20, f).chain(Cursor::new(mem)))
+                Box::new(BufReader::with_capacity(1 << 20, f).chain(mem))
             }
-            None => Box::new(Cursor::new(mem)),
+            None => Box::new(mem),
         })
+    }
+}
+
+/// Reads a partition's in-memory batches in order, freeing each once read.
+struct Chunks {
+    rest: std::vec::IntoIter<Box<[u8]>>,
+    cur: Box<[u8]>,
+    pos: usize,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.cur.len() {
+                let n = buf.len().min(self.cur.len() - self.pos);
+                buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            match self.rest.next() {
+                Some(c) => (self.cur, self.pos) = (c, 0),
+                None => return Ok(0),
+            }
+        }
     }
 }
 
