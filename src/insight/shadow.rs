@@ -1252,6 +1252,22 @@ mod tests {
     }
 
     #[test]
+    fn a_shadow_of_a_shadow_pairs_link_by_link() {
+        let t = APR1;
+        let calls = vec![
+            call(t, "m", Some("p"), 200, 100, 10),
+            // s1 mirrors p (+1, 0); s2 mirrors s1 (+2, −1).
+            shadow(call(t + 1, "m", Some("s1"), 200, 101, 10), Some("p")),
+            shadow(call(t + 2, "m", Some("s2"), 200, 103, 9), Some("s1")),
+        ];
+        let r = run(&calls);
+        assert_eq!(r.rows[0].pairs, 2);
+        // prompt +1 +2 → 1st = 1, max 2; completion −1 0 → −1, max −1.
+        assert_eq!(r.rows[0].prompt_drift, Some((1, 2)));
+        assert_eq!(r.rows[0].completion_drift, Some((-1, -1)));
+    }
+
+    #[test]
     fn rows_sort_by_day_then_model_and_pairs_by_ids() {
         let t = APR1;
         let calls = vec![
