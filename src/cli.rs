@@ -34,6 +34,8 @@ pub enum Command {
     /// Month-end spend per provider × model with a range → forecast.csv; --move and --months add
     /// whatif.csv
     Forecast(ForecastArgs),
+    /// Token drift between shadow calls and their primaries → shadow.csv, shadow_pairs.csv
+    Shadow(ShadowArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -117,6 +119,20 @@ pub struct ReconcileArgs {
     pub tolerance_usd: Money,
     #[command(flatten)]
     pub fees: FeeArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ShadowArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// Token drift allowed between a shadow call and its primary, as a count
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub tolerance_tokens: u64,
+    /// Token drift allowed, as a percent of the primary's count
+    #[arg(long, default_value = "0.1", value_name = "P")]
+    pub tolerance_pct: Money,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -213,6 +229,7 @@ pub fn run() -> ExitCode {
         Command::Fees(args) => crate::cmd::fees::run(&args),
         Command::Audit(args) => crate::cmd::audit::run(&args),
         Command::Forecast(args) => crate::cmd::forecast::run(&args),
+        Command::Shadow(args) => crate::cmd::shadow::run(&args),
     };
     match result {
         Ok(o) => o.into(),

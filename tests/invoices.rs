@@ -260,8 +260,15 @@ fn activity_export_in_new_york() {
 #[test]
 fn overlapping_activity_exports_do_not_count_a_generation_twice() {
     let f = fixture("activity.csv");
+    // The same file named twice is read once.
     let r = read(&[f.clone(), f.clone()], None, None);
-    assert_eq!(r.files, vec![stats(&f, 6, 6, 0), stats(&f, 6, 0, 6)]);
+    assert_eq!(r.files, vec![stats(&f, 6, 6, 0)]);
+    // A second export holding the same generations (another file) has them all rejected.
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("activity-again.csv");
+    std::fs::copy(&f, &g).unwrap();
+    let r = read(&[f.clone(), g.clone()], None, None);
+    assert_eq!(r.files, vec![stats(&f, 6, 6, 0), stats(&g, 6, 0, 6)]);
     assert_eq!(r.rejections[0].line, 2);
     assert_eq!(r.rejections[0].column, Some("generation_id"));
     assert!(

@@ -6,6 +6,7 @@ pub mod daily;
 pub mod fees;
 pub mod forecast;
 pub mod reconcile;
+pub mod shadow;
 
 use std::io::Read;
 use std::path::Path;
