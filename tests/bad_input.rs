@@ -451,3 +451,42 @@ fn formulas_from_logs_are_neutralised_and_keys_masked() {
         }
     }
 }
+
+/// Bounded memory on any number of distinct models: past 100,000 provider × model pairs (per
+/// reading thread) a new pair is rejected with the reason, and everything else is used.
+#[test]
+fn too_many_distinct_models_are_rejected_not_grown_without_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("many.csv");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&log).unwrap());
+    writeln!(w, "{CSV_HEADER}").unwrap();
+    for i in 0..100_003 {
+        writeln!(w, "2026-04-01T10:00:00Z,openrouter,acme/m{i},1,1").unwrap();
+    }
+    // A pair seen before is still used after the limit.
+    writeln!(w, "2026-04-01T10:00:00Z,openrouter,acme/m7,1,1").unwrap();
+    drop(w);
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args(["daily", "--threads", "1", "-q", "--logs"])
+        .arg(&log)
+        .arg("--rates")
+        .arg(rates())
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let rejected = std::fs::read_to_string(out.path().join("rejected.csv")).unwrap();
+    let rows: Vec<&str> = rejected.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{}", &rejected[..rejected.len().min(500)]);
+    // Lines 100,002..100,004 hold the 100,001st to 100,003rd pairs.
+    assert!(
+        rows[0].contains(",100002,model,\"more than 100,000 distinct provider × model pairs"),
+        "{}",
+        rows[0]
+    );
+    let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
+    assert!(files.ends_with(",100004,100001,0,3\n"), "{files}");
+}

@@ -163,6 +163,8 @@ pub enum Disposition {
     Used,
     /// Outside `--from`/`--to`: read and valid, deliberately not counted.
     OutOfRange,
+    /// Valid but refused by a limit (the reason names it): a rejected row like any other.
+    Rejected(&'static str),
 }
 
 /// Per-thread consumer of calls; the stages after the readers implement it.
@@ -171,11 +173,14 @@ pub trait CallSink: Send {
     fn merge(&mut self, other: Self);
 }
 
-/// Two sinks fed the same calls in one pass; the first one's disposition counts.
+/// Two sinks fed the same calls in one pass; the first one's disposition counts, and a call it
+/// rejects is not passed on.
 impl<A: CallSink, B: CallSink> CallSink for (A, B) {
     fn accept(&mut self, call: &Call<'_>) -> Disposition {
         let d = self.0.accept(call);
-        self.1.accept(call);
+        if !matches!(d, Disposition::Rejected(_)) {
+            self.1.accept(call);
+        }
         d
     }
 
@@ -302,6 +307,10 @@ impl<S: CallSink> Worker<S> {
                 match self.sink.accept(&call) {
                     Disposition::Used => st.used += 1,
                     Disposition::OutOfRange => st.out_of_range += 1,
+                    Disposition::Rejected(reason) => {
+                        st.rejected += 1;
+                        return Some(RowError::new(Some("model"), reason.to_string()));
+                    }
                 }
                 None
             }
