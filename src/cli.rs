@@ -29,6 +29,8 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Top-up surcharges, BYOK fees and subscriptions per month → fees.csv, topups.csv
     Fees(FeesArgs),
+    /// Per day × provider: calls, share, errors, p50/p95 latency, cost per call → rollout.csv
+    Rollout(RolloutArgs),
 }
 
 /// The fee model's inputs, shared by `fees` and `reconcile`.
@@ -94,6 +96,14 @@ pub struct ReconcileArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct DailyArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RolloutArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -178,6 +188,7 @@ pub fn run() -> ExitCode {
         Command::Daily(args) => crate::cmd::daily::run(&args),
         Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
         Command::Fees(args) => crate::cmd::fees::run(&args),
+        Command::Rollout(args) => crate::cmd::rollout::run(&args),
     };
     match result {
         Ok(o) => o.into(),

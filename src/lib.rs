@@ -12,6 +12,7 @@ pub mod domain;
 pub mod fees;
 pub mod forecast;
 pub mod input;
+pub mod insight;
 pub mod output;
 pub mod pricing;
 pub mod reconcile;
