@@ -31,8 +31,10 @@ pub fn run(args: &RolloutArgs) -> Result<Outcome> {
         }
         let all: u64 = per.values().map(|v| v.0).sum();
         let pct = |a: u64, b: u64| {
-            (Money::from(a) * Money::ONE_HUNDRED / Money::from(b))
-                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+            let mut p = (Money::from(a) * Money::ONE_HUNDRED / Money::from(b))
+                .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            p.rescale(2);
+            p
         };
         for (p, (calls, errors)) in &per {
             eprintln!(
