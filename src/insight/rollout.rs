@@ -521,6 +521,88 @@ mod tests {
         }
     }
 
+    fn call(ts_s: i64, provider: &'static str, status: u16, latency: Option<f64>) -> Call<'static> {
+        Call {
+            ts_ms: ts_s * 1000,
+            provider: provider.into(),
+            model: "m".into(),
+            usage: crate::domain::Usage {
+                prompt: 1_000_000,
+                ..Default::default()
+            },
+            total_logged: None,
+            status,
+            request_id: None,
+            latency_ms: latency,
+            byok: false,
+            shadow: false,
+            shadow_of: None,
+            tenant: None,
+            response_model: None,
+            cost: None,
+        }
+    }
+
+    #[test]
+    fn worker_sinks_merge_to_what_one_sink_sees() {
+        // One USD per million prompt tokens: each 2xx call costs 1.00.
+        let rates = RateTable::parse(
+            std::path::Path::new("models.csv"),
+            b"provider,model,effective_from,effective_to,input_per_mtok,output_per_mtok,cache_read_per_mtok,cache_write_per_mtok,long_context_threshold,long_input_per_mtok,long_output_per_mtok\n*,m,2026-01-01,,1,2,,,,,\n",
+        )
+        .unwrap();
+        let day = 1_775_001_600; // 2026-04-01T00:00:00Z
+        let mut calls: Vec<Call<'static>> = (0..40)
+            .map(|i| {
+                let p = if i % 3 == 0 { "b" } else { "a" };
+                let status = if i % 7 == 0 { 500 } else { 200 };
+                let lat = (i % 5 != 0).then_some(f64::from(i * 37 % 23) + 0.25);
+                call(day + i64::from(i) * 3600, p, status, lat)
+            })
+            .collect();
+        let mut shadow = call(day, "a", 200, Some(1e9));
+        shadow.shadow = true;
+        calls.push(shadow);
+        // A period ending on 04-01: calls of 04-02 are out of range.
+        let period = Period {
+            from: None,
+            to: Day::parse("2026-04-01"),
+        };
+        let mut one = RolloutSink::new(&rates, None, period);
+        let disp: Vec<Disposition> = calls.iter().map(|c| one.accept(c)).collect();
+        assert_eq!(
+            disp.iter()
+                .filter(|d| **d == Disposition::OutOfRange)
+                .count(),
+            16
+        );
+        // Worker 2 sees provider "b" first, so its provider ids differ from worker 1's.
+        let mut w1 = RolloutSink::new(&rates, None, period);
+        let mut w2 = RolloutSink::new(&rates, None, period);
+        for c in calls.iter().rev() {
+            if (c.ts_ms / 3_600_000) % 2 == 0 {
+                w1.accept(c);
+            } else {
+                w2.accept(c);
+            }
+        }
+        w1.merge(w2);
+        let (a, b) = (one.finish(), w1.finish());
+        assert_eq!(a.rows, b.rows);
+        assert_eq!((a.shadow_calls, b.shadow_calls), (1, 1));
+        // 24 calls on 04-01 (hours 0–23): "b" at i % 3 == 0 → 8 calls, "a" 16.
+        let rows: Vec<_> = a
+            .rows
+            .iter()
+            .map(|r| (r.provider.as_str(), r.calls))
+            .collect();
+        assert_eq!(rows, [("a", 16), ("b", 8)]);
+        // a: failures at i = 7, 14 → 2 of 16 = 12.50 %; cost 14 × 1.00.
+        assert_eq!(a.rows[0].error_rate_pct.to_string(), "12.50");
+        assert_eq!(a.rows[0].cost_usd, Some(dec!(14)));
+        assert_eq!(a.rows[0].share_pct.to_string(), "66.67");
+    }
+
     #[test]
     fn ratio_rounds_half_up_exactly() {
         let r = |num: Money, mul: u64, den: u128, dp: u32| {
