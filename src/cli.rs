@@ -36,6 +36,8 @@ pub enum Command {
     Forecast(ForecastArgs),
     /// Token drift between shadow calls and their primaries → shadow.csv, shadow_pairs.csv
     Shadow(ShadowArgs),
+    /// Per day × provider: calls, share, errors, p50/p95 latency, cost per call → rollout.csv
+    Rollout(RolloutArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -145,6 +147,14 @@ pub struct DailyArgs {
     pub common: CommonArgs,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct RolloutArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 /// Where the request logs are and which days of them count.
 #[derive(Args, Debug, Clone)]
 pub struct LogArgs {
@@ -230,6 +240,7 @@ pub fn run() -> ExitCode {
         Command::Audit(args) => crate::cmd::audit::run(&args),
         Command::Forecast(args) => crate::cmd::forecast::run(&args),
         Command::Shadow(args) => crate::cmd::shadow::run(&args),
+        Command::Rollout(args) => crate::cmd::rollout::run(&args),
     };
     match result {
         Ok(o) => o.into(),

@@ -2,4 +2,5 @@
 //! tables that answer operational questions rather than bills.
 
 pub mod audit;
+pub mod rollout;
 pub mod shadow;
