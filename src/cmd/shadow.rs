@@ -55,27 +55,7 @@ pub fn run(args: &ShadowArgs) -> Result<Outcome> {
 }
 
 fn print_summary(args: &ShadowArgs, report: &ScanReport, result: &ShadowReport) {
-    for n in &report.notes {
-        eprintln!("note: {n}");
-    }
-    for f in &report.files {
-        eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
-            f.file, f.read, f.used, f.out_of_range, f.rejected
-        );
-    }
-    for r in &report.rejections.first {
-        eprintln!("  rejected {r}");
-    }
-    let more = report.rejections.count - report.rejections.first.len() as u64;
-    if more > 0 {
-        let where_ = if args.common.out.is_some() {
-            "see rejected.csv"
-        } else {
-            "use --out to get rejected.csv"
-        };
-        eprintln!("  … and {more} more rejected rows ({where_})");
-    }
+    super::print_scan(&args.common, report);
     let t: &Totals = &result.totals;
     let u = &t.unpaired;
     eprintln!(
