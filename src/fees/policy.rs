@@ -35,7 +35,12 @@ pub struct TopupFee {
 impl TopupFee {
     /// The fee on one purchase, rounded half-up to the cent as a card or wallet charge is.
     pub fn on(&self, amount: Money) -> Money {
-        let fee = (amount * self.pct / Money::ONE_HUNDRED).max(self.min_usd);
+        // The rate first: with `pct` ≤ 100 (as `FeeBook::parse` checks) the product is at most the
+        // amount, so no amount overflows; past the decimal range the fee saturates, never panics.
+        let fee = amount
+            .checked_mul(self.pct / Money::ONE_HUNDRED)
+            .unwrap_or(Money::MAX)
+            .max(self.min_usd);
         fee.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
     }
 }
@@ -164,6 +169,12 @@ impl FeeBook {
                 if f.pct.is_sign_negative() || f.min_usd.is_sign_negative() {
                     return Err(err(format!("policy {n}: {what} fee is negative")));
                 }
+                if f.pct > Money::ONE_HUNDRED {
+                    return Err(err(format!(
+                        "policy {n}: {what} fee of {} % is over 100 %",
+                        f.pct
+                    )));
+                }
                 Ok(f)
             };
             let byok = match p.byok {
@@ -184,6 +195,12 @@ impl FeeBook {
                         || matches!(f.subscription, Some(SubscriptionPrice::Usd(m)) if m.is_sign_negative())
                     {
                         return Err(err(format!("policy {n}: byok fee is negative")));
+                    }
+                    if f.pct > Money::ONE_HUNDRED {
+                        return Err(err(format!(
+                            "policy {n}: byok fee of {} % is over 100 %",
+                            f.pct
+                        )));
                     }
                     if !f.allowance.is_zero() && f.unit.is_none() {
                         return Err(err(format!(
@@ -442,6 +459,13 @@ mod tests {
         assert_eq!(card.on(dec!(14.64)), dec!(0.81));
         // 5.5 % of 100.10 = 5.5055 → 5.51 (half-up at the third decimal).
         assert_eq!(card.on(dec!(100.10)), dec!(5.51));
+        // No amount overflows the fee (a ledger cell may hold the largest decimal).
+        assert_eq!(card.on(Money::MAX), dec!(4357548938284538567644917268.4));
+        let absurd = TopupFee {
+            pct: Money::MAX,
+            min_usd: dec!(0),
+        };
+        assert_eq!(absurd.on(dec!(1000)), Money::MAX);
     }
 
     #[test]
@@ -469,6 +493,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.message.contains("allowance_unit"), "{e}");
+        for table in ["topup.card = { pct = \"100.01\" }", "byok = { pct = 1e27 }"] {
+            let e = book(&format!(
+                "[[policy]]\nprovider = \"x\"\neffective_from = \"2026-01-01\"\n{table}\n"
+            ))
+            .unwrap_err();
+            assert!(e.message.contains("over 100 %"), "{e}");
+        }
     }
 
     #[test]

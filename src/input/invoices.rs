@@ -71,11 +71,13 @@
 //! of its rows had it (rows without it count 0).
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::TimeZone;
 
-use super::sheet::{self, amount, day, instant, text, tokens, Columns, Row, RowError, Shape};
+use super::sheet::{
+    self, amount, day, instant, text, tokens, Columns, Row, RowError, Shape, Source,
+};
 use super::{file_error, FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
 use crate::pricing::slugs::SlugMap;
@@ -173,13 +175,53 @@ pub fn read_invoices(
     slugs: &SlugMap,
 ) -> Result<InvoiceRead, InputError> {
     let files = sheet::expand(paths, "--invoices", "invoice")?;
-    let mut out = InvoiceRead::default();
-    let mut sums: BTreeMap<(Day, String, String), Acc> = BTreeMap::new();
-    let mut generations: HashMap<String, (usize, u64)> = HashMap::new();
-    for (fi, path) in files.iter().enumerate() {
-        let name = path.display().to_string();
+    let mut reader = Reader::default();
+    for path in &files {
         let (rows, source) = sheet::load(path, sheet, "invoice")?;
-        let (h, cols) = sheet::find_header(&rows, &source, &SHAPES, "invoice header")
+        reader.file(path, &rows, &source, tz, slugs)?;
+    }
+    Ok(reader.finish())
+}
+
+/// [`read_invoices`] on the bytes of one CSV file named `name` (no file is read): the same
+/// header search, rows, rejections and counts. For the fuzz targets and tests.
+#[doc(hidden)]
+pub fn read_invoice_csv_bytes(
+    name: &str,
+    data: &[u8],
+    tz: Option<chrono_tz::Tz>,
+    slugs: &SlugMap,
+) -> Result<InvoiceRead, InputError> {
+    let path = Path::new(name);
+    let rows = sheet::csv_rows(path, data)?;
+    let mut reader = Reader::default();
+    reader.file(path, &rows, &Source::Csv, tz, slugs)?;
+    Ok(reader.finish())
+}
+
+/// The state carried across the files of one run: daily sums and the generations seen.
+#[derive(Default)]
+struct Reader {
+    out: InvoiceRead,
+    sums: BTreeMap<(Day, String, String), Acc>,
+    /// generation id → (file index in `names`, line)
+    generations: HashMap<String, (usize, u64)>,
+    names: Vec<String>,
+}
+
+impl Reader {
+    fn file(
+        &mut self,
+        path: &Path,
+        rows: &[Row],
+        source: &Source,
+        tz: Option<chrono_tz::Tz>,
+        slugs: &SlugMap,
+    ) -> Result<(), InputError> {
+        let fi = self.names.len();
+        let name = path.display().to_string();
+        self.names.push(name.clone());
+        let (h, cols) = sheet::find_header(rows, source, &SHAPES, "invoice header")
             .map_err(|m| file_error(path, m))?;
         let mut stats = FileStats {
             file: name.clone(),
@@ -188,21 +230,23 @@ pub fn read_invoices(
         for row in rows[h + 1..].iter().filter(|r| !r.is_blank()) {
             stats.read += 1;
             let result = parse_row(row, source.is_csv(), &cols, tz, slugs).and_then(|p| {
-                if let Some(&(f, line)) =
-                    p.generation_id.as_ref().and_then(|id| generations.get(id))
+                if let Some(&(f, line)) = p
+                    .generation_id
+                    .as_ref()
+                    .and_then(|id| self.generations.get(id))
                 {
                     return Err(RowError {
                         column: Some("generation_id"),
                         reason: format!(
                             "generation `{}` already read from {}:{line}; not counted twice",
                             p.generation_id.as_deref().unwrap_or_default(),
-                            files[f].display()
+                            self.names[f]
                         ),
                     });
                 }
-                add(&mut sums, &p, cols.kind)?;
+                add(&mut self.sums, &p, cols.kind)?;
                 if let Some(id) = p.generation_id {
-                    generations.insert(id, (fi, row.line));
+                    self.generations.insert(id, (fi, row.line));
                 }
                 Ok(())
             });
@@ -210,27 +254,35 @@ pub fn read_invoices(
                 Ok(()) => stats.used += 1,
                 Err(e) => {
                     stats.rejected += 1;
-                    out.rejections.push(cols.rejection(&name, &source, row, e));
+                    self.out
+                        .rejections
+                        .push(cols.rejection(&name, source, row, e));
                 }
             }
         }
-        out.files.push(stats);
+        self.out.files.push(stats);
+        Ok(())
     }
-    out.lines = sums
-        .into_iter()
-        .map(|((day, provider, model), a)| InvoiceLine {
-            day,
-            provider,
-            model,
-            prompt_tokens: a.prompt,
-            completion_tokens: a.completion,
-            cached_tokens: a.cached,
-            cache_write_tokens: a.cache_write,
-            requests: a.requests,
-            amount_usd: a.amount,
-        })
-        .collect();
-    Ok(out)
+
+    fn finish(self) -> InvoiceRead {
+        let mut out = self.out;
+        out.lines = self
+            .sums
+            .into_iter()
+            .map(|((day, provider, model), a)| InvoiceLine {
+                day,
+                provider,
+                model,
+                prompt_tokens: a.prompt,
+                completion_tokens: a.completion,
+                cached_tokens: a.cached,
+                cache_write_tokens: a.cache_write,
+                requests: a.requests,
+                amount_usd: a.amount,
+            })
+            .collect();
+        out
+    }
 }
 
 /// Adds a parsed row to its day's line. An optional count is present on the line when any of

@@ -383,6 +383,11 @@ mod fast {
             }
             loop {
                 let key = self.raw_string()?;
+                // serde_json reads the keys of the record and of its known nested objects as
+                // text, so invalid UTF-8 in one, even an unknown one, rejects the line there.
+                if !key.is_ascii() && std::str::from_utf8(key).is_err() {
+                    return None;
+                }
                 self.ws();
                 self.eat(b':')?;
                 self.ws();
@@ -648,6 +653,10 @@ mod tests {
             r#"{"ts":"2026-04-28T00:00:00Z","provider":"pé","model":"m","prompt_tokens":1.0,"completion_tokens":1e2,"usage":null}"#.as_bytes(),
             br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","prompt_tokens":01,"completion_tokens":1}"#,
             br#"{"ts":"2026-04-28T00:00:00Z"}x"#,
+            // Invalid UTF-8 in a key (found by the log_line fuzz target) or in a skipped value.
+            b"{\"\xff\":\"\"}",
+            b"{\"usage\":{\"\xff\":1}}",
+            b"{\"ts\":\"2026-04-28T00:00:00Z\",\"provider\":\"p\",\"model\":\"m\",\"prompt_tokens\":1,\"completion_tokens\":1,\"x\":{\"\xff\":\"caf\xe9\"}}",
             br#"{"ts":"2026-04-28T00:00:00Z","#,
             b"{}",
             b"[1]",
