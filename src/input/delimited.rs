@@ -135,6 +135,10 @@ fn parse_cells<'r>(
     for cell in cells {
         let k = n;
         n += 1;
+        // A BOM opening a record (files joined end to end) is not data. The csv crate drops one
+        // at the start of its input, i.e. of a chunk; dropping them here too gives the row the
+        // same verdict wherever chunks are cut and whichever path reads it.
+        let cell = if k == 0 { strip_boms(cell) } else { cell };
         let Some(&Some(id)) = layout.columns.get(k) else {
             continue;
         };
@@ -171,6 +175,13 @@ fn parse_cells<'r>(
         return Err(e);
     }
     fields.into_call()
+}
+
+fn strip_boms(mut cell: &[u8]) -> &[u8] {
+    while let Some(rest) = cell.strip_prefix(b"\xEF\xBB\xBF") {
+        cell = rest;
+    }
+    cell
 }
 
 #[cfg(test)]
@@ -232,6 +243,35 @@ mod tests {
         .unwrap();
         let rec = csv::ByteRecord::from(vec!["2026-04-01T00:00:00Z", "p", "m", "999", "1000", "0"]);
         assert_eq!(parse_record(&layout, &rec).unwrap().usage.prompt, 1000);
+    }
+
+    #[test]
+    fn a_bom_opening_a_line_is_not_data() {
+        let layout = CsvLayout::from_header(
+            &[
+                "ts",
+                "provider",
+                "model",
+                "prompt_tokens",
+                "completion_tokens",
+            ],
+            1,
+            FieldSet::ALL,
+        )
+        .unwrap();
+        let line = b"\xEF\xBB\xBF\xEF\xBB\xBF2026-04-01T00:00:00Z,p,m,5,7";
+        let plain = parse_plain_line(&layout, line).unwrap();
+        // What the csv crate reads from the line at the start of a chunk: one BOM dropped.
+        let rec = csv::ByteRecord::from(vec![
+            &b"\xEF\xBB\xBF2026-04-01T00:00:00Z"[..],
+            b"p",
+            b"m",
+            b"5",
+            b"7",
+        ]);
+        let record = parse_record(&layout, &rec).unwrap();
+        assert_eq!(format!("{plain:?}"), format!("{record:?}"));
+        assert_eq!(plain.ts_ms, 1_775_001_600_000);
     }
 
     #[test]
