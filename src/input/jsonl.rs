@@ -239,6 +239,22 @@ mod fast {
         Skip,
     }
 
+    impl Dest {
+        /// A bit per key an object can know (distinct within each object's key map); `None`
+        /// for an unknown key.
+        fn bit(self) -> Option<u64> {
+            Some(match self {
+                Dest::Primary(id) => 1 << id as u32,
+                Dest::Secondary(id) => 1 << (32 + id as u32),
+                Dest::Usage => 1 << 27,
+                Dest::PromptDetails => 1 << 28,
+                Dest::CompletionDetails => 1 << 29,
+                Dest::CacheCreation => 1 << 30,
+                Dest::Skip => return None,
+            })
+        }
+    }
+
     fn top_key(k: &[u8]) -> Dest {
         use Dest::*;
         use FieldId::*;
@@ -321,9 +337,8 @@ mod fast {
             i: 0,
             needed,
         };
-        let mut seen = 0u32;
         s.ws();
-        s.object(f, &mut seen, top_key, 0)?;
+        s.object(f, top_key, 0)?;
         s.ws();
         (s.i == s.b.len()).then_some(())
     }
@@ -372,7 +387,6 @@ mod fast {
         fn object(
             &mut self,
             f: &mut Fields<'a>,
-            seen: &mut u32,
             key_of: impl Fn(&[u8]) -> Dest + Copy,
             depth: u8,
         ) -> Option<()> {
@@ -381,6 +395,9 @@ mod fast {
             if self.eat(b'}').is_some() {
                 return Some(());
             }
+            // The keys read in this object: serde_json rejects a field named twice, so a repeat
+            // declines the line and serde_json reports it.
+            let mut known = 0u64;
             loop {
                 let key = self.raw_string()?;
                 // serde_json reads the keys of the record and of its known nested objects as
@@ -397,13 +414,14 @@ mod fast {
                     }
                     d => d,
                 };
+                if let Some(bit) = dest.bit() {
+                    if known & bit != 0 {
+                        return None;
+                    }
+                    known |= bit;
+                }
                 match dest {
                     Dest::Primary(id) => {
-                        let bit = 1u32 << id as u32;
-                        if *seen & bit != 0 {
-                            return None; // duplicate key: let serde_json report it
-                        }
-                        *seen |= bit;
                         let v = self.scalar()?;
                         if v.is_some() {
                             *f.slot(id) = v;
@@ -416,12 +434,10 @@ mod fast {
                             *slot = v;
                         }
                     }
-                    Dest::Usage => self.nested(f, seen, usage_key, depth)?,
-                    Dest::PromptDetails => self.nested(f, seen, prompt_details_key, depth)?,
-                    Dest::CompletionDetails => {
-                        self.nested(f, seen, completion_details_key, depth)?
-                    }
-                    Dest::CacheCreation => self.nested(f, seen, cache_creation_key, depth)?,
+                    Dest::Usage => self.nested(f, usage_key, depth)?,
+                    Dest::PromptDetails => self.nested(f, prompt_details_key, depth)?,
+                    Dest::CompletionDetails => self.nested(f, completion_details_key, depth)?,
+                    Dest::CacheCreation => self.nested(f, cache_creation_key, depth)?,
                     Dest::Skip => self.skip(depth)?,
                 }
                 self.ws();
@@ -443,7 +459,6 @@ mod fast {
         fn nested(
             &mut self,
             f: &mut Fields<'a>,
-            seen: &mut u32,
             key_of: impl Fn(&[u8]) -> Dest + Copy,
             depth: u8,
         ) -> Option<()> {
@@ -451,7 +466,7 @@ mod fast {
                 self.i += 4;
                 return Some(());
             }
-            self.object(f, seen, key_of, depth + 1)
+            self.object(f, key_of, depth + 1)
         }
 
         /// A scalar value; `Some(None)` for `null`.
@@ -653,6 +668,11 @@ mod tests {
             r#"{"ts":"2026-04-28T00:00:00Z","provider":"pé","model":"m","prompt_tokens":1.0,"completion_tokens":1e2,"usage":null}"#.as_bytes(),
             br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","prompt_tokens":01,"completion_tokens":1}"#,
             br#"{"ts":"2026-04-28T00:00:00Z"}x"#,
+            // A key named twice inside `usage` (found by the log_line fuzz target), `timestamp`
+            // or `usage` itself twice.
+            br#"{"ts":"2026-04-28T00:00:00Z","provider":"p","model":"m","usage":{"input_tokens":1,"output_tokens":5,"output_tokens":6}}"#,
+            br#"{"timestamp":1,"timestamp":2,"provider":"p","model":"m","prompt_tokens":1,"completion_tokens":1}"#,
+            br#"{"ts":1,"provider":"p","model":"m","usage":{"prompt_tokens":1},"usage":{"completion_tokens":1}}"#,
             // Invalid UTF-8 in a key (found by the log_line fuzz target) or in a skipped value.
             b"{\"\xff\":\"\"}",
             b"{\"usage\":{\"\xff\":1}}",
@@ -671,6 +691,13 @@ mod tests {
         assert!(
             fast::fields(br#"{"ts":1,"ts":2}"#, &mut Fields::default(), FieldSet::ALL).is_none()
         );
+        // A repeat inside a nested object declines too.
+        assert!(fast::fields(
+            br#"{"usage":{"cost":1,"cost":2}}"#,
+            &mut Fields::default(),
+            FieldSet::ALL
+        )
+        .is_none());
     }
 
     #[test]
