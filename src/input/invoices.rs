@@ -70,13 +70,13 @@
 //! count (`cached_tokens`, `cache_write_tokens`, `requests`) of a summed line is present when any
 //! of its rows had it (rows without it count 0).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::TimeZone;
 
 use super::sheet::{self, amount, day, instant, text, tokens, Columns, Row, RowError, Shape};
-use super::{file_error, FileStats, InputError, Rejection};
+use super::{FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
 use crate::pricing::slugs::SlugMap;
 
@@ -175,22 +175,18 @@ pub fn read_invoices(
     let files = sheet::expand(paths, "--invoices", "invoice")?;
     let mut out = InvoiceRead::default();
     let mut sums: BTreeMap<(Day, String, String), Acc> = BTreeMap::new();
-    let mut generations: HashMap<String, (usize, u64)> = HashMap::new();
+    let mut generations = Generations::default();
     for (fi, path) in files.iter().enumerate() {
         let name = path.display().to_string();
-        let (rows, source) = sheet::load(path, sheet, "invoice")?;
-        let (h, cols) = sheet::find_header(&rows, &source, &SHAPES, "invoice header")
-            .map_err(|m| file_error(path, m))?;
         let mut stats = FileStats {
             file: name.clone(),
             ..Default::default()
         };
-        for row in rows[h + 1..].iter().filter(|r| !r.is_blank()) {
+        let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
             stats.read += 1;
-            let result = parse_row(row, source.is_csv(), &cols, tz, slugs).and_then(|p| {
-                if let Some(&(f, line)) =
-                    p.generation_id.as_ref().and_then(|id| generations.get(id))
-                {
+            let result = parse_row(row, source.is_csv(), cols, tz, slugs).and_then(|p| {
+                let id = p.generation_id.as_deref().map(Generations::key);
+                if let Some((f, line)) = id.and_then(|id| generations.get(id)) {
                     return Err(RowError {
                         column: Some("generation_id"),
                         reason: format!(
@@ -201,8 +197,8 @@ pub fn read_invoices(
                     });
                 }
                 add(&mut sums, &p, cols.kind)?;
-                if let Some(id) = p.generation_id {
-                    generations.insert(id, (fi, row.line));
+                if let Some(id) = id {
+                    generations.insert(id, fi, row.line);
                 }
                 Ok(())
             });
@@ -210,10 +206,11 @@ pub fn read_invoices(
                 Ok(()) => stats.used += 1,
                 Err(e) => {
                     stats.rejected += 1;
-                    out.rejections.push(cols.rejection(&name, &source, row, e));
+                    out.rejections.push(cols.rejection(&name, source, row, e));
                 }
             }
-        }
+        };
+        sheet::read_table(path, sheet, "invoice", &SHAPES, "invoice header", each)?;
         out.files.push(stats);
     }
     out.lines = sums
@@ -231,6 +228,30 @@ pub fn read_invoices(
         })
         .collect();
     Ok(out)
+}
+
+/// The generation ids read so far, as 64-bit hashes (8 bytes an id, not the string, as the log
+/// side keeps request ids), each with the file (index) and line it was first read on. Two
+/// distinct ids share a hash with odds of about 1 in 2^64 / n per id; the rejection names both
+/// ids' places, so such a clash would show.
+#[derive(Default)]
+struct Generations(rustc_hash::FxHashMap<u64, (u32, u64)>);
+
+impl Generations {
+    fn key(id: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        id.hash(&mut h);
+        h.finish()
+    }
+
+    fn get(&self, key: u64) -> Option<(usize, u64)> {
+        self.0.get(&key).map(|&(f, line)| (f as usize, line))
+    }
+
+    fn insert(&mut self, key: u64, file: usize, line: u64) {
+        self.0.insert(key, (file as u32, line));
+    }
 }
 
 /// Adds a parsed row to its day's line. An optional count is present on the line when any of
