@@ -7,8 +7,8 @@
 //! names; the option is ignored for CSV files). A directory means every `.csv` and `.xlsx` file
 //! in it, in name order, not recursive. Any other file, an unreadable file, a missing sheet or a
 //! file without a known header is an [`InputError::File`] (exit status 2). The reading itself
-//! (files, header search, cells, line numbers) is [`super::sheet`]'s, shared with the other
-//! spreadsheet inputs.
+//! (files streamed row by row, header search, cells, line numbers, size limits) is
+//! [`super::sheet`]'s, shared with the other spreadsheet inputs.
 //!
 //! The header is the first row, within the first 20 (lines of a CSV, rows of a sheet), that holds
 //! every required column of one of the two shapes below, so title rows above a spreadsheet table

@@ -1,8 +1,10 @@
-//! Small tables from `.csv` and `.xlsx` files (invoices, the top-up ledger), read whole with the
-//! line number of every row, so that each rejected row can name its file, line and cell.
+//! Tables from `.csv` and `.xlsx` files (invoices, the top-up ledger), read one row at a time
+//! with the line number of every row, so that each rejected row can name its file, line and cell.
 //!
-//! These files are small (a month of daily lines, a ledger), so they are read whole on one
-//! thread; the log readers' chunked pipeline would buy nothing here.
+//! A month of daily lines is small, but an activity export has a row per generation (a million
+//! rows of 24 columns is 200 MB of CSV), so a file is streamed on one thread: the reader holds
+//! the row at hand, never the file, and the invoice and ledger readers sum as they go. The log
+//! readers' chunked pipeline would buy little here.
 //!
 //! - A CSV row's line is the physical line its record starts on (the header counted), after an
 //!   optional BOM, with `\n`, `\r\n` or a lone `\r` as line breaks, so a quoted field spanning
@@ -17,6 +19,31 @@
 //!   number written as text too, because exports and hand edits mix the two freely.
 //! - Amounts are exact decimals: an XLSX number cell is read from its shortest round-trip text
 //!   (`f64::to_string`), which is what the cell shows, so a cell showing 0.1 is exactly 0.1.
+//! - A formula cell is read by the result the file holds for it (what the spreadsheet computed
+//!   when it saved the file); a file without one has an empty cell there. An error cell
+//!   (`#N/A`, `#DIV/0!`) rejects its row when its column is read, naming the error. A merged
+//!   cell holds its value in its top-left cell; the others are empty.
+//!
+//! # Limits
+//!
+//! Memory stays bounded whatever the file; a file past a limit is an [`InputError::File`] that
+//! says which (exit status 2), after the rows before it were read:
+//!
+//! - a CSV record over 64 MiB (`MAX_RECORD_BYTES`, as for logs; usually an unclosed quote) or
+//!   with more than 16,384 fields;
+//! - a sheet cell below row 1,048,576 or right of column XFD (16,384), Excel's limits, or with a
+//!   text over 32,767 characters (what a cell can hold);
+//! - an XLSX part whose zip entry declares more than 2 GiB uncompressed (a sheet of 1,048,576
+//!   rows of an activity export's 24 columns is about 1.2 GiB of XML), or more than 512 MiB for
+//!   the parts the XLSX library holds whole (shared strings, styles, workbook, relationships):
+//!   checked from the zip directory before anything is inflated, so a zip bomb costs nothing.
+//!   The zip reader stops every part at its declared size, so a directory that understates one
+//!   gets an error, not the bytes. A part declared over 64 MiB is first read through once,
+//!   counting its bytes and refusing a text or tag over 1 MiB, since the XLSX library holds one
+//!   whole while reading it.
+//!
+//! The XLSX library holds the shared strings table (every distinct text of the workbook) in
+//! memory: at most the 512 MiB part, a few times the text of a million-row export's ids.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -445,6 +472,8 @@ pub(crate) struct CsvRows<R> {
     /// The last byte consumed was `\r` (a `\n` right after it ends no further line).
     prev_cr: bool,
     started: bool,
+    /// The file's first bytes, read to look for a BOM and not yet parsed.
+    head: Vec<u8>,
     done: bool,
 }
 
@@ -458,6 +487,7 @@ impl<R: BufRead> CsvRows<R> {
             breaks: 0,
             prev_cr: false,
             started: false,
+            head: Vec::new(),
             done: false,
         }
     }
@@ -466,15 +496,31 @@ impl<R: BufRead> CsvRows<R> {
         use csv_core::ReadRecordResult as R;
         let unreadable = |e: std::io::Error| format!("unreadable CSV: {e}");
         if !self.started {
+            // The first bytes, however the input comes in: a BOM is dropped, else they are read
+            // first.
             self.started = true;
-            if self.input.fill_buf().map_err(unreadable)?.starts_with(BOM) {
-                self.input.consume(BOM.len());
+            while self.head.len() < BOM.len() {
+                let b = self.input.fill_buf().map_err(unreadable)?;
+                let n = b.len().min(BOM.len() - self.head.len());
+                if n == 0 {
+                    break;
+                }
+                self.head.extend_from_slice(&b[..n]);
+                self.input.consume(n);
+            }
+            if self.head == BOM {
+                self.head.clear();
             }
         }
         let (mut nfields, mut nends) = (0, 0);
         let mut line = None;
         loop {
-            let input = self.input.fill_buf().map_err(unreadable)?;
+            let from_head = !self.head.is_empty();
+            let input = if from_head {
+                &self.head[..]
+            } else {
+                self.input.fill_buf().map_err(unreadable)?
+            };
             let (res, nin, nout, nend) =
                 self.core
                     .read_record(input, &mut self.fields[nfields..], &mut self.ends[nends..]);
@@ -494,7 +540,11 @@ impl<R: BufRead> CsvRows<R> {
                     count_breaks(&used[skip..], &mut self.breaks, &mut self.prev_cr);
                 }
             }
-            self.input.consume(nin);
+            if from_head {
+                self.head.drain(..nin);
+            } else {
+                self.input.consume(nin);
+            }
             nfields += nout;
             nends += nend;
             let starts = || line.unwrap_or(self.breaks + 1);
@@ -1369,6 +1419,58 @@ mod tests {
         assert_eq!(r[0].cells, vec![Cell::text("a"), Cell::text("b")]);
         assert_eq!(r[1].cells[0], Cell::text("1\n2"));
         assert_eq!(line_breaks(b"\r\n\r\n\r"), 3);
+    }
+
+    #[test]
+    fn csv_lines_do_not_depend_on_how_the_input_is_buffered() {
+        let text = format!(
+            "\u{feff}a,b\r\n\"1\r\n2\",3\r\r\n\n\"{}\",x\n\rq,\r",
+            "y".repeat(10_000)
+        );
+        let whole = rows(&text);
+        let lines: Vec<u64> = whole.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![1, 2, 6, 8]);
+        assert_eq!(whole[2].cells[0], Cell::text(&"y".repeat(10_000)));
+        // One byte at a time: a `\r\n` split across reads still ends one line.
+        for cap in [1, 2, 3, 7] {
+            let small = std::io::BufReader::with_capacity(cap, text.as_bytes());
+            let got: Vec<Row> = CsvRows::new(small).map(|r| r.unwrap()).collect();
+            let l: Vec<u64> = got.iter().map(|r| r.line).collect();
+            assert_eq!(l, lines, "buffer of {cap}");
+            assert!(got.iter().zip(&whole).all(|(a, b)| a.cells == b.cells));
+        }
+        // Half a BOM is data (invalid UTF-8); a file shorter than a BOM is read whole.
+        let half = csv_rows(Path::new("t.csv"), b"\xEF\xBBx,y\n").unwrap();
+        assert_eq!(
+            half[0].problem.as_deref(),
+            Some("field 1 is not valid UTF-8")
+        );
+        let tiny = csv_rows(Path::new("t.csv"), b"x").unwrap();
+        assert_eq!((tiny[0].line, &tiny[0].cells), (1, &vec![Cell::text("x")]));
+        assert!(csv_rows(Path::new("t.csv"), b"\xEF\xBB\xBF")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn xml_parts_are_counted_and_long_stretches_refused() {
+        let xml = b"<a><b>text</b></a>";
+        assert_eq!(scan_part(&xml[..], 18, 8), Ok(18));
+        assert!(scan_part(&xml[..], 17, 8)
+            .unwrap_err()
+            .contains("more than the 17 bytes"));
+        // `<b>text` is the longest stretch between two `<`: 7 bytes.
+        assert!(scan_part(&xml[..], 100, 7).is_ok());
+        assert!(scan_part(&xml[..], 100, 6)
+            .unwrap_err()
+            .contains("a text or tag longer than"));
+        // Across reads, and at the end of a part.
+        let long = [b"<a>".as_slice(), &[b'x'; 200_000]].concat();
+        assert!(scan_part(&long[..], 1 << 20, 200_003).is_ok());
+        assert!(scan_part(&long[..], 1 << 20, 100_000).is_err());
+        assert_eq!(bytes(2 << 30), "2 GiB");
+        assert_eq!(bytes(512 << 20), "512 MiB");
+        assert_eq!(bytes(3 << 29), "1.5 GiB");
     }
 
     #[test]
