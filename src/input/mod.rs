@@ -264,7 +264,7 @@ impl Default for ScanOptions {
 }
 
 /// A line longer than this is not a log record; stop rather than buffer without bound.
-const MAX_RECORD_BYTES: usize = 64 << 20;
+pub(crate) const MAX_RECORD_BYTES: usize = 64 << 20;
 
 enum Work {
     Text {
