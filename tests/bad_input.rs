@@ -490,3 +490,337 @@ fn too_many_distinct_models_are_rejected_not_grown_without_bound() {
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
     assert!(files.ends_with(",100004,100001,0,3\n"), "{files}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Spreadsheets: invoices as XLSX, read by `reconcile` against one logged call (GOOD: 2026-04-01,
+// openrouter, acme/big, 1000 + 100 tokens = USD 0.0045 at the fixture rate).
+
+const INVOICE_HEADER: [&str; 6] = [
+    "date",
+    "provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "amount_usd",
+];
+
+/// Writes a daily invoice line for GOOD's day, provider and model on sheet row `row` (0-based),
+/// columns A–E; the amount (F) is left to the caller.
+fn invoice_row(ws: &mut rust_xlsxwriter::Worksheet, row: u32, prompt: u32) {
+    ws.write_string(row, 0, "2026-04-01").unwrap();
+    ws.write_string(row, 1, "openrouter").unwrap();
+    ws.write_string(row, 2, "acme/big").unwrap();
+    ws.write_number(row, 3, prompt).unwrap();
+    ws.write_number(row, 4, 100).unwrap();
+}
+
+fn invoice_header(ws: &mut rust_xlsxwriter::Worksheet, row: u32) {
+    for (c, h) in INVOICE_HEADER.into_iter().enumerate() {
+        ws.write_string(row, c as u16, h).unwrap();
+    }
+}
+
+/// One spreadsheet case: the workbook, and what `reconcile` must give.
+struct SheetCase {
+    name: &'static str,
+    build: fn(&Path),
+    /// Exit status: 1 when a row is rejected or a line flagged.
+    code: i32,
+    /// Rejected rows: (sheet row, column, words in the reason).
+    rejected: Vec<(u64, &'static str, &'static str)>,
+    /// (rows read, rows used) of the workbook.
+    accounting: (u64, u64),
+    /// The invoiced amount the run reports, as `summary.csv` writes it.
+    invoiced_usd: &'static str,
+}
+
+fn sheet_cases() -> Vec<SheetCase> {
+    use rust_xlsxwriter::{Format, Formula, Workbook};
+    vec![
+        SheetCase {
+            name: "formulas are read by the result the spreadsheet saved; none saved is rejected",
+            build: |p| {
+                let mut wb = Workbook::new();
+                let ws = wb.add_worksheet();
+                ws.set_formula_result_default("");
+                invoice_header(ws, 0);
+                invoice_row(ws, 1, 0);
+                ws.write_formula(1, 3, Formula::new("=500*2").set_result("1000"))
+                    .unwrap();
+                ws.write_formula(1, 5, Formula::new("=0.0015*3").set_result("0.0045"))
+                    .unwrap();
+                // A formula without a saved result (a writer that computes nothing).
+                invoice_row(ws, 2, 1000);
+                ws.write_formula(2, 5, "=0.0045").unwrap();
+                wb.save(p).unwrap();
+            },
+            code: 1,
+            rejected: vec![(3, "amount_usd", "Sheet1!F3: amount_usd is empty")],
+            accounting: (2, 1),
+            invoiced_usd: "0.0045",
+        },
+        SheetCase {
+            name: "error cells reject their row, naming the cell and the error",
+            build: |p| {
+                let mut wb = Workbook::new();
+                let ws = wb.add_worksheet();
+                ws.set_name("Usage").unwrap();
+                invoice_header(ws, 0);
+                invoice_row(ws, 1, 1000);
+                ws.write_number(1, 5, 0.0045).unwrap();
+                invoice_row(ws, 2, 1000);
+                ws.write_formula(
+                    2,
+                    5,
+                    Formula::new("=VLOOKUP(A3,Z:Z,2,0)").set_result("#N/A"),
+                )
+                .unwrap();
+                invoice_row(ws, 3, 0);
+                ws.write_formula(3, 3, Formula::new("=1/0").set_result("#DIV/0!"))
+                    .unwrap();
+                ws.write_number(3, 5, 0.0045).unwrap();
+                wb.save(p).unwrap();
+            },
+            code: 1,
+            rejected: vec![
+                (3, "amount_usd", "Usage!F3: the cell holds the error #N/A"),
+                (
+                    4,
+                    "prompt_tokens",
+                    "Usage!D4: the cell holds the error #DIV/0!",
+                ),
+            ],
+            accounting: (3, 1),
+            invoiced_usd: "0.0045",
+        },
+        SheetCase {
+            name: "a merged title above a header with a merged cell; a value under its second half",
+            build: |p| {
+                let mut wb = Workbook::new();
+                let ws = wb.add_worksheet();
+                ws.merge_range(
+                    0,
+                    0,
+                    0,
+                    6,
+                    "=HYPERLINK(\"x\") April invoice",
+                    &Format::new(),
+                )
+                .unwrap();
+                for (c, h) in INVOICE_HEADER[..5].iter().enumerate() {
+                    ws.write_string(1, c as u16, *h).unwrap();
+                }
+                ws.merge_range(1, 5, 1, 6, "amount_usd", &Format::new())
+                    .unwrap();
+                invoice_row(ws, 2, 1000);
+                ws.write_number(2, 5, 0.0045).unwrap();
+                // Typed under G, the second half of the merged header: under no column.
+                invoice_row(ws, 3, 1000);
+                ws.write_number(3, 6, 0.0045).unwrap();
+                wb.save(p).unwrap();
+            },
+            code: 1,
+            rejected: vec![(4, "amount_usd", "Sheet1!F4: amount_usd is empty")],
+            accounting: (2, 1),
+            invoiced_usd: "0.0045",
+        },
+        SheetCase {
+            name: "a wrong amount is a finding, not a rejection",
+            build: |p| {
+                let mut wb = Workbook::new();
+                let ws = wb.add_worksheet();
+                invoice_header(ws, 0);
+                invoice_row(ws, 1, 1000);
+                ws.write_number(1, 5, 4.5).unwrap();
+                wb.save(p).unwrap();
+            },
+            code: 1,
+            rejected: vec![],
+            accounting: (1, 1),
+            invoiced_usd: "4.5",
+        },
+    ]
+}
+
+/// Runs `reconcile` on GOOD and the workbook `invoice.xlsx` in `dir`.
+fn reconcile_sheet(dir: &Path) -> (i32, String, tempfile::TempDir) {
+    std::fs::write(dir.join("logs.jsonl"), GOOD).unwrap();
+    run(
+        dir,
+        &[
+            "reconcile".as_ref(),
+            "-q".as_ref(),
+            "--rates".as_ref(),
+            rates().as_os_str(),
+            "--logs".as_ref(),
+            "logs.jsonl".as_ref(),
+            "--invoices".as_ref(),
+            "invoice.xlsx".as_ref(),
+        ],
+    )
+}
+
+/// The value of `column` in the one data row of CSV `text`.
+fn csv_value(text: &str, column: &str) -> String {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let i = rdr
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == column)
+        .unwrap_or_else(|| panic!("no column {column}"));
+    let row = rdr.records().next().unwrap().unwrap();
+    row[i].to_string()
+}
+
+#[test]
+fn bad_spreadsheets_are_rejected_cell_by_cell_and_accounted_for() {
+    for case in sheet_cases() {
+        let name = case.name;
+        let dir = tempfile::tempdir().unwrap();
+        (case.build)(&dir.path().join("invoice.xlsx"));
+        let (code, stderr, out) = reconcile_sheet(dir.path());
+        assert_eq!(code, case.code, "{name}: exit status\n{stderr}");
+        let rejected = std::fs::read_to_string(out.path().join("rejected.csv")).unwrap();
+        let mut rdr = csv::Reader::from_reader(rejected.as_bytes());
+        let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), case.rejected.len(), "{name}\n{rejected}");
+        for (r, (line, column, words)) in rows.iter().zip(&case.rejected) {
+            assert!(r[0].ends_with("invoice.xlsx"), "{name}: {r:?}");
+            assert_eq!(r[1].parse::<u64>().unwrap(), *line, "{name}: {r:?}");
+            assert_eq!(&r[2], *column, "{name}: {r:?}");
+            assert!(r[3].contains(words), "{name}: {r:?} lacks {words:?}");
+        }
+        let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
+        let row = files
+            .lines()
+            .find(|l| l.contains("invoice.xlsx"))
+            .unwrap_or_else(|| panic!("{name}: no invoice in files.csv\n{files}"));
+        let n: Vec<u64> = row.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
+        let (read, used) = case.accounting;
+        assert_eq!((n[0], n[1]), (read, used), "{name}: {row}");
+        assert_eq!(n[0], n[1] + n[2] + n[3], "{name}: {row}");
+        assert_eq!(n[3], rows.len() as u64, "{name}: {row}");
+        let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+        assert_eq!(
+            csv_value(&summary, "invoiced_usd")
+                .parse::<rust_decimal::Decimal>()
+                .unwrap(),
+            case.invoiced_usd.parse::<rust_decimal::Decimal>().unwrap(),
+            "{name}\n{summary}"
+        );
+    }
+}
+
+/// Sets the uncompressed size that the zip directory of `path` declares for part `part`.
+fn declare_size(path: &Path, part: &str, size: u32) {
+    let mut b = std::fs::read(path).unwrap();
+    let mut found = false;
+    for o in 0..b.len().saturating_sub(46) {
+        if b[o..o + 4] != *b"PK\x01\x02" {
+            continue;
+        }
+        let name_len = u16::from_le_bytes([b[o + 28], b[o + 29]]) as usize;
+        if &b[o + 46..o + 46 + name_len] == part.as_bytes() {
+            b[o + 24..o + 28].copy_from_slice(&size.to_le_bytes());
+            found = true;
+        }
+    }
+    assert!(found, "no part {part}");
+    std::fs::write(path, b).unwrap();
+}
+
+/// Limits instead of surprises: an XLSX whose sheet would inflate to 3 GiB is refused from the
+/// zip directory, unread (exit 2, one line); a gzip log that inflates to 100 MiB with no line
+/// end is one rejected row at the 64 MiB record limit, not an unbounded buffer.
+#[test]
+fn zip_and_gzip_bombs_get_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("invoice.xlsx");
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    invoice_header(ws, 0);
+    invoice_row(ws, 1, 1000);
+    ws.write_number(1, 5, 0.0045).unwrap();
+    wb.save(&xlsx).unwrap();
+    declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
+    let (code, stderr, _out) = reconcile_sheet(dir.path());
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("invoice.xlsx: XLSX part `xl/worksheets/sheet1.xml` uncompresses to 3 GiB")
+            && stderr.contains("refused, as a zip bomb would be"),
+        "{stderr}"
+    );
+
+    let logs = tempfile::tempdir().unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    writeln!(enc, "{GOOD}").unwrap();
+    let block = vec![b'a'; 1 << 20];
+    for _ in 0..100 {
+        enc.write_all(&block).unwrap();
+    }
+    let gz = enc.finish().unwrap();
+    assert!(gz.len() < 1 << 20, "{} bytes", gz.len());
+    std::fs::write(logs.path().join("bomb.jsonl.gz"), gz).unwrap();
+    let (code, stderr, out) = run(
+        logs.path(),
+        &[
+            "daily".as_ref(),
+            "-q".as_ref(),
+            "--rates".as_ref(),
+            rates().as_os_str(),
+            "--logs".as_ref(),
+            "bomb.jsonl.gz".as_ref(),
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    let rejected = std::fs::read_to_string(out.path().join("rejected.csv")).unwrap();
+    assert_eq!(
+        rejected,
+        "file,line,column,reason,raw\nbomb.jsonl.gz,2,,file unreadable from here on: a record \
+         longer than 64 MiB (no line end found): not a log file?,\n"
+    );
+    let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
+    assert!(files.ends_with("bomb.jsonl.gz,2,1,0,1\n"), "{files}");
+}
+
+/// The most rows a sheet can have (1,048,576: the header and 1,048,575 invoice lines, written in
+/// constant-memory mode) are all read and summed. About 20 s in a test build (the spreadsheet
+/// crates are optimised in test builds too, Cargo.toml); the reader holds one row at a time.
+#[test]
+fn a_sheet_of_1048576_rows_is_read_to_the_last_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet_with_constant_memory().unwrap();
+    invoice_header(ws, 0);
+    for r in 1..1_048_576u32 {
+        // Excel serial 46113 is 2026-04-01: the lines cycle through the 30 days of April.
+        ws.write_number(r, 0, 46113 + (r % 30)).unwrap();
+        ws.write_string(r, 1, "openrouter").unwrap();
+        ws.write_string(r, 2, "acme/big").unwrap();
+        ws.write_number(r, 3, 1000).unwrap();
+        ws.write_number(r, 4, 100).unwrap();
+        ws.write_number(r, 5, if r == 1_048_575 { 1.0 } else { 0.5 })
+            .unwrap();
+    }
+    wb.save(dir.path().join("invoice.xlsx")).unwrap();
+    let (code, stderr, out) = reconcile_sheet(dir.path());
+    // 29 invoiced days have no logged call: flagged.
+    assert_eq!(code, 1, "{stderr}");
+    let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
+    assert!(
+        files.contains("invoice.xlsx,1048575,1048575,0,0\n"),
+        "{files}"
+    );
+    let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
+    // 1,048,574 lines of 0.5 and the last row's 1.
+    assert_eq!(
+        csv_value(&summary, "invoiced_usd")
+            .parse::<rust_decimal::Decimal>()
+            .unwrap(),
+        rust_decimal::Decimal::from(524_288)
+    );
+    let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
+    assert_eq!(recon.lines().count(), 1 + 30, "{recon}");
+}

@@ -590,7 +590,10 @@ impl Pump<'_> {
             }
             let mut buf = self.buffer();
             let mut len = carry.len();
-            let want = self.chunk.max(len + (1 << 16));
+            // A carry holds no record end: grow by doubling (a long line, or a gzip bomb of one
+            // line, costs linear time, not a rescan per 64 KiB) up to just past the record limit.
+            let grown = (len * 2).min(MAX_RECORD_BYTES + (1 << 16));
+            let want = self.chunk.max(grown).max(len + (1 << 16));
             if buf.len() < want {
                 buf.resize(want, 0);
             }
