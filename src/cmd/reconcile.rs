@@ -11,7 +11,7 @@ use crate::fees::byok::ByokSink;
 use crate::input::invoices;
 use crate::input::record::{FieldId, FieldSet};
 use crate::input::{CallSink, Disposition};
-use crate::output::{self, money, safe_text};
+use crate::output::{self, money};
 use crate::reconcile::findings::{FindingsSink, SeenIds};
 use crate::reconcile::{self, Status, Tolerance};
 
@@ -127,8 +127,8 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                 let opt = |v: Option<u128>| v.map(|n| n.to_string()).unwrap_or_default();
                 vec![
                     r.day.to_string(),
-                    safe_text(&r.provider).into_owned(),
-                    safe_text(&r.model).into_owned(),
+                    r.provider.clone(),
+                    r.model.clone(),
                     r.log_requests.map(|n| n.to_string()).unwrap_or_default(),
                     opt(r.log_prompt_tokens),
                     opt(r.log_completion_tokens),
@@ -140,7 +140,7 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                     r.invoiced_usd.map(money).unwrap_or_default(),
                     r.delta_usd.map(money).unwrap_or_default(),
                     r.status.as_str().to_string(),
-                    safe_text(&r.note).into_owned(),
+                    r.note.clone(),
                 ]
             })
             .collect(),
@@ -153,10 +153,10 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                 vec![
                     f.kind.to_string(),
                     f.day.map(|d| d.to_string()).unwrap_or_default(),
-                    safe_text(&f.provider).into_owned(),
-                    safe_text(&f.model).into_owned(),
+                    f.provider.clone(),
+                    f.model.clone(),
                     f.count.to_string(),
-                    safe_text(&f.detail).into_owned(),
+                    f.detail.clone(),
                 ]
             })
             .collect(),
@@ -183,7 +183,7 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
             .iter()
             .map(|s| {
                 let mut v = vec![
-                    safe_text(&s.provider).into_owned(),
+                    s.provider.clone(),
                     money(s.logged_usd),
                     money(s.invoiced_usd),
                     money(s.invoiced_usd - s.logged_usd),

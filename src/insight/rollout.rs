@@ -34,7 +34,7 @@ use crate::aggregate::{self, DailyAggregator, DayCutter, Period};
 use crate::domain::{Call, Day, Money};
 use crate::input::record::{FieldId, FieldSet};
 use crate::input::{CallSink, Disposition};
-use crate::output::{money, safe_text, Table};
+use crate::output::{money, Table};
 use crate::pricing::RateTable;
 
 /// What the dashboard reads of a record: what `daily` reads, the latency and the shadow flag.
@@ -429,7 +429,7 @@ pub fn table(r: &Rollout) -> Table {
             .map(|r| {
                 vec![
                     r.day.to_string(),
-                    safe_text(&r.provider).into_owned(),
+                    r.provider.clone(),
                     r.calls.to_string(),
                     r.share_pct.to_string(),
                     r.errors.to_string(),

@@ -488,7 +488,7 @@ impl ShadowReport {
                 .map(|r| {
                     vec![
                         r.day.to_string(),
-                        safe_text(&r.model).into_owned(),
+                        r.model.clone(),
                         r.pairs.to_string(),
                         r.unpaired.to_string(),
                         opt(r.prompt_drift.map(|x| x.0)),
@@ -1295,7 +1295,10 @@ mod tests {
                 ("2026-04-02".to_string(), "b"),
             ]
         );
-        assert_eq!(r.table().rows[0][1], "'=cmd");
+        assert_eq!(r.table().rows[0][1], "=cmd");
+        assert!(String::from_utf8(r.table().csv())
+            .unwrap()
+            .contains("\n2026-04-01,'=cmd,"));
         assert_eq!(
             pairs_csv(&r),
             "day,model,primary_request_id,shadow_request_id,prompt_drift,completion_drift\n\

@@ -100,7 +100,55 @@ pub fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Result<()>
     Ok(())
 }
 
-/// A table of already formatted cells (text cells already made spreadsheet-safe).
+/// What a column holds, which decides how each writer shows it: text is neutralised in CSV
+/// and written as a string cell in XLSX; numbers are right-aligned; days become date cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Words, or text that came from an input (slugs, providers, files, reasons): never trusted.
+    Text,
+    /// The tool's own vocabulary (`status`, `kind`, `method`): flagged values are marked.
+    Code,
+    /// A whole number (calls, tokens, lines); may be negative (a delta).
+    Count,
+    /// An exact amount in USD.
+    Money,
+    /// Any other number (percentages, milliseconds).
+    Number,
+    /// A calendar day, `YYYY-MM-DD`.
+    Day,
+    /// A calendar month, `YYYY-MM`.
+    Month,
+}
+
+/// The kind of a column, by its name: column names are the contract's, the same in every table.
+/// A name not listed is text, the safe default.
+pub fn kind_of(column: &str) -> Kind {
+    match column {
+        "day" | "first_day" | "last_day" | "retired_on" => Kind::Day,
+        "month" => Kind::Month,
+        "status" | "kind" | "method" | "scenario_kind" => Kind::Code,
+        "delta_pct" | "share_pct" | "error_rate_pct" | "p50_latency_ms" | "p95_latency_ms" => {
+            Kind::Number
+        }
+        "requests" | "failed_requests" | "log_requests" | "calls" | "errors" | "pairs"
+        | "unpaired" | "over_tolerance" | "rows" | "count" | "line" | "tokens" | "days_seen"
+        | "days_in_month" | "rows_read" | "rows_used" | "rows_out_of_range" | "rows_rejected"
+        | "delta_tokens" => Kind::Count,
+        c if c.ends_with("_tokens") || c.ends_with("_drift") => Kind::Count,
+        c if c.ends_with("_usd") || c.ends_with("_usd_per_mtok") => Kind::Money,
+        // summary.csv counts rows per reconciliation status.
+        c if crate::reconcile::Status::ALL
+            .iter()
+            .any(|s| s.as_str() == c) =>
+        {
+            Kind::Count
+        }
+        _ => Kind::Text,
+    }
+}
+
+/// A table of formatted cells. Cells hold the text as it is (a slug from a log is kept as
+/// logged); each writer makes it safe for where it goes (CSV: [`safe_text`] on text columns).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub header: Vec<&'static str>,
@@ -108,27 +156,38 @@ pub struct Table {
 }
 
 impl Table {
+    pub fn kinds(&self) -> Vec<Kind> {
+        self.header.iter().map(|h| kind_of(h)).collect()
+    }
+
     /// RFC 4180 CSV, LF line ends.
     pub fn csv(&self) -> Vec<u8> {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
-        w.write_record(&self.header).expect("writing to memory");
-        for r in &self.rows {
-            w.write_record(r).expect("writing to memory");
+        let mut out = Vec::new();
+        {
+            let mut w = csv_writer(&mut out);
+            w.write_record(&self.header).expect("writing to memory");
         }
-        w.into_inner().expect("writing to memory")
+        out.extend(self.csv_rows());
+        out
     }
 
     /// The rows as CSV without the header, to append to a file that has one.
     pub fn csv_rows(&self) -> Vec<u8> {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .from_writer(Vec::new());
+        let kinds = self.kinds();
+        let mut out = Vec::new();
+        let mut w = csv_writer(&mut out);
         for r in &self.rows {
-            w.write_record(r).expect("writing to memory");
+            w.write_record(r.iter().zip(&kinds).map(|(cell, k)| {
+                match k {
+                    Kind::Text | Kind::Code => safe_text(cell),
+                    _ => std::borrow::Cow::from(cell.as_str()),
+                }
+                .into_owned()
+            }))
+            .expect("writing to memory");
         }
-        w.into_inner().expect("writing to memory")
+        drop(w);
+        out
     }
 
     /// JSON lines with the CSV's columns; every value a string (exact decimals), empty as null.
@@ -153,6 +212,12 @@ impl Table {
         }
         out
     }
+}
+
+fn csv_writer(out: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(out)
 }
 
 fn table(header: &[&'static str], rows: impl IntoIterator<Item = Vec<String>>) -> Table {
@@ -183,8 +248,8 @@ pub fn daily_table(d: &Daily) -> Table {
         d.rows.iter().map(|r| {
             vec![
                 r.day.to_string(),
-                safe_text(&r.provider).into_owned(),
-                safe_text(&r.model).into_owned(),
+                r.provider.to_string(),
+                r.model.to_string(),
                 r.requests.to_string(),
                 r.prompt_tokens.to_string(),
                 r.cached_tokens.to_string(),
@@ -210,7 +275,7 @@ pub fn files_table(files: &[FileStats]) -> Table {
         ],
         files.iter().map(|f| {
             vec![
-                safe_text(&f.file).into_owned(),
+                f.file.to_string(),
                 f.read.to_string(),
                 f.used.to_string(),
                 f.out_of_range.to_string(),
@@ -226,11 +291,11 @@ pub fn rejections_table(rows: &[Rejection]) -> Table {
         &crate::input::rejects::REJECTED_HEADER,
         rows.iter().map(|r| {
             vec![
-                safe_text(&r.file).into_owned(),
+                r.file.to_string(),
                 r.line.to_string(),
                 r.column.unwrap_or("").to_string(),
-                safe_text(&r.reason).into_owned(),
-                safe_text(&r.raw).into_owned(),
+                r.reason.to_string(),
+                r.raw.to_string(),
             ]
         }),
     )
@@ -256,13 +321,13 @@ pub fn fees_table(rows: &[FeeRow]) -> Table {
         rows.iter().map(|r| {
             vec![
                 r.month.to_string(),
-                safe_text(&r.provider).into_owned(),
+                r.provider.to_string(),
                 r.kind.as_str().to_string(),
                 opt_money(r.basis_usd),
                 opt_money(r.fee_usd),
                 opt_money(r.expected_fee_usd),
                 r.status.as_str().to_string(),
-                safe_text(&r.note).into_owned(),
+                r.note.to_string(),
             ]
         }),
     )
@@ -289,7 +354,7 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
             let p = &c.purchase;
             vec![
                 p.day.to_string(),
-                safe_text(&p.provider).into_owned(),
+                p.provider.to_string(),
                 p.method.as_str().to_string(),
                 money(p.amount_usd),
                 opt_money(p.fee_usd),
@@ -297,7 +362,7 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
                 opt_money(c.delta_usd()),
                 opt_money(c.expected_fee_usd.map(|f| p.amount_usd + f)),
                 c.status.as_str().to_string(),
-                safe_text(&p.file).into_owned(),
+                p.file.to_string(),
                 p.line.to_string(),
             ]
         }),
@@ -323,8 +388,8 @@ pub fn audit_table(rows: &[AuditRow]) -> Table {
         ],
         rows.iter().map(|r| {
             vec![
-                safe_text(&r.provider).into_owned(),
-                safe_text(&r.model).into_owned(),
+                r.provider.to_string(),
+                r.model.to_string(),
                 r.status.as_str().to_string(),
                 r.calls.to_string(),
                 r.prompt_tokens.to_string(),
@@ -334,7 +399,7 @@ pub fn audit_table(rows: &[AuditRow]) -> Table {
                 r.last_day.to_string(),
                 r.retired_on.map(|d| d.to_string()).unwrap_or_default(),
                 safe_text(r.replacement.as_deref().unwrap_or("")).into_owned(),
-                safe_text(&r.note).into_owned(),
+                r.note.to_string(),
             ]
         }),
     )
@@ -358,15 +423,15 @@ pub fn forecast_table(rows: &[ForecastRow]) -> Table {
         rows.iter().map(|r| {
             vec![
                 r.month.to_string(),
-                safe_text(&r.provider).into_owned(),
-                safe_text(&r.model).into_owned(),
+                r.provider.to_string(),
+                r.model.to_string(),
                 r.days_seen.to_string(),
                 r.days_in_month.to_string(),
                 opt_money(r.actual_usd),
                 opt_money(r.forecast_usd),
                 opt_money(r.low_usd),
                 opt_money(r.high_usd),
-                safe_text(&r.method).into_owned(),
+                r.method.to_string(),
             ]
         }),
     )
@@ -388,8 +453,8 @@ pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
         rows.iter().map(|r| {
             vec![
                 r.month.to_string(),
-                safe_text(&r.scenario).into_owned(),
-                safe_text(&r.provider).into_owned(),
+                r.scenario.to_string(),
+                r.provider.to_string(),
                 money(r.usage_usd),
                 money(r.topup_fee_usd),
                 money(r.byok_fee_usd),
@@ -412,6 +477,28 @@ mod tests {
         assert_eq!(safe_text("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(safe_text("\tx"), "'\tx");
         assert_eq!(safe_text("openai/gpt-5.4"), "openai/gpt-5.4");
+    }
+
+    #[test]
+    fn columns_have_kinds_by_name_and_only_text_is_neutralised() {
+        assert_eq!(kind_of("cost_usd"), Kind::Money);
+        assert_eq!(kind_of("effective_usd_per_mtok"), Kind::Money);
+        assert_eq!(kind_of("invoice_prompt_tokens"), Kind::Count);
+        assert_eq!(kind_of("token_mismatch"), Kind::Count);
+        assert_eq!(kind_of("max_prompt_drift"), Kind::Count);
+        assert_eq!(kind_of("first_day"), Kind::Day);
+        assert_eq!(kind_of("month"), Kind::Month);
+        assert_eq!(kind_of("status"), Kind::Code);
+        assert_eq!(kind_of("model"), Kind::Text);
+        assert_eq!(kind_of("something_new"), Kind::Text);
+        let t = Table {
+            header: vec!["model", "delta_tokens", "delta_usd", "status"],
+            rows: vec![vec!["-2".into(), "-5".into(), "-0.50".into(), "=x".into()]],
+        };
+        assert_eq!(
+            String::from_utf8(t.csv()).unwrap(),
+            "model,delta_tokens,delta_usd,status\n'-2,-5,-0.50,'=x\n"
+        );
     }
 
     #[test]
