@@ -200,6 +200,8 @@ pub enum Format {
     Csv,
     /// JSON lines with the CSV's columns
     Json,
+    /// An aligned table on stdout (the CSV files are still written to --out)
+    Table,
 }
 
 fn parse_day(s: &str) -> Result<Day, String> {

@@ -101,6 +101,13 @@ pub fn write_main(common: &CommonArgs, name: &str, table: &Table) -> Result<()> 
     let (file, body) = match common.format {
         Format::Csv => (format!("{name}.csv"), table.csv()),
         Format::Json => (format!("{name}.jsonl"), table.json_lines()),
+        Format::Table => {
+            output::to_stdout(table.terminal().as_bytes())
+                .context("writing the table to stdout")?;
+            sink.write_secondary(&format!("{name}.csv"), &table.csv())
+                .with_context(|| format!("writing {name}.csv"))?;
+            return Ok(());
+        }
     };
     sink.write(&file, &body)
         .with_context(|| format!("writing {file}"))

@@ -45,11 +45,7 @@ impl Sink {
     /// run never leaves half a CSV behind.
     pub fn write(&self, name: &str, body: &[u8]) -> io::Result<()> {
         match self {
-            Sink::Stdout => {
-                let mut out = io::stdout().lock();
-                out.write_all(body)?;
-                out.flush()
-            }
+            Sink::Stdout => to_stdout(body),
             Sink::Dir(dir) => write_atomic(&dir.join(name), body),
         }
     }
@@ -68,6 +64,15 @@ impl Sink {
             Sink::Stdout => Ok(()),
             Sink::Dir(_) => self.write(name, body),
         }
+    }
+}
+
+/// Writes to stdout; a reader that stopped early (`| head`) is no error.
+pub fn to_stdout(body: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(body).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
     }
 }
 
@@ -190,6 +195,37 @@ impl Table {
         out
     }
 
+    /// An aligned table for a terminal (`--format table`): numbers right-aligned, money shown
+    /// to the cent (the CSV keeps the exact amount), a flagged status marked with `!`, and
+    /// control characters from inputs shown as `?` so a log line cannot drive the terminal.
+    pub fn terminal(&self) -> String {
+        use comfy_table::{presets, CellAlignment};
+        let kinds = self.kinds();
+        let mut t = comfy_table::Table::new();
+        t.load_style(presets::UTF8_FULL_CONDENSED);
+        t.set_header(self.header.iter().copied());
+        for r in &self.rows {
+            t.add_row(r.iter().zip(&self.header).zip(&kinds).map(|((cell, h), k)| {
+                match k {
+                    Kind::Money => cent(cell),
+                    Kind::Code if *h == "status" && is_flagged(cell) => format!("! {cell}"),
+                    Kind::Text | Kind::Code => printable(cell),
+                    _ => cell.clone(),
+                }
+            }));
+        }
+        for (i, k) in kinds.iter().enumerate() {
+            if matches!(k, Kind::Count | Kind::Money | Kind::Number) {
+                if let Some(c) = t.column_mut(i) {
+                    c.set_cell_alignment(CellAlignment::Right);
+                }
+            }
+        }
+        let mut out = t.to_string();
+        out.push('\n');
+        out
+    }
+
     /// JSON lines with the CSV's columns; every value a string (exact decimals), empty as null.
     pub fn json_lines(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -212,6 +248,30 @@ impl Table {
         }
         out
     }
+}
+
+/// A status that asks for attention: anything but ok, drift (within tolerance) and unchecked.
+pub fn is_flagged(status: &str) -> bool {
+    !matches!(status, "" | "ok" | "drift" | "unchecked")
+}
+
+/// An exact amount shown to the cent, half away from zero (`0.0045` → `0.00`, `2.345` → `2.35`).
+fn cent(cell: &str) -> String {
+    match cell.parse::<Money>() {
+        Ok(m) => {
+            let mut r = m.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            r.rescale(2);
+            r.to_string()
+        }
+        Err(_) => cell.to_string(),
+    }
+}
+
+/// Text with control characters (an escape sequence in a slug, say) replaced by `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 fn csv_writer(out: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
