@@ -30,7 +30,7 @@ pub enum Command {
     /// Top-up surcharges, BYOK fees and subscriptions per month → fees.csv, topups.csv
     Fees(FeesArgs),
     /// Retired, retiring, never-listed, pinned and unpriced model slugs → audit.csv
-    Audit(DailyArgs),
+    Audit(AuditArgs),
     /// Month-end spend per provider × model with a range → forecast.csv; --move and --months add
     /// whatif.csv
     Forecast(ForecastArgs),
@@ -60,6 +60,8 @@ pub struct ForecastArgs {
     /// the BYOK percentage, and prices fees.toml policies whose price is "parameter"
     #[arg(long, value_name = "USD")]
     pub byok_subscription: Option<Money>,
+    #[command(flatten)]
+    pub book: XlsxArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -97,6 +99,8 @@ pub struct FeesArgs {
     #[arg(long, default_value = "0.01", value_name = "X")]
     pub tolerance_usd: Money,
     #[command(flatten)]
+    pub book: XlsxArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -122,6 +126,8 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub fees: FeeArgs,
     #[command(flatten)]
+    pub book: XlsxArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -141,6 +147,16 @@ pub struct ShadowArgs {
 
 #[derive(Args, Debug, Clone)]
 pub struct DailyArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub book: XlsxArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct AuditArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -176,6 +192,14 @@ pub struct LogArgs {
     /// Worker threads for parsing (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// `--xlsx`, on the commands whose tables end in a spreadsheet.
+#[derive(Args, Debug, Clone, Default)]
+pub struct XlsxArgs {
+    /// Also write the tables as one workbook: a sheet each, plus Rejected and Files
+    #[arg(long, value_name = "FILE")]
+    pub xlsx: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

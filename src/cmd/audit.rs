@@ -4,11 +4,11 @@
 use anyhow::Result;
 
 use crate::aggregate::{self, DailyAggregator};
-use crate::cli::{DailyArgs, Outcome};
+use crate::cli::{AuditArgs, Outcome};
 use crate::insight::audit::{self, AuditStatus};
 use crate::output;
 
-pub fn run(args: &DailyArgs) -> Result<Outcome> {
+pub fn run(args: &AuditArgs) -> Result<Outcome> {
     let rates = super::load_rates(&args.common)?;
     let slugs = super::load_slugs(&args.common)?;
     let period = super::period(&args.logs)?;

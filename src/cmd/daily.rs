@@ -14,8 +14,16 @@ pub fn run(args: &DailyArgs) -> Result<Outcome> {
         DailyAggregator::new(&rates, tz, period)
     })?;
     let daily = agg.finish();
-    super::write_main(&args.common, "daily", &output::daily_table(&daily))?;
+    let table = output::daily_table(&daily);
+    super::write_main(&args.common, "daily", &table)?;
     super::write_accounting(&args.common, Some(&report), &[], &[])?;
+    super::write_xlsx(
+        args.book.xlsx.as_deref(),
+        &[("Daily", &table)],
+        Some(&report),
+        &[],
+        &[],
+    )?;
     super::print_summary(&args.common, &report, &daily);
     let flagged = !report.rejections.is_empty() || !daily.unpriced().is_empty();
     Ok(if flagged {

@@ -295,21 +295,33 @@ pub fn run(args: &FeesArgs) -> Result<Outcome> {
         args.tolerance_usd,
     )?;
 
-    super::write_main(&args.common, "fees", &output::fees_table(&report.rows))?;
+    let fees_table = output::fees_table(&report.rows);
+    let topups_table = output::topups_table(&report.checks);
+    super::write_main(&args.common, "fees", &fees_table)?;
     let sink = super::sink(&args.common);
+    let mut sheets = vec![("Fees", &fees_table)];
     if !args.fees.topups.is_empty() {
-        sink.write_secondary("topups.csv", &output::topups_table(&report.checks).csv())?;
+        sink.write_secondary("topups.csv", &topups_table.csv())?;
+        sheets.push(("Top-ups", &topups_table));
     }
     let scenarios = match (&traffic_seen, args.months) {
-        (Some(traffic), Some(n)) => {
-            let rows = scenarios(args, traffic, n, &rates)?;
-            sink.write_secondary("scenarios.csv", &output::scenarios_table(&rows).csv())?;
-            rows
-        }
+        (Some(traffic), Some(n)) => scenarios(args, traffic, n, &rates)?,
         _ => Vec::new(),
     };
+    let scenarios_table = output::scenarios_table(&scenarios);
+    if traffic_seen.is_some() && args.months.is_some() {
+        sink.write_secondary("scenarios.csv", &scenarios_table.csv())?;
+        sheets.push(("Scenarios", &scenarios_table));
+    }
     let scan = scanned.as_ref().map(|s| &s.2);
     super::write_accounting(&args.common, scan, &ledger.rejections, &ledger.files)?;
+    super::write_xlsx(
+        args.book.xlsx.as_deref(),
+        &sheets,
+        scan,
+        &ledger.rejections,
+        &ledger.files,
+    )?;
     let log_rejected = scan.is_some_and(|s| !s.rejections.is_empty());
     if !args.common.quiet {
         for n in &notes {

@@ -65,10 +65,16 @@ pub fn run(args: &ForecastArgs) -> Result<Outcome> {
         out.sort_by(|a, b| (a.month, &a.scenario).cmp(&(b.month, &b.scenario)));
         out
     };
+    let forecast_table = output::forecast_table(&rows);
+    let whatif_table = output::scenarios_table(&whatif);
     if !whatif.is_empty() {
-        super::sink(&args.common)
-            .write_secondary("whatif.csv", &output::scenarios_table(&whatif).csv())?;
+        super::sink(&args.common).write_secondary("whatif.csv", &whatif_table.csv())?;
     }
+    let mut sheets = vec![("Forecast", &forecast_table)];
+    if !whatif.is_empty() {
+        sheets.push(("What-if", &whatif_table));
+    }
+    super::write_xlsx(args.book.xlsx.as_deref(), &sheets, Some(&report), &[], &[])?;
     if !args.common.quiet {
         print(args, &report, &rows, &whatif);
     }

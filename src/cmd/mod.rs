@@ -143,6 +143,50 @@ pub fn write_accounting(
     Ok(())
 }
 
+/// `--xlsx FILE`: `sheets` in order, then Rejected and Files, the same rows as rejected.csv and
+/// files.csv (Rejected holds the first [`output::xlsx::MAX_SHEET_ROWS`]; the CSV has them all).
+pub fn write_xlsx(
+    path: Option<&Path>,
+    sheets: &[(&str, &Table)],
+    report: Option<&ScanReport>,
+    extra: &[Rejection],
+    extra_files: &[FileStats],
+) -> Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let mut book = output::xlsx::Workbook::new();
+    for (name, table) in sheets {
+        book.sheet(name, table)?;
+    }
+    let max = output::xlsx::MAX_SHEET_ROWS;
+    let mut rejected = output::rejections_table(&[]);
+    let mut total = extra.len();
+    if let Some(report) = report {
+        total += report.rejections.count as usize;
+        let mut rdr = csv::Reader::from_path(report.rejections.csv_path())
+            .context("reading back the rejected rows")?;
+        for rec in rdr.records().take(max) {
+            let rec = rec.context("reading back the rejected rows")?;
+            // rejected.csv's text is neutralised for CSV; a sheet's string cell needs no quote.
+            rejected.rows.push(
+                rec.iter()
+                    .map(|c| output::unsafe_text(c).to_string())
+                    .collect(),
+            );
+        }
+    }
+    let room = max.saturating_sub(rejected.rows.len());
+    rejected
+        .rows
+        .extend(output::rejections_table(extra).rows.into_iter().take(room));
+    book.sheet_part("Rejected", &rejected, total - rejected.rows.len())?;
+    let log_files = report.map(|r| &r.files[..]).unwrap_or_default();
+    let files: Vec<FileStats> = log_files.iter().chain(extra_files).cloned().collect();
+    book.sheet("Files", &output::files_table(&files))?;
+    book.save(path)
+}
+
 /// Rejected rows of the non-log inputs, as the summary shows them (the log rows are shown by
 /// [`print_summary`]).
 pub fn print_rejections(common: &CommonArgs, extra: &[Rejection]) {

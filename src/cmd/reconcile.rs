@@ -212,22 +212,30 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
 
     super::write_main(&args.common, "recon", &recon_table)?;
     let sink = super::sink(&args.common);
+    let daily_table = output::daily_table(&daily);
+    let fees_table = output::fees_table(&fee_report.rows);
+    let topups_table = output::topups_table(&fee_report.checks);
     sink.write_secondary("findings.csv", &findings_table.csv())
         .context("writing findings.csv")?;
-    sink.write_secondary("daily.csv", &output::daily_table(&daily).csv())
+    sink.write_secondary("daily.csv", &daily_table.csv())
         .context("writing daily.csv")?;
     sink.write_secondary("summary.csv", &summary_table.csv())
         .context("writing summary.csv")?;
+    let mut sheets = vec![
+        ("Summary", &summary_table),
+        ("Reconciliation", &recon_table),
+        ("Findings", &findings_table),
+        ("Daily", &daily_table),
+    ];
     if !args.fees.topups.is_empty() || !fee_report.rows.is_empty() {
-        sink.write_secondary("fees.csv", &output::fees_table(&fee_report.rows).csv())
+        sink.write_secondary("fees.csv", &fees_table.csv())
             .context("writing fees.csv")?;
+        sheets.push(("Fees", &fees_table));
     }
     if !args.fees.topups.is_empty() {
-        sink.write_secondary(
-            "topups.csv",
-            &output::topups_table(&fee_report.checks).csv(),
-        )
-        .context("writing topups.csv")?;
+        sink.write_secondary("topups.csv", &topups_table.csv())
+            .context("writing topups.csv")?;
+        sheets.push(("Top-ups", &topups_table));
     }
     // rejected.csv and files.csv: the logs, then the invoices, then the ledger.
     let other_rejections: Vec<_> = inv
@@ -238,6 +246,13 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
         .collect();
     let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
     super::write_accounting(&args.common, Some(&report), &other_rejections, &other_files)?;
+    super::write_xlsx(
+        args.book.xlsx.as_deref(),
+        &sheets,
+        Some(&report),
+        &other_rejections,
+        &other_files,
+    )?;
 
     if !args.common.quiet {
         for n in &fee_notes {

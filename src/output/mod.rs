@@ -3,6 +3,8 @@
 //! Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV injection):
 //! a leading single quote, and RFC 4180 quoting by the `csv` crate.
 
+pub mod xlsx;
+
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +21,16 @@ pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
     match s.as_bytes().first() {
         Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\0') => format!("'{s}").into(),
         _ => s.into(),
+    }
+}
+
+/// Undoes [`safe_text`] on a cell read back from a CSV the tool wrote: for a sheet, whose
+/// string cells are never run. (A text that itself began with `'` and a formula character reads
+/// back without its quote: the one case the CSV cannot tell apart.)
+pub fn unsafe_text(s: &str) -> &str {
+    match s.as_bytes() {
+        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\0', ..] => &s[1..],
+        _ => s,
     }
 }
 
@@ -205,14 +217,17 @@ impl Table {
         t.load_style(presets::UTF8_FULL_CONDENSED);
         t.set_header(self.header.iter().copied());
         for r in &self.rows {
-            t.add_row(r.iter().zip(&self.header).zip(&kinds).map(|((cell, h), k)| {
-                match k {
-                    Kind::Money => cent(cell),
-                    Kind::Code if *h == "status" && is_flagged(cell) => format!("! {cell}"),
-                    Kind::Text | Kind::Code => printable(cell),
-                    _ => cell.clone(),
-                }
-            }));
+            t.add_row(
+                r.iter()
+                    .zip(&self.header)
+                    .zip(&kinds)
+                    .map(|((cell, h), k)| match k {
+                        Kind::Money => cent(cell),
+                        Kind::Code if *h == "status" && is_flagged(cell) => format!("! {cell}"),
+                        Kind::Text | Kind::Code => printable(cell),
+                        _ => cell.clone(),
+                    }),
+            );
         }
         for (i, k) in kinds.iter().enumerate() {
             if matches!(k, Kind::Count | Kind::Money | Kind::Number) {
@@ -259,7 +274,8 @@ pub fn is_flagged(status: &str) -> bool {
 fn cent(cell: &str) -> String {
     match cell.parse::<Money>() {
         Ok(m) => {
-            let mut r = m.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            let mut r =
+                m.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
             r.rescale(2);
             r.to_string()
         }
