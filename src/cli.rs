@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono_tz::Tz;
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::domain::{Day, Money, Month};
 
@@ -16,6 +16,10 @@ use crate::domain::{Day, Money, Month};
     after_help = "Exit status: 0 all reconciled, 1 something was flagged (rejected rows, unpriced calls, mismatches), 2 bad input or usage."
 )]
 pub struct Cli {
+    /// Defaults for the options from this file (default: ./spendrecon.toml when present);
+    /// flags on the command line win
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,6 +42,13 @@ pub enum Command {
     Shadow(ShadowArgs),
     /// Per day × provider: calls, share, errors, p50/p95 latency, cost per call → rollout.csv
     Rollout(RolloutArgs),
+    /// Shell completion script on stdout (e.g. `spendrecon completions bash > /etc/bash_completion.d/spendrecon`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout: `spendrecon man > spendrecon.1`
+    Man,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -258,7 +269,22 @@ impl From<Outcome> for ExitCode {
 }
 
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let config = match crate::config::find(args.get(1..).unwrap_or_default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("spendrecon: error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut command = Cli::command();
+    if let Some(c) = &config {
+        command = crate::config::apply(command, c);
+    }
+    let cli = match Cli::from_arg_matches(&command.get_matches_from(args)) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     let result = match cli.command {
         Command::Daily(args) => crate::cmd::daily::run(&args),
         Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
@@ -267,6 +293,8 @@ pub fn run() -> ExitCode {
         Command::Forecast(args) => crate::cmd::forecast::run(&args),
         Command::Shadow(args) => crate::cmd::shadow::run(&args),
         Command::Rollout(args) => crate::cmd::rollout::run(&args),
+        Command::Completions { shell } => crate::cmd::completions::run(shell),
+        Command::Man => crate::cmd::completions::man(),
     };
     match result {
         Ok(o) => o.into(),
@@ -280,7 +308,6 @@ pub fn run() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn command_line_definition_is_consistent() {

@@ -2,6 +2,7 @@
 //! Shared wiring (rate table, log scan, the human summary) lives here.
 
 pub mod audit;
+pub mod completions;
 pub mod daily;
 pub mod fees;
 pub mod forecast;
