@@ -281,7 +281,13 @@ pub fn run() -> ExitCode {
     if let Some(c) = &config {
         command = crate::config::apply(command, c);
     }
-    let cli = match Cli::from_arg_matches(&command.get_matches_from(args)) {
+    let matches = command.get_matches_from(args);
+    let quiet = matches
+        .subcommand()
+        .and_then(|(_, m)| m.try_get_one::<bool>("quiet").ok().flatten().copied())
+        .unwrap_or(true);
+    crate::cmd::PROGRESS.store(!quiet, std::sync::atomic::Ordering::Relaxed);
+    let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };

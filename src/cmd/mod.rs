@@ -64,6 +64,10 @@ pub fn period(logs: &LogArgs) -> Result<Period> {
     })
 }
 
+/// Whether the log scan may show a progress bar: set once from `--quiet` before the command
+/// runs (the bar is for people at a terminal; `--quiet` asks for silence).
+pub static PROGRESS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Reads every log file through `make_sink`; in `--strict` mode the first rejected row is fatal.
 pub fn scan_logs<S: CallSink>(
     logs: &LogArgs,
@@ -74,6 +78,7 @@ pub fn scan_logs<S: CallSink>(
     let mut opts = ScanOptions {
         needed,
         strict: logs.strict,
+        progress: PROGRESS.load(std::sync::atomic::Ordering::Relaxed),
         ..Default::default()
     };
     if let Some(n) = logs.threads {

@@ -15,6 +15,7 @@ pub mod sheet;
 pub mod timestamp;
 pub mod topups;
 
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -250,6 +251,8 @@ pub struct ScanOptions {
     pub chunk_bytes: usize,
     /// Stop reading at the first rejected row.
     pub strict: bool,
+    /// Show a progress bar on stderr (when it is a terminal and the inputs are large).
+    pub progress: bool,
 }
 
 impl Default for ScanOptions {
@@ -259,6 +262,7 @@ impl Default for ScanOptions {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             chunk_bytes: 4 << 20,
             strict: false,
+            progress: false,
         }
     }
 }
@@ -568,6 +572,7 @@ struct Pump<'a> {
     free: &'a Receiver<Vec<u8>>,
     chunk: usize,
     stop: &'a AtomicBool,
+    progress: &'a ProgressBar,
 }
 
 impl Pump<'_> {
@@ -690,6 +695,7 @@ impl Pump<'_> {
                     });
                     seq += 1;
                     pos += cut as u64;
+                    self.progress.inc(cut as u64);
                     break;
                 }
                 if len > MAX_RECORD_BYTES {
@@ -755,7 +761,7 @@ fn read_text_file(
     f: &LogFile,
     needed: FieldSet,
 ) -> Result<(u64, Result<(), String>), InputError> {
-    let mut reader = open(f)?;
+    let mut reader = open(f, pump.progress)?;
     let (layout, carry, header_len, header_lines) = if f.format == Format::Csv {
         let (l, c, len) = read_csv_header(&mut reader, &f.path, needed)?;
         let lines = l.header_lines;
@@ -794,17 +800,43 @@ fn strip_bom(b: &[u8]) -> &[u8] {
     b.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(b)
 }
 
-fn open(f: &LogFile) -> Result<Box<dyn Read + Send>, InputError> {
+/// Opens a log file for reading, decompressed when gzip; the compressed bytes read advance
+/// `progress`.
+fn open(f: &LogFile, progress: &ProgressBar) -> Result<Box<dyn Read + Send>, InputError> {
     let file = File::open(&f.path).map_err(|e| file_error(&f.path, e))?;
     Ok(if f.gzip {
         Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
             1 << 20,
-            file,
+            progress.wrap_read(file),
         )))
     } else {
         Box::new(file)
     })
 }
+
+/// A bar on stderr while the logs are read, when stderr is a terminal, the inputs are larger
+/// than a few MB and the summary is not silenced; otherwise a hidden bar that costs nothing.
+fn progress_bar(files: &[LogFile], wanted: bool) -> (ProgressBar, Vec<u64>) {
+    use std::io::IsTerminal;
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|f| std::fs::metadata(&f.path).map_or(0, |m| m.len()))
+        .collect();
+    let total: u64 = sizes.iter().sum();
+    if !wanted || total < PROGRESS_FROM_BYTES || !std::io::stderr().is_terminal() {
+        return (ProgressBar::hidden(), sizes);
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    (bar, sizes)
+}
+
+/// Inputs smaller than this are read before a bar would be seen.
+const PROGRESS_FROM_BYTES: u64 = 8 << 20;
 
 /// Reads every file through the worker pool. Returns the merged sink and the accounting.
 pub fn scan<S: CallSink>(
@@ -820,6 +852,7 @@ pub fn scan<S: CallSink>(
     // number it happened after.
     let mut header_lines = vec![0u64; files.len()];
     let mut read_errors: Vec<(usize, u64, String)> = Vec::new();
+    let (progress, sizes) = progress_bar(files, opts.progress);
 
     let workers = std::thread::scope(|scope| -> Result<Vec<Worker<S>>, InputError> {
         let handles: Vec<_> = (0..threads)
@@ -888,12 +921,15 @@ pub fn scan<S: CallSink>(
             free: &free_rx,
             chunk: opts.chunk_bytes,
             stop: &stop,
+            progress: &progress,
         };
         let mut result = Ok(());
+        let mut done = 0;
         for (i, f) in files.iter().enumerate() {
             if stop.load(Ordering::Relaxed) {
                 break;
             }
+            progress.set_message(f.path.display().to_string());
             let r = match f.format {
                 Format::Parquet => parquet::pump(i, f, opts.needed, &tx, &stop),
                 Format::Jsonl | Format::Csv => match read_text_file(&pump, i, f, opts.needed) {
@@ -912,12 +948,15 @@ pub fn scan<S: CallSink>(
                 // placed after the last complete chunk.
                 read_errors.push((i, u64::MAX, message));
             }
+            done += sizes[i];
+            progress.set_position(done);
         }
         drop(tx);
         let workers: Vec<Worker<S>> = handles
             .into_iter()
             .map(|h| h.join().expect("worker thread panicked"))
             .collect();
+        progress.finish_and_clear();
         result.map(|_| workers)
     })?;
 
