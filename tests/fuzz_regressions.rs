@@ -205,3 +205,42 @@ fn a_key_named_twice_inside_usage_rejects_the_line() {
     }
     harness::log_line(&data);
 }
+
+/// Beyond the rate_table finding: with the fee fixed, a ledger row of the largest decimal (and
+/// two invoice lines or two logged `cost`s of 5 × 10^28) still panicked, summing amounts past
+/// the decimal range (exit status 101). Amounts over USD 10^15 are now rejected rows.
+#[test]
+fn amounts_past_usd_10_15_are_rejected_rows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let fx = |p: &str| root.join("tests/fixtures").join(p);
+    let runs: [(&[&str], &str); 3] = [
+        (
+            &["fees", "--topups", "fuzz/topups-largest-amount.csv"],
+            ":2: column amount_usd: 79228162514264337593543950335 is over USD 10^15",
+        ),
+        (
+            &[
+                "reconcile",
+                "--logs",
+                "daily/logs.csv",
+                "--invoices",
+                "fuzz/invoice-amounts-past-range.csv",
+            ],
+            ":3: column amount_usd: 50000000000000000000000000000 is over USD 10^15",
+        ),
+        (
+            &["fees", "--logs", "fuzz/logs-cost-past-range.jsonl"],
+            ":2: column cost: over USD 10^15",
+        ),
+    ];
+    for (args, reason) in runs {
+        let mut cmd = assert_cmd::Command::cargo_bin("spendrecon").unwrap();
+        cmd.arg(args[0]).arg("--rates").arg(fx("daily/rates"));
+        for pair in args[1..].chunks(2) {
+            cmd.arg(pair[0]).arg(fx(pair[1]));
+        }
+        let out = cmd.assert().code(1).get_output().clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{args:?}: {stderr}");
+    }
+}
