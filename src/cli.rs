@@ -34,6 +34,10 @@ pub enum Command {
     /// Month-end spend per provider × model with a range → forecast.csv; --move and --months add
     /// whatif.csv
     Forecast(ForecastArgs),
+    /// Token drift between shadow calls and their primaries → shadow.csv, shadow_pairs.csv
+    Shadow(ShadowArgs),
+    /// Per day × provider: calls, share, errors, p50/p95 latency, cost per call → rollout.csv
+    Rollout(RolloutArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -122,7 +126,29 @@ pub struct ReconcileArgs {
 }
 
 #[derive(Args, Debug, Clone)]
+pub struct ShadowArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// Token drift allowed between a shadow call and its primary, as a count
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub tolerance_tokens: u64,
+    /// Token drift allowed, as a percent of the primary's count
+    #[arg(long, default_value = "0.1", value_name = "P")]
+    pub tolerance_pct: Money,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
 pub struct DailyArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RolloutArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -213,6 +239,8 @@ pub fn run() -> ExitCode {
         Command::Fees(args) => crate::cmd::fees::run(&args),
         Command::Audit(args) => crate::cmd::audit::run(&args),
         Command::Forecast(args) => crate::cmd::forecast::run(&args),
+        Command::Shadow(args) => crate::cmd::shadow::run(&args),
+        Command::Rollout(args) => crate::cmd::rollout::run(&args),
     };
     match result {
         Ok(o) => o.into(),

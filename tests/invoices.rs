@@ -260,8 +260,15 @@ fn activity_export_in_new_york() {
 #[test]
 fn overlapping_activity_exports_do_not_count_a_generation_twice() {
     let f = fixture("activity.csv");
+    // The same file named twice is read once.
     let r = read(&[f.clone(), f.clone()], None, None);
-    assert_eq!(r.files, vec![stats(&f, 6, 6, 0), stats(&f, 6, 0, 6)]);
+    assert_eq!(r.files, vec![stats(&f, 6, 6, 0)]);
+    // A second export holding the same generations (another file) has them all rejected.
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("activity-again.csv");
+    std::fs::copy(&f, &g).unwrap();
+    let r = read(&[f.clone(), g.clone()], None, None);
+    assert_eq!(r.files, vec![stats(&f, 6, 6, 0), stats(&g, 6, 0, 6)]);
     assert_eq!(r.rejections[0].line, 2);
     assert_eq!(r.rejections[0].column, Some("generation_id"));
     assert!(
@@ -673,4 +680,407 @@ fn xlsx_activity_export_with_date_time_cells() {
             ("2026-02-07".to_string(), dec!(0.25))
         ]
     );
+}
+
+// ---- XLSX edge cases and limits (streamed reading, CONTRACT §7: a clear outcome for each) ----
+
+const DAILY_HEADER: [&str; 6] = [
+    "date",
+    "provider",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "amount_usd",
+];
+
+/// Writes the daily-lines header on sheet row `row` (0-based) of `ws`.
+fn daily_header(ws: &mut rust_xlsxwriter::Worksheet, row: u32) {
+    for (c, h) in DAILY_HEADER.into_iter().enumerate() {
+        ws.write_string(row, c as u16, h).unwrap();
+    }
+}
+
+/// Writes a daily line on sheet row `row` (0-based), columns A–E; the amount (F) is left to the
+/// caller.
+fn daily_row(ws: &mut rust_xlsxwriter::Worksheet, row: u32, prompt: u32) {
+    ws.write_string(row, 0, "2026-04-28").unwrap();
+    ws.write_string(row, 1, "ominigate").unwrap();
+    ws.write_string(row, 2, "openai/gpt-5-mini").unwrap();
+    ws.write_number(row, 3, prompt).unwrap();
+    ws.write_number(row, 4, 10).unwrap();
+}
+
+#[test]
+fn xlsx_formula_cells_are_read_by_their_cached_result() {
+    use rust_xlsxwriter::Formula;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("formulas.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    daily_header(ws, 0);
+    // Row 2: a formula with the result the spreadsheet computed (as Excel saves it): read.
+    daily_row(ws, 1, 100);
+    ws.write_formula(1, 5, Formula::new("=0.25*2").set_result("0.5"))
+        .unwrap();
+    // Row 3: a formula in a token column, its result computed too.
+    daily_row(ws, 2, 0);
+    ws.write_formula(2, 3, Formula::new("=D2*2").set_result("200"))
+        .unwrap();
+    ws.write_number(2, 5, 0.25).unwrap();
+    wb.save(&f).unwrap();
+    let r = read(std::slice::from_ref(&f), None, None);
+    assert!(r.rejections.is_empty(), "{:?}", r.rejections);
+    assert_eq!(
+        (r.lines[0].prompt_tokens, r.lines[0].amount_usd),
+        (300, dec!(0.75))
+    );
+
+    // A writer that computes nothing may leave the result empty (rust_xlsxwriter with an empty
+    // default result): the cell holds no value, and the row is rejected as an empty amount.
+    let g = dir.path().join("uncomputed.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_formula_result_default("");
+    daily_header(ws, 0);
+    daily_row(ws, 1, 100);
+    ws.write_formula(1, 5, "=0.25*2").unwrap();
+    wb.save(&g).unwrap();
+    let r = read(std::slice::from_ref(&g), None, None);
+    assert_eq!(
+        rejected(&r),
+        vec![(
+            2,
+            Some("amount_usd"),
+            "Sheet1!F2: amount_usd is empty".into()
+        )]
+    );
+
+    // rust_xlsxwriter's default placeholder result is 0, and a file cannot tell a placeholder
+    // from a computed 0: it is read as 0 (reconcile then shows the day's whole amount as a
+    // difference).
+    let h = dir.path().join("placeholder.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    daily_header(ws, 0);
+    daily_row(ws, 1, 100);
+    ws.write_formula(1, 5, "=0.25*2").unwrap();
+    wb.save(&h).unwrap();
+    let r = read(std::slice::from_ref(&h), None, None);
+    assert!(r.rejections.is_empty(), "{:?}", r.rejections);
+    assert_eq!(r.lines[0].amount_usd, dec!(0));
+}
+
+#[test]
+fn xlsx_error_cells_reject_their_row_naming_the_error() {
+    use rust_xlsxwriter::Formula;
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("errors.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Usage").unwrap();
+    daily_header(ws, 0);
+    daily_row(ws, 1, 100);
+    ws.write_formula(
+        1,
+        5,
+        Formula::new("=VLOOKUP(A2,Z:Z,2,0)").set_result("#N/A"),
+    )
+    .unwrap();
+    daily_row(ws, 2, 100);
+    ws.write_formula(2, 3, Formula::new("=1/0").set_result("#DIV/0!"))
+        .unwrap();
+    ws.write_number(2, 5, 0.5).unwrap();
+    daily_row(ws, 3, 100);
+    ws.write_formula(3, 0, Formula::new("=1/0").set_result("#DIV/0!"))
+        .unwrap();
+    ws.write_number(3, 5, 0.5).unwrap();
+    daily_row(ws, 4, 100);
+    ws.write_number(4, 5, 0.5).unwrap();
+    wb.save(&f).unwrap();
+    let r = read(std::slice::from_ref(&f), None, None);
+    assert_eq!(
+        rejected(&r),
+        vec![
+            (
+                2,
+                Some("amount_usd"),
+                "Usage!F2: the cell holds the error #N/A".into()
+            ),
+            (
+                3,
+                Some("prompt_tokens"),
+                "Usage!D3: the cell holds the error #DIV/0!".into()
+            ),
+            (4, Some("date"), "Usage!A4: `#DIV/0!` is not a date".into()),
+        ]
+    );
+    assert_eq!(r.files, vec![stats(&f, 4, 1, 3)]);
+}
+
+#[test]
+fn xlsx_merged_title_and_merged_header_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("merged.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Usage").unwrap();
+    // A title merged across the table (A1:G1), as invoices often have: its value is in A1 and
+    // the other cells are empty, so the row is a title, not a header.
+    ws.merge_range(0, 0, 0, 6, "OminiGate invoice, April 2026", &Format::new())
+        .unwrap();
+    // The header on row 2, `amount_usd` merged across F2:G2: the column is F, where the value is.
+    for (c, h) in DAILY_HEADER[..5].iter().enumerate() {
+        ws.write_string(1, c as u16, *h).unwrap();
+    }
+    ws.merge_range(1, 5, 1, 6, "amount_usd", &Format::new())
+        .unwrap();
+    daily_row(ws, 2, 100);
+    ws.write_number(2, 5, 0.5).unwrap();
+    // An amount typed under the merged header's second column (G) is under no header: the row's
+    // amount (F) is empty, and it is rejected with the cell reference.
+    daily_row(ws, 3, 100);
+    ws.write_number(3, 6, 0.5).unwrap();
+    wb.save(&f).unwrap();
+    let r = read(std::slice::from_ref(&f), None, None);
+    assert_eq!(r.lines.len(), 1);
+    assert_eq!(r.lines[0].amount_usd, dec!(0.5));
+    assert_eq!(
+        rejected(&r),
+        vec![(
+            4,
+            Some("amount_usd"),
+            "Usage!F4: amount_usd is empty".into()
+        )]
+    );
+    assert_eq!(
+        r.rejections[0].raw,
+        "2026-04-28,ominigate,openai/gpt-5-mini,100,10,,0.5"
+    );
+}
+
+/// Rewrites the parts of an XLSX archive through `edit(name, text)`.
+fn rewrite_xlsx(path: &Path, edit: impl Fn(&str, String) -> String) {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut parts = Vec::new();
+    for i in 0..zip.len() {
+        let mut e = zip.by_index(i).unwrap();
+        let mut text = String::new();
+        e.read_to_string(&mut text).unwrap();
+        let name = e.name().unwrap().into_owned();
+        let text = edit(&name, text);
+        parts.push((name, text));
+    }
+    let mut w = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, text) in parts {
+        w.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(text.as_bytes()).unwrap();
+    }
+    w.finish().unwrap();
+}
+
+/// A one-sheet invoice: the header and one line with the amount 0.5, on sheet rows 1 and 2.
+fn small_xlsx(path: &Path) {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Usage").unwrap();
+    daily_header(ws, 0);
+    daily_row(ws, 1, 100);
+    ws.write_string(1, 5, "0.5").unwrap();
+    wb.save(path).unwrap();
+}
+
+#[test]
+fn xlsx_beyond_excel_rows_columns_or_cell_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("limits.xlsx");
+    small_xlsx(&f);
+    assert_eq!(read(std::slice::from_ref(&f), None, None).lines.len(), 1);
+
+    // Row 2 moved below row 1,048,576.
+    let rows = dir.path().join("rows.xlsx");
+    std::fs::copy(&f, &rows).unwrap();
+    rewrite_xlsx(&rows, |name, text| {
+        if !name.contains("worksheets/") {
+            return text;
+        }
+        let mut t = text.replace(r#"<row r="2""#, r#"<row r="1048577""#);
+        for col in ["A", "B", "C", "D", "E", "F"] {
+            t = t.replace(&format!(r#"r="{col}2""#), &format!(r#"r="{col}1048577""#));
+        }
+        t
+    });
+    let e = read_err(&[rows], None);
+    assert!(
+        e.ends_with(
+            "rows.xlsx: cell Usage!A1048577 is below row 1,048,576, the last row a sheet can have"
+        ),
+        "{e}"
+    );
+
+    // The amount moved right of column XFD.
+    let cols = dir.path().join("cols.xlsx");
+    std::fs::copy(&f, &cols).unwrap();
+    rewrite_xlsx(&cols, |name, text| {
+        if name.contains("worksheets/") {
+            text.replace(r#"r="F2""#, r#"r="XFE2""#)
+        } else {
+            text
+        }
+    });
+    let e = read_err(&[cols], None);
+    assert!(
+        e.ends_with(
+            "cell Usage!XFE2 is right of column XFD (16,384), the last column a sheet can have"
+        ),
+        "{e}"
+    );
+
+    // A text longer than a cell can hold (a spreadsheet cannot write it; a crafted file can).
+    let long = dir.path().join("long.xlsx");
+    std::fs::copy(&f, &long).unwrap();
+    rewrite_xlsx(&long, |name, text| {
+        if name.ends_with("sharedStrings.xml") {
+            text.replace("openai/gpt-5-mini", &"x".repeat(40_000))
+        } else {
+            text
+        }
+    });
+    let e = read_err(&[long], None);
+    assert!(
+        e.ends_with("cell Usage!C2 holds 40000 characters, more than a cell can hold (32767)"),
+        "{e}"
+    );
+}
+
+/// Sets the uncompressed size that the zip directory declares for part `part` of `path`.
+fn declare_size(path: &Path, part: &str, size: u32) {
+    let mut b = std::fs::read(path).unwrap();
+    let mut found = false;
+    for o in 0..b.len().saturating_sub(46) {
+        if b[o..o + 4] != *b"PK\x01\x02" {
+            continue;
+        }
+        let name_len = u16::from_le_bytes([b[o + 28], b[o + 29]]) as usize;
+        if &b[o + 46..o + 46 + name_len] == part.as_bytes() {
+            b[o + 24..o + 28].copy_from_slice(&size.to_le_bytes());
+            found = true;
+        }
+    }
+    assert!(found, "no part {part}");
+    std::fs::write(path, b).unwrap();
+}
+
+#[test]
+fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
+    let dir = tempfile::tempdir().unwrap();
+    // A sheet that would uncompress to 3 GiB is refused from the zip directory, unread.
+    let bomb = dir.path().join("bomb.xlsx");
+    small_xlsx(&bomb);
+    declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
+    let e = read_err(&[bomb], None);
+    assert!(
+        e.ends_with(
+            "XLSX part `xl/worksheets/sheet1.xml` uncompresses to 3 GiB (3221225472 bytes), \
+             over the 2 GiB limit for one part (a sheet's XML): refused, as a zip bomb would be"
+        ),
+        "{e}"
+    );
+    // Shared strings are held whole in memory: their limit is 512 MiB.
+    let strings = dir.path().join("strings.xlsx");
+    small_xlsx(&strings);
+    declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
+    let e = read_err(&[strings], None);
+    assert!(
+        e.contains("uncompresses to 600 MiB (629145600 bytes), over the 512 MiB limit for a part read whole into memory"),
+        "{e}"
+    );
+    // A directory that understates a part's size gets no more bytes than it declares: the zip
+    // reader stops at the declared size with an error.
+    let liar = dir.path().join("liar.xlsx");
+    small_xlsx(&liar);
+    declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
+    let e = read_err(&[liar], None);
+    assert!(
+        e.contains("cannot read sheet `Usage`: ")
+            && e.contains("larger than its declared uncompressed size"),
+        "{e}"
+    );
+}
+
+#[test]
+fn csv_record_over_64_mib_or_16384_fields_is_refused() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    // An unclosed quote on line 3 swallows the rest of the file into one record.
+    let f = dir.path().join("unclosed.csv");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&f).unwrap());
+    writeln!(w, "{}", DAILY_HEADER.join(",")).unwrap();
+    writeln!(w, "2026-04-28,ominigate,openai/gpt-5-mini,100,10,0.5").unwrap();
+    writeln!(w, "2026-04-28,ominigate,\"openai/gpt-5-mini,100,10,0.5").unwrap();
+    let line = "2026-04-28,ominigate,openai/gpt-5-mini,100,10,0.5\n".repeat(1000);
+    for _ in 0..(65 << 20) / line.len() + 1 {
+        w.write_all(line.as_bytes()).unwrap();
+    }
+    drop(w);
+    let e = read_err(std::slice::from_ref(&f), None);
+    assert!(
+        e.ends_with(
+            "unclosed.csv: the CSV record starting on line 3 is longer than 64 MiB, the limit \
+             for one record (an unclosed quote?)"
+        ),
+        "{e}"
+    );
+    std::fs::remove_file(&f).unwrap();
+
+    let g = dir.path().join("wide.csv");
+    let wide = format!("{}\n{}\n", DAILY_HEADER.join(","), ",".repeat(20_000));
+    std::fs::write(&g, wide).unwrap();
+    let e = read_err(&[g], None);
+    assert!(
+        e.ends_with(
+            "the CSV record starting on line 2 has more than 16384 fields, the limit (a \
+             spreadsheet's 16,384 columns)"
+        ),
+        "{e}"
+    );
+}
+
+/// Writes a sheet of the most rows a sheet can have (1,048,576: the header and 1,048,575 daily
+/// lines, in constant-memory mode) and reads it back.
+fn full_sheet(path: &Path) {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet_with_constant_memory().unwrap();
+    daily_header(ws, 0);
+    for r in 1..1_048_576u32 {
+        // Excel serial 46113 is 2026-04-01: the lines cycle through the 30 days of April.
+        ws.write_number(r, 0, 46113 + (r % 30)).unwrap();
+        ws.write_string(r, 1, "ominigate").unwrap();
+        ws.write_string(r, 2, "openai/gpt-5-mini").unwrap();
+        ws.write_number(r, 3, 100).unwrap();
+        ws.write_number(r, 4, 10).unwrap();
+        ws.write_number(r, 5, if r == 1_048_575 { 1.0 } else { 0.5 })
+            .unwrap();
+    }
+    wb.save(path).unwrap();
+}
+
+/// Slow in a debug build (about 140 s to write and read the 1,048,576 rows; a release build
+/// takes 8 s and 7 MB): `cargo test --release --test invoices -- --ignored`.
+#[test]
+#[ignore]
+fn xlsx_with_the_most_rows_a_sheet_can_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("full.xlsx");
+    full_sheet(&f);
+    let r = read(std::slice::from_ref(&f), None, None);
+    assert!(r.rejections.is_empty(), "{:?}", r.rejections.first());
+    assert_eq!(r.files, vec![stats(&f, 1_048_575, 1_048_575, 0)]);
+    assert_eq!(r.lines.len(), 30);
+    let prompt: u128 = r.lines.iter().map(|l| l.prompt_tokens).sum();
+    assert_eq!(prompt, 104_857_500);
+    // 1,048,574 lines of 0.5 and the last row's 1.
+    let amount: rust_decimal::Decimal = r.lines.iter().map(|l| l.amount_usd).sum();
+    assert_eq!(amount, dec!(524288.0));
 }

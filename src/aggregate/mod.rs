@@ -90,7 +90,34 @@ pub struct Names {
     names: Vec<(String, String)>,
 }
 
+/// Distinct provider × model pairs one worker keeps: real traffic has dozens; a log with more is
+/// hostile or broken, and its further pairs are rejected rather than grown without bound.
+pub const MAX_NAMES: usize = 100_000;
+
 impl Names {
+    /// The id of a pair, or `None` when it would be a new pair beyond [`MAX_NAMES`].
+    pub fn id_capped(&mut self, provider: &str, model: &str) -> Option<u32> {
+        if self.names.len() < MAX_NAMES {
+            return Some(self.id(provider, model));
+        }
+        self.find(provider, model)
+    }
+
+    fn find(&self, provider: &str, model: &str) -> Option<u32> {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        (provider, model).hash(&mut h);
+        match self.ids.get(&h.finish()) {
+            Some(&id) if self.names[id as usize] == (provider.to_string(), model.to_string()) => {
+                Some(id)
+            }
+            _ => self
+                .spill
+                .get(&(provider.to_string(), model.to_string()))
+                .copied(),
+        }
+    }
+
     pub fn id(&mut self, provider: &str, model: &str) -> u32 {
         use std::hash::{Hash, Hasher};
         let mut h = rustc_hash::FxHasher::default();
@@ -145,6 +172,9 @@ pub const FIELDS: FieldSet = {
         Status,
     ])
 };
+
+const TOO_MANY_NAMES: &str =
+    "more than 100,000 distinct provider × model pairs: further new pairs are rejected (not real traffic)";
 
 /// Per-thread aggregation state; merged into one at the end of the scan.
 pub struct DailyAggregator<'r> {
@@ -223,7 +253,9 @@ impl CallSink for DailyAggregator<'_> {
             return Disposition::OutOfRange;
         }
         let utc = DayCutter::utc_day(call.ts_ms);
-        let id = self.names.id(&call.provider, &call.model);
+        let Some(id) = self.names.id_capped(&call.provider, &call.model) else {
+            return Disposition::Rejected(TOO_MANY_NAMES);
+        };
         let rates = self.rates;
         let g = self
             .groups

@@ -21,15 +21,7 @@ pub fn run(args: &DailyArgs) -> Result<Outcome> {
     super::write_main(&args.common, "audit", &output::audit_table(&rows))?;
     super::write_accounting(&args.common, Some(&report), &[], &[])?;
     if !args.common.quiet {
-        for n in &report.notes {
-            eprintln!("note: {n}");
-        }
-        for f in &report.files {
-            eprintln!(
-                "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
-                f.file, f.read, f.used, f.out_of_range, f.rejected
-            );
-        }
+        super::print_scan(&args.common, &report);
         for r in rows.iter().filter(|r| r.status != AuditStatus::Ok) {
             eprintln!(
                 "{} {} {}: {} calls, {} to {}: {}",

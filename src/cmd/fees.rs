@@ -34,8 +34,11 @@ pub struct WithByok<'r, S> {
 
 impl<S: CallSink> CallSink for WithByok<'_, S> {
     fn accept(&mut self, call: &Call<'_>) -> Disposition {
-        self.byok.accept(call);
-        self.inner.accept(call)
+        let d = self.inner.accept(call);
+        if !matches!(d, Disposition::Rejected(_)) {
+            self.byok.accept(call);
+        }
+        d
     }
 
     fn merge(&mut self, other: Self) {

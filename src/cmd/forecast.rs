@@ -136,18 +136,7 @@ fn print(
     rows: &[ForecastRow],
     whatif: &[ScenarioRow],
 ) {
-    for n in &report.notes {
-        eprintln!("note: {n}");
-    }
-    for f in &report.files {
-        eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
-            f.file, f.read, f.used, f.out_of_range, f.rejected
-        );
-    }
-    for r in &report.rejections.first {
-        eprintln!("  rejected {r}");
-    }
+    super::print_scan(&args.common, report);
     let mut per: BTreeMap<&str, [Money; 4]> = BTreeMap::new();
     for r in rows {
         let t = per.entry(&r.provider).or_default();

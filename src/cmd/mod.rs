@@ -6,6 +6,8 @@ pub mod daily;
 pub mod fees;
 pub mod forecast;
 pub mod reconcile;
+pub mod rollout;
+pub mod shadow;
 
 use std::io::Read;
 use std::path::Path;
@@ -153,6 +155,24 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
     if common.quiet {
         return;
     }
+    print_scan(common, report);
+    let requests: u64 = daily.rows.iter().map(|r| r.requests).sum();
+    let failed: u64 = daily.rows.iter().map(|r| r.failed_requests).sum();
+    let tokens: u128 = daily.rows.iter().map(|r| r.total_tokens()).sum();
+    eprintln!(
+        "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
+        output::money(daily.priced_total())
+    );
+    for ((p, m), (calls, toks)) in daily.unpriced() {
+        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");
+    }
+}
+
+/// The scan's part of the summary: notes, rows per file, the first rejected rows.
+pub fn print_scan(common: &CommonArgs, report: &ScanReport) {
+    if common.quiet {
+        return;
+    }
     for n in &report.notes {
         eprintln!("note: {n}");
     }
@@ -184,15 +204,5 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
             "  … and {} more rejected rows ({where_})",
             report.rejections.count - report.rejections.first.len() as u64
         );
-    }
-    let requests: u64 = daily.rows.iter().map(|r| r.requests).sum();
-    let failed: u64 = daily.rows.iter().map(|r| r.failed_requests).sum();
-    let tokens: u128 = daily.rows.iter().map(|r| r.total_tokens()).sum();
-    eprintln!(
-        "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
-        output::money(daily.priced_total())
-    );
-    for ((p, m), (calls, toks)) in daily.unpriced() {
-        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");
     }
 }

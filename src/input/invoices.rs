@@ -7,8 +7,8 @@
 //! names; the option is ignored for CSV files). A directory means every `.csv` and `.xlsx` file
 //! in it, in name order, not recursive. Any other file, an unreadable file, a missing sheet or a
 //! file without a known header is an [`InputError::File`] (exit status 2). The reading itself
-//! (files, header search, cells, line numbers) is [`super::sheet`]'s, shared with the other
-//! spreadsheet inputs.
+//! (files streamed row by row, header search, cells, line numbers, size limits) is
+//! [`super::sheet`]'s, shared with the other spreadsheet inputs.
 //!
 //! The header is the first row, within the first 20 (lines of a CSV, rows of a sheet), that holds
 //! every required column of one of the two shapes below, so title rows above a spreadsheet table
@@ -70,15 +70,13 @@
 //! count (`cached_tokens`, `cache_write_tokens`, `requests`) of a summed line is present when any
 //! of its rows had it (rows without it count 0).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::TimeZone;
 
-use super::sheet::{
-    self, amount, day, instant, text, tokens, Columns, Row, RowError, Shape, Source,
-};
-use super::{file_error, FileStats, InputError, Rejection};
+use super::sheet::{self, amount, day, instant, text, tokens, Columns, Row, RowError, Shape};
+use super::{FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
 use crate::pricing::slugs::SlugMap;
 
@@ -177,8 +175,12 @@ pub fn read_invoices(
     let files = sheet::expand(paths, "--invoices", "invoice")?;
     let mut reader = Reader::default();
     for path in &files {
-        let (rows, source) = sheet::load(path, sheet, "invoice")?;
-        reader.file(path, &rows, &source, tz, slugs)?;
+        let mut stats = reader.start(path);
+        let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
+            reader.row(&mut stats, source, cols, row, tz, slugs)
+        };
+        sheet::read_table(path, sheet, "invoice", &SHAPES, "invoice header", each)?;
+        reader.out.files.push(stats);
     }
     Ok(reader.finish())
 }
@@ -193,9 +195,13 @@ pub fn read_invoice_csv_bytes(
     slugs: &SlugMap,
 ) -> Result<InvoiceRead, InputError> {
     let path = Path::new(name);
-    let rows = sheet::csv_rows(path, data)?;
     let mut reader = Reader::default();
-    reader.file(path, &rows, &Source::Csv, tz, slugs)?;
+    let mut stats = reader.start(path);
+    let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
+        reader.row(&mut stats, source, cols, row, tz, slugs)
+    };
+    sheet::read_csv_bytes(path, data, &SHAPES, "invoice header", each)?;
+    reader.out.files.push(stats);
     Ok(reader.finish())
 }
 
@@ -204,64 +210,61 @@ pub fn read_invoice_csv_bytes(
 struct Reader {
     out: InvoiceRead,
     sums: BTreeMap<(Day, String, String), Acc>,
-    /// generation id → (file index in `names`, line)
-    generations: HashMap<String, (usize, u64)>,
+    generations: Generations,
+    /// The files started so far, for the place a generation was first read.
     names: Vec<String>,
 }
 
 impl Reader {
-    fn file(
+    /// Starts a file: its counts, all zero.
+    fn start(&mut self, path: &Path) -> FileStats {
+        let file = path.display().to_string();
+        self.names.push(file.clone());
+        FileStats {
+            file,
+            ..Default::default()
+        }
+    }
+
+    /// One non-blank row below the header of the file started last.
+    fn row(
         &mut self,
-        path: &Path,
-        rows: &[Row],
-        source: &Source,
+        stats: &mut FileStats,
+        source: &sheet::Source,
+        cols: &Columns<ShapeKind>,
+        row: &Row,
         tz: Option<chrono_tz::Tz>,
         slugs: &SlugMap,
-    ) -> Result<(), InputError> {
-        let fi = self.names.len();
-        let name = path.display().to_string();
-        self.names.push(name.clone());
-        let (h, cols) = sheet::find_header(rows, source, &SHAPES, "invoice header")
-            .map_err(|m| file_error(path, m))?;
-        let mut stats = FileStats {
-            file: name.clone(),
-            ..Default::default()
-        };
-        for row in rows[h + 1..].iter().filter(|r| !r.is_blank()) {
-            stats.read += 1;
-            let result = parse_row(row, source.is_csv(), &cols, tz, slugs).and_then(|p| {
-                if let Some(&(f, line)) = p
-                    .generation_id
-                    .as_ref()
-                    .and_then(|id| self.generations.get(id))
-                {
-                    return Err(RowError {
-                        column: Some("generation_id"),
-                        reason: format!(
-                            "generation `{}` already read from {}:{line}; not counted twice",
-                            p.generation_id.as_deref().unwrap_or_default(),
-                            self.names[f]
-                        ),
-                    });
-                }
-                add(&mut self.sums, &p, cols.kind)?;
-                if let Some(id) = p.generation_id {
-                    self.generations.insert(id, (fi, row.line));
-                }
-                Ok(())
-            });
-            match result {
-                Ok(()) => stats.used += 1,
-                Err(e) => {
-                    stats.rejected += 1;
-                    self.out
-                        .rejections
-                        .push(cols.rejection(&name, source, row, e));
-                }
+    ) {
+        let fi = self.names.len() - 1;
+        stats.read += 1;
+        let result = parse_row(row, source.is_csv(), cols, tz, slugs).and_then(|p| {
+            let id = p.generation_id.as_deref().map(Generations::key);
+            if let Some((f, line)) = id.and_then(|id| self.generations.get(id)) {
+                return Err(RowError {
+                    column: Some("generation_id"),
+                    reason: format!(
+                        "generation `{}` already read from {}:{line}; not counted twice",
+                        p.generation_id.as_deref().unwrap_or_default(),
+                        self.names[f]
+                    ),
+                });
+            }
+            add(&mut self.sums, &p, cols.kind)?;
+            if let Some(id) = id {
+                self.generations.insert(id, fi, row.line);
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => stats.used += 1,
+            Err(e) => {
+                stats.rejected += 1;
+                self.out
+                    .rejections
+                    .push(cols.rejection(&stats.file, source, row, e));
             }
         }
-        self.out.files.push(stats);
-        Ok(())
     }
 
     fn finish(self) -> InvoiceRead {
@@ -282,6 +285,30 @@ impl Reader {
             })
             .collect();
         out
+    }
+}
+
+/// The generation ids read so far, as 64-bit hashes (8 bytes an id, not the string, as the log
+/// side keeps request ids), each with the file (index) and line it was first read on. Two
+/// distinct ids share a hash with odds of about 1 in 2^64 / n per id; the rejection names both
+/// ids' places, so such a clash would show.
+#[derive(Default)]
+struct Generations(rustc_hash::FxHashMap<u64, (u32, u64)>);
+
+impl Generations {
+    fn key(id: &str) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        id.hash(&mut h);
+        h.finish()
+    }
+
+    fn get(&self, key: u64) -> Option<(usize, u64)> {
+        self.0.get(&key).map(|&(f, line)| (f as usize, line))
+    }
+
+    fn insert(&mut self, key: u64, file: usize, line: u64) {
+        self.0.insert(key, (file as u32, line));
     }
 }
 

@@ -15,6 +15,7 @@ pub mod sheet;
 pub mod timestamp;
 pub mod topups;
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -125,7 +126,35 @@ pub fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputE
     if files.is_empty() {
         return Err(InputError::Usage("no log files given (--logs)".into()));
     }
+    let files = once_each(files, |f| &f.path, &mut notes);
     Ok((files, notes))
+}
+
+/// Each file once: the same file named twice (`--logs dir --logs dir/a.jsonl`, a symlink) would
+/// count its rows twice. Later mentions are dropped with a note.
+pub(crate) fn once_each<T>(
+    files: Vec<T>,
+    path: impl Fn(&T) -> &Path,
+    notes: &mut Vec<String>,
+) -> Vec<T> {
+    let mut seen: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        let p = path(&f);
+        let key = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        match seen.get(&key) {
+            Some(first) => notes.push(format!(
+                "{} names the same file as {}: read once",
+                p.display(),
+                first.display()
+            )),
+            None => {
+                seen.insert(key, p.to_path_buf());
+                out.push(f);
+            }
+        }
+    }
+    out
 }
 
 /// What a sink did with a call.
@@ -134,6 +163,8 @@ pub enum Disposition {
     Used,
     /// Outside `--from`/`--to`: read and valid, deliberately not counted.
     OutOfRange,
+    /// Valid but refused by a limit (the reason names it): a rejected row like any other.
+    Rejected(&'static str),
 }
 
 /// Per-thread consumer of calls; the stages after the readers implement it.
@@ -142,11 +173,14 @@ pub trait CallSink: Send {
     fn merge(&mut self, other: Self);
 }
 
-/// Two sinks fed the same calls in one pass; the first one's disposition counts.
+/// Two sinks fed the same calls in one pass; the first one's disposition counts, and a call it
+/// rejects is not passed on.
 impl<A: CallSink, B: CallSink> CallSink for (A, B) {
     fn accept(&mut self, call: &Call<'_>) -> Disposition {
         let d = self.0.accept(call);
-        self.1.accept(call);
+        if !matches!(d, Disposition::Rejected(_)) {
+            self.1.accept(call);
+        }
         d
     }
 
@@ -230,7 +264,7 @@ impl Default for ScanOptions {
 }
 
 /// A line longer than this is not a log record; stop rather than buffer without bound.
-const MAX_RECORD_BYTES: usize = 64 << 20;
+pub(crate) const MAX_RECORD_BYTES: usize = 64 << 20;
 
 enum Work {
     Text {
@@ -273,6 +307,10 @@ impl<S: CallSink> Worker<S> {
                 match self.sink.accept(&call) {
                     Disposition::Used => st.used += 1,
                     Disposition::OutOfRange => st.out_of_range += 1,
+                    Disposition::Rejected(reason) => {
+                        st.rejected += 1;
+                        return Some(RowError::new(Some("model"), reason.to_string()));
+                    }
                 }
                 None
             }

@@ -1,8 +1,10 @@
-//! Small tables from `.csv` and `.xlsx` files (invoices, the top-up ledger), read whole with the
-//! line number of every row, so that each rejected row can name its file, line and cell.
+//! Tables from `.csv` and `.xlsx` files (invoices, the top-up ledger), read one row at a time
+//! with the line number of every row, so that each rejected row can name its file, line and cell.
 //!
-//! These files are small (a month of daily lines, a ledger), so they are read whole on one
-//! thread; the log readers' chunked pipeline would buy nothing here.
+//! A month of daily lines is small, but an activity export has a row per generation (a million
+//! rows of 24 columns is 200 MB of CSV), so a file is streamed on one thread: the reader holds
+//! the row at hand, never the file, and the invoice and ledger readers sum as they go. The log
+//! readers' chunked pipeline would buy little here.
 //!
 //! - A CSV row's line is the physical line its record starts on (the header counted), after an
 //!   optional BOM, with `\n`, `\r\n` or a lone `\r` as line breaks, so a quoted field spanning
@@ -17,15 +19,42 @@
 //!   number written as text too, because exports and hand edits mix the two freely.
 //! - Amounts are exact decimals: an XLSX number cell is read from its shortest round-trip text
 //!   (`f64::to_string`), which is what the cell shows, so a cell showing 0.1 is exactly 0.1.
+//! - A formula cell is read by the result the file holds for it (what the spreadsheet computed
+//!   when it saved the file); a file without one has an empty cell there. An error cell
+//!   (`#N/A`, `#DIV/0!`) rejects its row when its column is read, naming the error. A merged
+//!   cell holds its value in its top-left cell; the others are empty.
+//!
+//! # Limits
+//!
+//! Memory stays bounded whatever the file; a file past a limit is an [`InputError::File`] that
+//! says which (exit status 2), after the rows before it were read:
+//!
+//! - a CSV record over 64 MiB (`MAX_RECORD_BYTES`, as for logs; usually an unclosed quote) or
+//!   with more than 16,384 fields;
+//! - a sheet cell below row 1,048,576 or right of column XFD (16,384), Excel's limits, or with a
+//!   text over 32,767 characters (what a cell can hold);
+//! - an XLSX part whose zip entry declares more than 2 GiB uncompressed (a sheet of 1,048,576
+//!   rows of an activity export's 24 columns is about 1.2 GiB of XML), or more than 512 MiB for
+//!   the parts the XLSX library holds whole (shared strings, styles, workbook, relationships):
+//!   checked from the zip directory before anything is inflated, so a zip bomb costs nothing.
+//!   The zip reader stops every part at its declared size, so a directory that understates one
+//!   gets an error, not the bytes. A part declared over 64 MiB is first read through once,
+//!   counting its bytes and refusing a text or tag over 1 MiB, since the XLSX library holds one
+//!   whole while reading it.
+//!
+//! The XLSX library holds the shared strings table (every distinct text of the workbook) in
+//! memory: at most the 512 MiB part, a few times the text of a million-row export's ids.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::{file_error, mask_secrets, InputError, Rejection};
+use super::{file_error, mask_secrets, InputError, Rejection, MAX_RECORD_BYTES};
 use crate::domain::{Day, Money};
 
 /// The header must start within this many rows (lines) of the top.
@@ -35,6 +64,23 @@ pub(crate) const MAX_TOKENS: u128 = 1 << 53;
 /// Amounts (USD) above this, either way, are no real bill, purchase or call, and sums of a few
 /// such would leave the decimal range (about 7.9 × 10^28), so they are rejected.
 pub(crate) const MAX_USD: i64 = 1_000_000_000_000_000;
+/// The rows a sheet can have (Excel's limit, 1,048,576).
+pub(crate) const MAX_SHEET_ROWS: u32 = 1 << 20;
+/// The columns a sheet can have (Excel's limit, 16,384: `A` to `XFD`); also the most fields a
+/// CSV record may have.
+pub(crate) const MAX_COLUMNS: usize = 1 << 14;
+/// The characters a cell can hold (Excel's limit).
+pub(crate) const MAX_CELL_CHARS: usize = 32_767;
+/// The most an XLSX part (a sheet's XML) may uncompress to: a sheet of 1,048,576 rows of an
+/// activity export's 24 columns is about 1.2 GiB of XML.
+pub(crate) const MAX_XLSX_PART_BYTES: u64 = 2 << 30;
+/// The most a part the XLSX library holds whole in memory (shared strings, styles, the workbook,
+/// relationships) may uncompress to.
+pub(crate) const MAX_XLSX_HELD_PART_BYTES: u64 = 512 << 20;
+/// An XLSX part declared larger than this is read through once before use ([`scan_part`]).
+const SCAN_PARTS_OVER: u64 = 64 << 20;
+/// The longest text or tag (the bytes between two `<`) an XLSX part may hold.
+const MAX_XML_STRETCH: u64 = 1 << 20;
 
 /// One header a reader knows: the columns it needs and the ones it reads when present.
 pub(crate) struct Shape<K> {
@@ -99,11 +145,16 @@ impl Row {
         self.problem.is_none() && self.cells.iter().all(|c| *c == Cell::Empty)
     }
 
-    pub(crate) fn raw(&self) -> String {
+    /// The row as text, with empty fields up to `width` cells (a sheet row is shown as wide as
+    /// the sheet's used range).
+    pub(crate) fn raw_padded(&self, width: usize) -> String {
+        // Past 200 characters the text is cut anyway.
+        let pad = width.saturating_sub(self.cells.len()).min(201);
         let joined = self
             .cells
             .iter()
             .map(|c| c.shown())
+            .chain(std::iter::repeat_n(Cow::Borrowed(""), pad))
             .collect::<Vec<_>>()
             .join(",");
         let masked = mask_secrets(&joined);
@@ -180,6 +231,8 @@ pub(crate) struct Columns<K> {
     index: HashMap<&'static str, usize>,
     /// Header cells up to the last named one: a CSV row must have this many fields.
     pub width: usize,
+    /// A sheet's used range, in cells: a rejected row's raw text is padded to it.
+    pub(crate) raw_width: usize,
 }
 
 impl<K> Columns<K> {
@@ -265,7 +318,7 @@ impl<K> Columns<K> {
             column: e.column,
             // A reason may quote the bad cell, and a cell may hold an API key.
             reason: mask_secrets(&reason),
-            raw: row.raw(),
+            raw: row.raw_padded(self.raw_width),
         }
     }
 }
@@ -316,21 +369,31 @@ pub(crate) fn expand(
     if files.is_empty() {
         return Err(InputError::Usage(format!("no {noun} files given ({flag})")));
     }
-    Ok(files)
+    // The same file named twice would bill its lines twice: read it once.
+    Ok(super::once_each(files, |p| p, &mut Vec::new()))
 }
 
-/// Every row of a CSV file, or of the named (default: first) sheet of an XLSX file.
-pub(crate) fn load(
+/// Reads a CSV file, or the named (default: first) sheet of an XLSX file, one row at a time:
+/// finds the header among the first rows (as [`find_header`] does) and hands every non-blank row
+/// below it to `each`, with the header's columns. Only the row at hand is held (and, while the
+/// header is searched, the best near miss for the error message), whatever the file's size. A
+/// file that cannot be read, or breaks one of the limits (module doc), is an
+/// [`InputError::File`]; rows handed over before that stay handed over.
+pub(crate) fn read_table<K: Copy>(
     path: &Path,
     sheet: Option<&str>,
     noun: &str,
-) -> Result<(Vec<Row>, Source), InputError> {
+    shapes: &[Shape<K>],
+    header_noun: &str,
+    each: impl FnMut(&Source, &Columns<K>, &Row),
+) -> Result<(), InputError> {
     match extension(path) {
         Some(Ext::Csv) => {
-            let data = std::fs::read(path).map_err(|e| file_error(path, e))?;
-            Ok((csv_rows(path, &data)?, Source::Csv))
+            let f = File::open(path).map_err(|e| file_error(path, e))?;
+            let rows = CsvRows::new(BufReader::with_capacity(1 << 16, f));
+            table(path, &Source::Csv, rows, shapes, header_noun, 0, each)
         }
-        Some(Ext::Xlsx) => xlsx_rows(path, sheet),
+        Some(Ext::Xlsx) => xlsx_table(path, sheet, shapes, header_noun, each),
         None => Err(file_error(
             path,
             format!("unknown {noun} format: expected .csv or .xlsx"),
@@ -338,66 +401,278 @@ pub(crate) fn load(
     }
 }
 
-pub(crate) fn csv_rows(path: &Path, data: &[u8]) -> Result<Vec<Row>, InputError> {
-    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(data);
-    let mut rows = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    let (mut cursor, mut line) = (0usize, 1u64);
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => return Err(file_error(path, format!("unreadable CSV: {e}"))),
+/// The header search and the hand-over of the rows below it. `raw_width` pads a rejected sheet
+/// row's raw text to the sheet's used range.
+fn table<K: Copy>(
+    path: &Path,
+    source: &Source,
+    rows: impl Iterator<Item = Result<Row, String>>,
+    shapes: &[Shape<K>],
+    header_noun: &str,
+    raw_width: usize,
+    mut each: impl FnMut(&Source, &Columns<K>, &Row),
+) -> Result<(), InputError> {
+    // The best near miss so far: (required names present, cells filled) and the row.
+    let mut best: Option<((usize, usize), Row)> = None;
+    let mut cols: Option<Columns<K>> = None;
+    for row in rows {
+        let row = row.map_err(|m| file_error(path, m))?;
+        if let Some(c) = &cols {
+            if !row.is_blank() {
+                each(source, c, &row);
+            }
+            continue;
         }
-        // The csv crate may place a record's start at the end of the line break (or blank
-        // lines) before it; the record starts at the first byte that is no line break.
-        let mut start = rec.position().map_or(0, |p| p.byte() as usize).max(cursor);
-        while matches!(data.get(start), Some(b'\r' | b'\n')) {
-            start += 1;
+        if row.line > HEADER_SEARCH_ROWS {
+            break;
         }
-        line += line_breaks(&data[cursor..start]);
-        cursor = start;
-        let mut problem = None;
-        let cells = rec
-            .iter()
-            .enumerate()
-            .map(|(i, f)| match std::str::from_utf8(f) {
-                Ok(s) => Cell::text(s),
-                Err(_) => {
-                    problem.get_or_insert_with(|| format!("field {} is not valid UTF-8", i + 1));
-                    Cell::text(&String::from_utf8_lossy(f))
+        match header_columns(&row, source, shapes).map_err(|m| file_error(path, m))? {
+            HeaderMatch::Found(mut c) => {
+                c.raw_width = raw_width;
+                cols = Some(c);
+            }
+            HeaderMatch::Blank => {}
+            HeaderMatch::Miss(score) => {
+                if best.as_ref().is_none_or(|(b, _)| score > *b) {
+                    best = Some((score, row));
                 }
-            })
-            .collect();
-        rows.push(Row {
-            line,
-            cells,
-            problem,
-        });
+            }
+        }
     }
-    Ok(rows)
+    match cols {
+        Some(_) => Ok(()),
+        None => Err(file_error(
+            path,
+            header_error(best.as_ref().map(|(_, r)| r), source, shapes, header_noun),
+        )),
+    }
+}
+
+/// [`read_table`] on CSV bytes already in memory (the fuzz targets and tests).
+pub(crate) fn read_csv_bytes<K: Copy>(
+    path: &Path,
+    data: &[u8],
+    shapes: &[Shape<K>],
+    header_noun: &str,
+    each: impl FnMut(&Source, &Columns<K>, &Row),
+) -> Result<(), InputError> {
+    table(
+        path,
+        &Source::Csv,
+        CsvRows::new(data),
+        shapes,
+        header_noun,
+        0,
+        each,
+    )
+}
+
+/// Every row of CSV text held in memory (tests, and tools that hold a table already).
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn csv_rows(path: &Path, data: &[u8]) -> Result<Vec<Row>, InputError> {
+    CsvRows::new(data)
+        .collect::<Result<Vec<Row>, String>>()
+        .map_err(|m| file_error(path, m))
+}
+
+/// CSV rows read one record at a time, each with the physical line it starts on.
+///
+/// The records are parsed by `csv_core` (the parser of the `csv` crate, with its defaults:
+/// comma, `"` quotes doubled to escape, `\n`, `\r\n` or a lone `\r` ending a record, blank
+/// lines skipped), fed straight from the buffer so that every byte it consumes is also counted
+/// for line breaks. A record's line is 1 + the line breaks before its first byte (a byte that
+/// is no line break, once the previous record is done), so a quoted field spanning lines shifts
+/// nothing after it. The record's fields are held in one buffer that grows up to
+/// [`MAX_RECORD_BYTES`] and no further.
+pub(crate) struct CsvRows<R> {
+    input: R,
+    core: csv_core::Reader,
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    /// Line breaks consumed so far (`\r\n` counted once).
+    breaks: u64,
+    /// The last byte consumed was `\r` (a `\n` right after it ends no further line).
+    prev_cr: bool,
+    started: bool,
+    /// The file's first bytes, read to look for a BOM and not yet parsed.
+    head: Vec<u8>,
+    done: bool,
+}
+
+impl<R: BufRead> CsvRows<R> {
+    pub(crate) fn new(input: R) -> Self {
+        CsvRows {
+            input,
+            core: csv_core::Reader::new(),
+            fields: vec![0; 4096],
+            ends: vec![0; 64],
+            breaks: 0,
+            prev_cr: false,
+            started: false,
+            head: Vec::new(),
+            done: false,
+        }
+    }
+
+    fn read(&mut self) -> Result<Option<Row>, String> {
+        use csv_core::ReadRecordResult as R;
+        let unreadable = |e: std::io::Error| format!("unreadable CSV: {e}");
+        if !self.started {
+            // The first bytes, however the input comes in: a BOM is dropped, else they are read
+            // first.
+            self.started = true;
+            while self.head.len() < BOM.len() {
+                let b = self.input.fill_buf().map_err(unreadable)?;
+                let n = b.len().min(BOM.len() - self.head.len());
+                if n == 0 {
+                    break;
+                }
+                self.head.extend_from_slice(&b[..n]);
+                self.input.consume(n);
+            }
+            if self.head == BOM {
+                self.head.clear();
+            }
+        }
+        let (mut nfields, mut nends) = (0, 0);
+        let mut line = None;
+        loop {
+            let from_head = !self.head.is_empty();
+            let input = if from_head {
+                &self.head[..]
+            } else {
+                self.input.fill_buf().map_err(unreadable)?
+            };
+            let (res, nin, nout, nend) =
+                self.core
+                    .read_record(input, &mut self.fields[nfields..], &mut self.ends[nends..]);
+            let used = &input[..nin];
+            match line {
+                Some(_) => count_breaks(used, &mut self.breaks, &mut self.prev_cr),
+                None => {
+                    // The record starts at the first byte that is no line break.
+                    let skip = used
+                        .iter()
+                        .position(|b| !matches!(b, b'\r' | b'\n'))
+                        .unwrap_or(used.len());
+                    count_breaks(&used[..skip], &mut self.breaks, &mut self.prev_cr);
+                    if skip < used.len() {
+                        line = Some(self.breaks + 1);
+                    }
+                    count_breaks(&used[skip..], &mut self.breaks, &mut self.prev_cr);
+                }
+            }
+            if from_head {
+                self.head.drain(..nin);
+            } else {
+                self.input.consume(nin);
+            }
+            nfields += nout;
+            nends += nend;
+            let starts = || line.unwrap_or(self.breaks + 1);
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull => {
+                    if self.fields.len() >= MAX_RECORD_BYTES {
+                        return Err(format!(
+                            "the CSV record starting on line {} is longer than 64 MiB, the limit \
+                             for one record (an unclosed quote?)",
+                            starts()
+                        ));
+                    }
+                    let grown = (self.fields.len() * 2).min(MAX_RECORD_BYTES);
+                    self.fields.resize(grown, 0);
+                }
+                R::OutputEndsFull => {
+                    if self.ends.len() >= MAX_COLUMNS {
+                        return Err(format!(
+                            "the CSV record starting on line {} has more than {} fields, the \
+                             limit (a spreadsheet's 16,384 columns)",
+                            starts(),
+                            MAX_COLUMNS
+                        ));
+                    }
+                    let grown = (self.ends.len() * 2).min(MAX_COLUMNS);
+                    self.ends.resize(grown, 0);
+                }
+                R::Record => {
+                    let mut problem = None;
+                    let mut start = 0;
+                    let cells = self.ends[..nends]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &end)| {
+                            let f = &self.fields[start..end];
+                            start = end;
+                            match std::str::from_utf8(f) {
+                                Ok(s) => Cell::text(s),
+                                Err(_) => {
+                                    problem.get_or_insert_with(|| {
+                                        format!("field {} is not valid UTF-8", i + 1)
+                                    });
+                                    Cell::text(&String::from_utf8_lossy(f))
+                                }
+                            }
+                        })
+                        .collect();
+                    return Ok(Some(Row {
+                        line: starts(),
+                        cells,
+                        problem,
+                    }));
+                }
+                R::End => return Ok(None),
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for CsvRows<R> {
+    type Item = Result<Row, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = self.read();
+        self.done = !matches!(r, Ok(Some(_)));
+        r.transpose()
+    }
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Adds the line breaks in `b` to `n`: every `\r`, and every `\n` not right after a `\r`
+/// (`prev_cr` carries that across calls), which counts `\n`, `\r\n` and a lone `\r` once each.
+fn count_breaks(b: &[u8], n: &mut u64, prev_cr: &mut bool) {
+    for i in memchr::memchr2_iter(b'\r', b'\n', b) {
+        let after_cr = if i == 0 { *prev_cr } else { b[i - 1] == b'\r' };
+        if b[i] == b'\r' || !after_cr {
+            *n += 1;
+        }
+    }
+    if let Some(&last) = b.last() {
+        *prev_cr = last == b'\r';
+    }
 }
 
 /// Line breaks in `b`: `\n`, `\r\n` or a lone `\r`, each counted once.
+#[cfg(test)]
 pub(crate) fn line_breaks(b: &[u8]) -> u64 {
-    let mut n = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'\n' || (c == b'\r' && b.get(i + 1) != Some(&b'\n')) {
-            n += 1;
-        }
-    }
+    let (mut n, mut prev_cr) = (0, false);
+    count_breaks(b, &mut n, &mut prev_cr);
     n
 }
 
-pub(crate) fn xlsx_rows(
+fn xlsx_table<K: Copy>(
     path: &Path,
     sheet: Option<&str>,
-) -> Result<(Vec<Row>, Source), InputError> {
-    use calamine::{Data, Reader};
+    shapes: &[Shape<K>],
+    header_noun: &str,
+    each: impl FnMut(&Source, &Columns<K>, &Row),
+) -> Result<(), InputError> {
+    use calamine::Reader;
+    check_parts(path)?;
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(path)
         .map_err(|e| file_error(path, format!("cannot open as XLSX: {e}")))?;
     let names = wb.sheet_names();
@@ -420,44 +695,294 @@ pub(crate) fn xlsx_rows(
             .cloned()
             .ok_or_else(|| file_error(path, "the workbook has no sheets"))?,
     };
-    let range = wb
-        .worksheet_range(&name)
-        .map_err(|e| file_error(path, format!("cannot read sheet `{name}`: {e}")))?;
-    let (first_row, first_col) = range.start().unwrap_or((0, 0));
-    let rows = range
-        .rows()
-        .enumerate()
-        .map(|(i, cells)| Row {
-            line: u64::from(first_row) + i as u64 + 1,
-            cells: cells
-                .iter()
-                .map(|c| match c {
-                    Data::Empty => Cell::Empty,
-                    Data::String(s) | Data::DateTimeIso(s) => Cell::text(s),
-                    Data::Int(i) => Cell::Int(*i),
-                    Data::Float(f) => Cell::Float(*f),
-                    Data::Bool(b) => Cell::Bool(*b),
-                    Data::DateTime(d) if d.is_duration() => {
-                        Cell::Other(format!("a duration ({})", d.as_f64()))
-                    }
-                    Data::DateTime(d) => {
-                        let (y, mo, da, h, mi, s, ms) = d.to_ymd_hms_milli();
-                        Cell::DateTime(civil(y, mo, da, h, mi, s, ms))
-                    }
-                    Data::DurationIso(s) => Cell::Other(format!("a duration ({s})")),
-                    Data::Error(e) => Cell::Other(e.to_string()),
-                })
-                .collect(),
-            problem: None,
-        })
-        .collect();
-    Ok((
-        rows,
-        Source::Xlsx {
-            sheet: name,
-            first_col,
-        },
-    ))
+    let cells = match wb.worksheet_cells_reader(&name) {
+        Ok(cells) => cells,
+        // A chart sheet holds no cells: a sheet without rows.
+        Err(calamine::XlsxError::NotAWorksheet(_)) => {
+            let source = Source::Xlsx {
+                sheet: name,
+                first_col: 0,
+            };
+            return table(
+                path,
+                &source,
+                std::iter::empty(),
+                shapes,
+                header_noun,
+                0,
+                each,
+            );
+        }
+        Err(e) => return Err(file_error(path, format!("cannot read sheet `{name}`: {e}"))),
+    };
+    // The used range the sheet declares (`<dimension ref="A1:G10">`, as Excel and the usual
+    // writers put it): cells are counted from its first column and a rejected row's raw text is
+    // as wide as the range, as when the whole range was read. Without one, A1.
+    let dim = cells.dimensions();
+    let first_col = dim.start.1;
+    let raw_width = dim.end.1.saturating_sub(first_col) as usize + 1;
+    let source = Source::Xlsx {
+        sheet: name.clone(),
+        first_col,
+    };
+    let rows = XlsxRows {
+        cells,
+        sheet: &name,
+        first_col,
+        row: None,
+        ended: false,
+        done: false,
+    };
+    table(path, &source, rows, shapes, header_noun, raw_width, each)
+}
+
+/// The rows of a sheet from the XLSX library's cell stream, which yields the cells in the order
+/// the sheet's XML holds them: row by row, as every spreadsheet writes them.
+struct XlsxRows<'a, 's> {
+    cells: calamine::XlsxCellReader<'a, BufReader<File>>,
+    sheet: &'s str,
+    first_col: u32,
+    /// The row being filled.
+    row: Option<Row>,
+    /// The cell stream is over (reading on would run past the sheet's data).
+    ended: bool,
+    done: bool,
+}
+
+impl XlsxRows<'_, '_> {
+    fn read(&mut self) -> Result<Option<Row>, String> {
+        loop {
+            if self.ended {
+                return Ok(self.row.take());
+            }
+            let Some(cell) = self
+                .cells
+                .next_cell()
+                .map_err(|e| format!("cannot read sheet `{}`: {e}", self.sheet))?
+            else {
+                self.ended = true;
+                continue;
+            };
+            let (r, c) = cell.get_position();
+            if *cell.get_value() == calamine::DataRef::Empty {
+                continue;
+            }
+            let at = || {
+                let sheet = Source::Xlsx {
+                    sheet: self.sheet.to_string(),
+                    first_col: 0,
+                };
+                sheet
+                    .cell_ref(u64::from(r) + 1, c as usize)
+                    .unwrap_or_default()
+            };
+            if r >= MAX_SHEET_ROWS {
+                return Err(format!(
+                    "cell {} is below row 1,048,576, the last row a sheet can have",
+                    at()
+                ));
+            }
+            if c as usize >= MAX_COLUMNS {
+                return Err(format!(
+                    "cell {} is right of column XFD (16,384), the last column a sheet can have",
+                    at()
+                ));
+            }
+            let value = sheet_cell(cell.get_value()).map_err(|chars| {
+                format!(
+                    "cell {} holds {chars} characters, more than a cell can hold ({MAX_CELL_CHARS})",
+                    at()
+                )
+            })?;
+            // A cell left of the declared range is under no header (the header lies within the
+            // range), so it is not read, as a cell right of the header is not.
+            if value == Cell::Empty || c < self.first_col {
+                continue;
+            }
+            let line = u64::from(r) + 1;
+            let done = match &self.row {
+                Some(row) if row.line == line => None,
+                Some(row) if line < row.line => {
+                    return Err(format!(
+                        "cell {} comes after row {} in the sheet's XML: its cells are not in row \
+                         order, which no spreadsheet writes",
+                        at(),
+                        row.line
+                    ));
+                }
+                _ => self.row.replace(Row {
+                    line,
+                    cells: Vec::new(),
+                    problem: None,
+                }),
+            };
+            let cells = &mut self.row.as_mut().expect("just set").cells;
+            let i = (c - self.first_col) as usize;
+            if cells.len() <= i {
+                cells.resize(i + 1, Cell::Empty);
+            }
+            cells[i] = value;
+            if done.is_some() {
+                return Ok(done);
+            }
+        }
+    }
+}
+
+impl Iterator for XlsxRows<'_, '_> {
+    type Item = Result<Row, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let r = self.read();
+        self.done = !matches!(r, Ok(Some(_)));
+        r.transpose()
+    }
+}
+
+/// A sheet cell as a [`Cell`]; `Err` holds the character count of a text too long for a cell.
+fn sheet_cell(d: &calamine::DataRef<'_>) -> Result<Cell, usize> {
+    use calamine::DataRef;
+    let text = |s: &str| {
+        if s.len() > MAX_CELL_CHARS && s.chars().count() > MAX_CELL_CHARS {
+            Err(s.chars().count())
+        } else {
+            Ok(Cell::text(s))
+        }
+    };
+    Ok(match d {
+        DataRef::Empty => Cell::Empty,
+        DataRef::String(s) | DataRef::DateTimeIso(s) => text(s)?,
+        DataRef::SharedString(s) => text(s)?,
+        DataRef::Int(i) => Cell::Int(*i),
+        DataRef::Float(f) => Cell::Float(*f),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(d) if d.is_duration() => {
+            Cell::Other(format!("a duration ({})", d.as_f64()))
+        }
+        DataRef::DateTime(d) => {
+            let (y, mo, da, h, mi, s, ms) = d.to_ymd_hms_milli();
+            Cell::DateTime(civil(y, mo, da, h, mi, s, ms))
+        }
+        DataRef::DurationIso(s) => {
+            text(s)?;
+            Cell::Other(format!("a duration ({s})"))
+        }
+        DataRef::Error(e) => Cell::Other(e.to_string()),
+    })
+}
+
+/// Checks an XLSX archive's parts before the XLSX library reads any, from the sizes its
+/// directory declares: no part over [`MAX_XLSX_PART_BYTES`], no part the library holds whole
+/// over [`MAX_XLSX_HELD_PART_BYTES`]. A part declared over [`SCAN_PARTS_OVER`] is read through
+/// once first ([`scan_part`]), counting what it really holds. The zip reader also stops any part
+/// at its declared size, so a directory that understates a size gets an error, not the bytes.
+/// A file that is no zip archive is left to the XLSX library to refuse.
+fn check_parts(path: &Path) -> Result<(), InputError> {
+    let Ok(f) = File::open(path) else {
+        return Ok(());
+    };
+    let Ok(mut zip) = zip::ZipArchive::new(BufReader::new(f)) else {
+        return Ok(());
+    };
+    let mut scan = Vec::new();
+    for i in 0..zip.len() {
+        let Ok(entry) = zip.by_index_data(i) else {
+            continue;
+        };
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+        let lower = name.to_ascii_lowercase();
+        // Only XML parts are read (pictures and embedded files are not).
+        if !(lower.ends_with(".xml") || lower.ends_with(".rels")) {
+            continue;
+        }
+        let base = lower.rsplit('/').next().unwrap_or_default();
+        let held = lower.ends_with(".rels")
+            || base.starts_with("theme")
+            || matches!(base, "sharedstrings.xml" | "styles.xml" | "workbook.xml");
+        let (limit, what) = if held {
+            (MAX_XLSX_HELD_PART_BYTES, "a part read whole into memory")
+        } else {
+            (MAX_XLSX_PART_BYTES, "one part (a sheet's XML)")
+        };
+        let size = entry.size();
+        if size > limit {
+            return Err(file_error(
+                path,
+                format!(
+                    "XLSX part `{name}` uncompresses to {} ({size} bytes), over the {} limit for \
+                     {what}: refused, as a zip bomb would be",
+                    bytes(size),
+                    bytes(limit)
+                ),
+            ));
+        }
+        if size > SCAN_PARTS_OVER {
+            scan.push((i, name, size));
+        }
+    }
+    for (i, name, size) in scan {
+        let part = zip
+            .by_index(i)
+            .map_err(|e| file_error(path, format!("cannot read XLSX part `{name}`: {e}")))?;
+        scan_part(part, size, MAX_XML_STRETCH)
+            .map_err(|m| file_error(path, format!("XLSX part `{name}` {m}")))?;
+    }
+    Ok(())
+}
+
+/// Reads an XML part through, counting its bytes (more than `declared` is an error) and the
+/// longest stretch between two `<` (a text or a tag; over `max_stretch` is an error). The XLSX
+/// library holds a text or a tag whole while it reads it, so this bounds its memory to a few
+/// `max_stretch`; a cell's text is at most 32,767 characters, far below.
+fn scan_part(mut r: impl Read, declared: u64, max_stretch: u64) -> Result<u64, String> {
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut total, mut stretch) = (0u64, 0u64);
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("cannot be read: {e}")),
+        };
+        total += n as u64;
+        if total > declared {
+            return Err(format!(
+                "holds more than the {declared} bytes its directory entry declares"
+            ));
+        }
+        let mut from = 0;
+        for at in memchr::memchr_iter(b'<', &buf[..n]) {
+            if stretch + (at - from) as u64 > max_stretch {
+                break;
+            }
+            stretch = 0;
+            from = at;
+        }
+        stretch += (n - from) as u64;
+        if stretch > max_stretch {
+            return Err(format!(
+                "holds a text or tag longer than {}, more than any cell or formula: refused",
+                bytes(max_stretch)
+            ));
+        }
+    }
+}
+
+/// `2 GiB`, `512 MiB`, `3.5 GiB`.
+fn bytes(n: u64) -> String {
+    let (v, unit) = if n >= 1 << 30 {
+        (n as f64 / (1u64 << 30) as f64, "GiB")
+    } else {
+        (n as f64 / (1u64 << 20) as f64, "MiB")
+    };
+    if v.fract() == 0.0 {
+        format!("{v} {unit}")
+    } else {
+        format!("{v:.1} {unit}")
+    }
 }
 
 pub(crate) fn civil(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, ms: u16) -> Option<NaiveDateTime> {
@@ -471,69 +996,104 @@ pub(crate) fn civil(y: u16, mo: u8, d: u8, h: u8, mi: u8, s: u8, ms: u16) -> Opt
 
 /// Finds the header row (its index in `rows`) and the columns of the shape it matches. `noun`
 /// names the header in the error (`invoice header`); the error lists the shapes and the near
-/// miss, so the user sees which columns are missing.
+/// miss, so the user sees which columns are missing. [`read_table`] runs the same search on rows
+/// as they are read.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn find_header<K: Copy>(
     rows: &[Row],
     source: &Source,
     shapes: &[Shape<K>],
     noun: &str,
 ) -> Result<(usize, Columns<K>), String> {
-    // Best near miss, for the error message: (required names present, cells filled, row index).
-    let mut best: Option<(usize, usize, usize)> = None;
+    // Best near miss, for the error message: (required names present, cells filled), row index.
+    let mut best: Option<((usize, usize), usize)> = None;
     for (i, row) in rows.iter().enumerate() {
         if row.line > HEADER_SEARCH_ROWS {
             break;
         }
-        if row.is_blank() {
-            continue;
-        }
-        let names: Vec<String> = row
-            .cells
-            .iter()
-            .map(|c| c.shown().trim().to_ascii_lowercase())
-            .collect();
-        for shape in shapes {
-            let present = shape
-                .required
-                .iter()
-                .filter(|r| names.iter().any(|n| n == *r))
-                .count();
-            if present == shape.required.len() {
-                let mut index = HashMap::new();
-                for &name in shape.required.iter().chain(shape.optional) {
-                    let mut at = names.iter().enumerate().filter(|(_, n)| *n == name);
-                    if let Some((first, _)) = at.next() {
-                        if let Some((second, _)) = at.next() {
-                            return Err(format!(
-                                "the header on {} names column `{name}` twice (columns {} and {})",
-                                where_row(source, row.line),
-                                first + 1,
-                                second + 1
-                            ));
-                        }
-                        index.insert(name, first);
-                    }
+        match header_columns(row, source, shapes)? {
+            HeaderMatch::Found(cols) => return Ok((i, cols)),
+            HeaderMatch::Blank => {}
+            HeaderMatch::Miss(score) => {
+                if best.is_none_or(|(b, _)| score > b) {
+                    best = Some((score, i));
                 }
-                return Ok((
-                    i,
-                    Columns {
-                        kind: shape.kind,
-                        index,
-                        // Trailing empty header cells (a spreadsheet's export) are no columns.
-                        width: row
-                            .cells
-                            .iter()
-                            .rposition(|c| *c != Cell::Empty)
-                            .map_or(0, |i| i + 1),
-                    },
-                ));
-            }
-            let filled = row.cells.iter().filter(|c| **c != Cell::Empty).count();
-            if best.is_none_or(|(n, w, _)| (present, filled) > (n, w)) {
-                best = Some((present, filled, i));
             }
         }
     }
+    Err(header_error(
+        best.map(|(_, i)| &rows[i]),
+        source,
+        shapes,
+        noun,
+    ))
+}
+
+enum HeaderMatch<K> {
+    Blank,
+    Found(Columns<K>),
+    /// Not a header: (most required names of one shape present, cells filled).
+    Miss((usize, usize)),
+}
+
+/// Whether `row` is the header of one of the shapes (the first it matches).
+fn header_columns<K: Copy>(
+    row: &Row,
+    source: &Source,
+    shapes: &[Shape<K>],
+) -> Result<HeaderMatch<K>, String> {
+    if row.is_blank() {
+        return Ok(HeaderMatch::Blank);
+    }
+    let names: Vec<String> = row
+        .cells
+        .iter()
+        .map(|c| c.shown().trim().to_ascii_lowercase())
+        .collect();
+    let mut most = 0;
+    for shape in shapes {
+        let present = shape
+            .required
+            .iter()
+            .filter(|r| names.iter().any(|n| n == *r))
+            .count();
+        if present == shape.required.len() {
+            let mut index = HashMap::new();
+            for &name in shape.required.iter().chain(shape.optional) {
+                let mut at = names.iter().enumerate().filter(|(_, n)| *n == name);
+                if let Some((first, _)) = at.next() {
+                    if let Some((second, _)) = at.next() {
+                        return Err(format!(
+                            "the header on {} names column `{name}` twice (columns {} and {})",
+                            where_row(source, row.line),
+                            first + 1,
+                            second + 1
+                        ));
+                    }
+                    index.insert(name, first);
+                }
+            }
+            return Ok(HeaderMatch::Found(Columns {
+                kind: shape.kind,
+                index,
+                // Trailing empty header cells (a spreadsheet's export) are no columns.
+                width: row
+                    .cells
+                    .iter()
+                    .rposition(|c| *c != Cell::Empty)
+                    .map_or(0, |i| i + 1),
+                raw_width: 0,
+            }));
+        }
+        most = most.max(present);
+    }
+    let filled = row.cells.iter().filter(|c| **c != Cell::Empty).count();
+    Ok(HeaderMatch::Miss((most, filled)))
+}
+
+/// The error for a file without a header: the known shapes, and the near miss `best` (the row
+/// holding most required names) with what it lacks.
+fn header_error<K>(best: Option<&Row>, source: &Source, shapes: &[Shape<K>], noun: &str) -> String {
     let known = shapes
         .iter()
         .map(|s| {
@@ -554,12 +1114,11 @@ pub(crate) fn find_header<K: Copy>(
             format!("Known shapes: {known}"),
         )
     };
-    let Some((_, _, i)) = best else {
-        return Err(format!(
+    let Some(row) = best else {
+        return format!(
             "no header row: the file has no data in its first {HEADER_SEARCH_ROWS} rows. {known}"
-        ));
+        );
     };
-    let row = &rows[i];
     let mut seen: Vec<String> = row
         .cells
         .iter()
@@ -588,12 +1147,12 @@ pub(crate) fn find_header<K: Copy>(
         })
         .collect::<Vec<_>>()
         .join("; ");
-    Err(format!(
+    format!(
         "unknown {noun}: no row in the first {HEADER_SEARCH_ROWS} holds {of_a_shape}. \
          {known}. Columns seen on {}: {} ({missing})",
         where_row(source, row.line),
         seen.join(", ")
-    ))
+    )
 }
 
 pub(crate) fn where_row(source: &Source, line: u64) -> String {
@@ -900,6 +1459,58 @@ mod tests {
         assert_eq!(r[0].cells, vec![Cell::text("a"), Cell::text("b")]);
         assert_eq!(r[1].cells[0], Cell::text("1\n2"));
         assert_eq!(line_breaks(b"\r\n\r\n\r"), 3);
+    }
+
+    #[test]
+    fn csv_lines_do_not_depend_on_how_the_input_is_buffered() {
+        let text = format!(
+            "\u{feff}a,b\r\n\"1\r\n2\",3\r\r\n\n\"{}\",x\n\rq,\r",
+            "y".repeat(10_000)
+        );
+        let whole = rows(&text);
+        let lines: Vec<u64> = whole.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![1, 2, 6, 8]);
+        assert_eq!(whole[2].cells[0], Cell::text(&"y".repeat(10_000)));
+        // One byte at a time: a `\r\n` split across reads still ends one line.
+        for cap in [1, 2, 3, 7] {
+            let small = std::io::BufReader::with_capacity(cap, text.as_bytes());
+            let got: Vec<Row> = CsvRows::new(small).map(|r| r.unwrap()).collect();
+            let l: Vec<u64> = got.iter().map(|r| r.line).collect();
+            assert_eq!(l, lines, "buffer of {cap}");
+            assert!(got.iter().zip(&whole).all(|(a, b)| a.cells == b.cells));
+        }
+        // Half a BOM is data (invalid UTF-8); a file shorter than a BOM is read whole.
+        let half = csv_rows(Path::new("t.csv"), b"\xEF\xBBx,y\n").unwrap();
+        assert_eq!(
+            half[0].problem.as_deref(),
+            Some("field 1 is not valid UTF-8")
+        );
+        let tiny = csv_rows(Path::new("t.csv"), b"x").unwrap();
+        assert_eq!((tiny[0].line, &tiny[0].cells), (1, &vec![Cell::text("x")]));
+        assert!(csv_rows(Path::new("t.csv"), b"\xEF\xBB\xBF")
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn xml_parts_are_counted_and_long_stretches_refused() {
+        let xml = b"<a><b>text</b></a>";
+        assert_eq!(scan_part(&xml[..], 18, 8), Ok(18));
+        assert!(scan_part(&xml[..], 17, 8)
+            .unwrap_err()
+            .contains("more than the 17 bytes"));
+        // `<b>text` is the longest stretch between two `<`: 7 bytes.
+        assert!(scan_part(&xml[..], 100, 7).is_ok());
+        assert!(scan_part(&xml[..], 100, 6)
+            .unwrap_err()
+            .contains("a text or tag longer than"));
+        // Across reads, and at the end of a part.
+        let long = [b"<a>".as_slice(), &[b'x'; 200_000]].concat();
+        assert!(scan_part(&long[..], 1 << 20, 200_003).is_ok());
+        assert!(scan_part(&long[..], 1 << 20, 100_000).is_err());
+        assert_eq!(bytes(2 << 30), "2 GiB");
+        assert_eq!(bytes(512 << 20), "512 MiB");
+        assert_eq!(bytes(3 << 29), "1.5 GiB");
     }
 
     #[test]

@@ -34,7 +34,7 @@ use chrono::{NaiveDate, NaiveTime, TimeZone};
 use super::sheet::{
     self, decimal, instant_text, serial, text, Cell, Columns, Row, RowError, Shape,
 };
-use super::{file_error, FileStats, InputError, Rejection};
+use super::{FileStats, InputError, Rejection};
 use crate::domain::{Day, Money, TopupMethod};
 
 /// One purchase of credits (a domain type: the fee model reads it too).
@@ -69,26 +69,24 @@ pub fn read_topups(
     let mut out = TopupRead::default();
     for path in &files {
         let name = path.display().to_string();
-        let (rows, source) = sheet::load(path, sheet, "top-up")?;
-        let (h, cols) = sheet::find_header(&rows, &source, &SHAPES, "top-up ledger header")
-            .map_err(|m| file_error(path, m))?;
         let mut stats = FileStats {
             file: name.clone(),
             ..Default::default()
         };
-        for row in rows[h + 1..].iter().filter(|r| !r.is_blank()) {
+        let each = |source: &sheet::Source, cols: &Columns<()>, row: &Row| {
             stats.read += 1;
-            match parse_row(&name, row, source.is_csv(), &cols, tz) {
+            match parse_row(&name, row, source.is_csv(), cols, tz) {
                 Ok(p) => {
                     stats.used += 1;
                     out.purchases.push(p);
                 }
                 Err(e) => {
                     stats.rejected += 1;
-                    out.rejections.push(cols.rejection(&name, &source, row, e));
+                    out.rejections.push(cols.rejection(&name, source, row, e));
                 }
             }
-        }
+        };
+        sheet::read_table(path, sheet, "top-up", &SHAPES, "top-up ledger header", each)?;
         out.files.push(stats);
     }
     Ok(out)
