@@ -497,9 +497,11 @@ fn decimal(v: &Option<Scalar>, column: &'static str) -> Result<Option<Money>, Ro
             ))
         }
     };
-    parsed
-        .map(Some)
-        .map_err(|_| RowError::col(column, "expected a decimal amount"))
+    let m = parsed.map_err(|_| RowError::col(column, "expected a decimal amount"))?;
+    if m.abs() > Money::from(crate::input::sheet::MAX_USD) {
+        return Err(RowError::col(column, "over USD 10^15: not a real amount"));
+    }
+    Ok(Some(m))
 }
 
 fn status(v: &Option<Scalar>) -> Result<u16, RowError> {

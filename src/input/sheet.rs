@@ -61,6 +61,9 @@ use crate::domain::{Day, Money};
 pub(crate) const HEADER_SEARCH_ROWS: u64 = 20;
 /// Token counts above this are not exact in a spreadsheet number and not real daily traffic.
 pub(crate) const MAX_TOKENS: u128 = 1 << 53;
+/// Amounts (USD) above this, either way, are no real bill, purchase or call, and sums of a few
+/// such would leave the decimal range (about 7.9 × 10^28), so they are rejected.
+pub(crate) const MAX_USD: i64 = 1_000_000_000_000_000;
 /// The rows a sheet can have (Excel's limit, 1,048,576).
 pub(crate) const MAX_SHEET_ROWS: u32 = 1 << 20;
 /// The columns a sheet can have (Excel's limit, 16,384: `A` to `XFD`); also the most fields a
@@ -1236,15 +1239,22 @@ pub(crate) fn tokens(c: &Cell) -> Result<u128, String> {
     Ok(v)
 }
 
-/// An exact decimal of either sign, from text or a number cell.
+/// An exact decimal of either sign, from text or a number cell, at most [`MAX_USD`] either way.
 pub(crate) fn decimal(c: &Cell) -> Result<Money, String> {
-    match c {
+    let m = match c {
         Cell::Text(s) => decimal_text(s),
         Cell::Int(i) => Ok(Money::from(*i)),
         Cell::Float(f) if f.is_finite() => Money::from_str_exact(&f.to_string())
             .map_err(|_| format!("{f} cannot be held as an exact decimal amount")),
         other => Err(non_number(other)),
+    }?;
+    if m.abs() > Money::from(MAX_USD) {
+        return Err(format!(
+            "{} is over USD 10^15: not a real amount",
+            c.shown()
+        ));
     }
+    Ok(m)
 }
 
 /// An exact decimal ≥ 0.
@@ -1379,6 +1389,17 @@ mod tests {
         assert!(decimal(&Cell::Bool(true))
             .unwrap_err()
             .contains("`TRUE` is not a number"));
+        // No sum of real amounts leaves the decimal range.
+        assert_eq!(a("1000000000000000"), Ok(dec!(1000000000000000)));
+        assert!(a("1000000000000000.01")
+            .unwrap_err()
+            .contains("over USD 10^15"));
+        assert!(decimal(&Cell::text("-79228162514264337593543950335"))
+            .unwrap_err()
+            .contains("over USD 10^15"));
+        assert!(amount(&Cell::Float(1e20))
+            .unwrap_err()
+            .contains("over USD 10^15"));
     }
 
     #[test]
