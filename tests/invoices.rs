@@ -1046,3 +1046,78 @@ fn csv_record_over_64_mib_or_16384_fields_is_refused() {
         "{e}"
     );
 }
+
+/// OpenRouter's aggregated activity export (one row per day × model, every value quoted, `Date`
+/// with a midnight time): `Usage` is the amount; `BYOK Usage` (paid upstream) is not added;
+/// permaslugs map to public slugs as in the per-generation export; `Reasoning Tokens` are part of
+/// the completion and not added again.
+#[test]
+fn openrouter_aggregated_activity_export() {
+    let f = fixture("openrouter_aggregated.csv");
+    let r = read(std::slice::from_ref(&f), None, None);
+    let or = "openrouter";
+    let sonnet = "anthropic/claude-sonnet-4.6";
+    let mini = "openai/gpt-5.4-mini";
+    assert_eq!(
+        r.lines,
+        vec![
+            line(
+                "2026-05-12",
+                or,
+                sonnet,
+                500_000,
+                40_000,
+                None,
+                None,
+                Some(120),
+                dec!(1.234567)
+            ),
+            line(
+                "2026-05-12",
+                or,
+                mini,
+                100_000,
+                20_000,
+                None,
+                None,
+                Some(30),
+                dec!(0.05)
+            ),
+            // The permaslug row of 05-13 is the same model as the public slug.
+            line(
+                "2026-05-13",
+                or,
+                sonnet,
+                150_000,
+                10_000,
+                None,
+                None,
+                Some(40),
+                dec!(0.5)
+            ),
+            line(
+                "2026-05-13",
+                or,
+                mini,
+                40_000,
+                8_000,
+                None,
+                None,
+                Some(10),
+                dec!(0.02)
+            ),
+        ]
+    );
+    assert_eq!(
+        rejected(&r),
+        vec![
+            (6, Some("usage"), "`n/a` is not a number".into()),
+            (
+                7,
+                Some("completion tokens"),
+                "1.5 is not a whole number of tokens".into()
+            ),
+        ]
+    );
+    assert_eq!(r.files, vec![stats(&f, 6, 4, 2)]);
+}

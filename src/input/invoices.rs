@@ -66,6 +66,14 @@
 //! - A `generation_id` seen before (in this or an earlier file, e.g. two overlapping exports) is
 //!   rejected, naming where it was first seen, so a generation is never billed twice.
 //!
+//! # OpenRouter aggregated activity export
+//!
+//! One row per day × model: `Date,Slug,Usage,BYOK Usage,Requests,Prompt Tokens,Completion
+//! Tokens,Reasoning Tokens` (required: all but `BYOK Usage` and `Reasoning Tokens`). `Date` is a
+//! UTC day (`2026-05-12 00:00:00`), `Slug` maps as `model_permaslug` does, `Usage` is the amount;
+//! `BYOK Usage` is paid upstream and not added (OpenRouter does not bill it), and reasoning tokens
+//! are part of the completion tokens.
+//!
 //! Lines of every file are summed per (day, provider, model) and sorted by that key. An optional
 //! count (`cached_tokens`, `cache_write_tokens`, `requests`) of a summed line is present when any
 //! of its rows had it (rows without it count 0).
@@ -109,9 +117,10 @@ pub struct InvoiceRead {
 enum ShapeKind {
     Daily,
     Activity,
+    Aggregated,
 }
 
-const SHAPES: [Shape<ShapeKind>; 2] = [
+const SHAPES: [Shape<ShapeKind>; 3] = [
     Shape {
         kind: ShapeKind::Daily,
         title: "daily invoice lines",
@@ -136,6 +145,19 @@ const SHAPES: [Shape<ShapeKind>; 2] = [
             "model_permaslug",
         ],
         optional: &["tokens_cached", "generation_id"],
+    },
+    Shape {
+        kind: ShapeKind::Aggregated,
+        title: "OpenRouter aggregated activity export",
+        required: &[
+            "date",
+            "slug",
+            "usage",
+            "requests",
+            "prompt tokens",
+            "completion tokens",
+        ],
+        optional: &["byok usage", "reasoning tokens"],
     },
 ];
 
@@ -349,6 +371,7 @@ fn amount_column(kind: ShapeKind) -> &'static str {
     match kind {
         ShapeKind::Daily => "amount_usd",
         ShapeKind::Activity => "cost_total",
+        ShapeKind::Aggregated => "usage",
     }
 }
 
@@ -447,6 +470,35 @@ fn parse_row(
                 requests: Some(1),
                 amount,
                 generation_id,
+            })
+        }
+        ShapeKind::Aggregated => {
+            let day = day(required("date")?).map_err(field("date"))?;
+            let slug = text(required("slug")?).map_err(field("slug"))?;
+            let model = slugs
+                .permaslug(&slug)
+                .ok_or_else(|| RowError {
+                    column: Some("slug"),
+                    reason: format!(
+                        "slug `{slug}` maps to no public slug (not in rates/slugs.csv, and not an author/model slug)"
+                    ),
+                })?
+                .into_owned();
+            // `BYOK Usage` is read only to check it is a number: it is paid upstream.
+            if let Some(c) = optional("byok usage") {
+                amount(c).map_err(field("byok usage"))?;
+            }
+            Ok(Parsed {
+                day,
+                provider: "openrouter".into(),
+                model,
+                prompt: required_tokens("prompt tokens")?,
+                completion: required_tokens("completion tokens")?,
+                cached: None,
+                cache_write: None,
+                requests: Some(required_tokens("requests")? as u64),
+                amount: amount(required("usage")?).map_err(field("usage"))?,
+                generation_id: None,
             })
         }
     }
