@@ -163,6 +163,8 @@ pub struct DailyArgs {
     #[command(flatten)]
     pub book: XlsxArgs,
     #[command(flatten)]
+    pub focus: FocusArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -203,6 +205,14 @@ pub struct LogArgs {
     /// Worker threads for parsing (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+}
+
+/// `--focus`, on the commands that price usage against bills.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FocusArgs {
+    /// Also write the priced usage (and the fees) as a FinOps FOCUS 1.2 dataset (CSV)
+    #[arg(long, value_name = "FILE")]
+    pub focus: Option<PathBuf>,
 }
 
 /// `--xlsx`, on the commands whose tables end in a spreadsheet.

@@ -3,6 +3,7 @@
 //! Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV injection):
 //! a leading single quote, and RFC 4180 quoting by the `csv` crate.
 
+pub mod focus;
 pub mod xlsx;
 
 use std::io::{self, Write};
@@ -152,6 +153,10 @@ pub fn kind_of(column: &str) -> Kind {
         | "days_in_month" | "rows_read" | "rows_used" | "rows_out_of_range" | "rows_rejected"
         | "delta_tokens" => Kind::Count,
         c if c.ends_with("_tokens") || c.ends_with("_drift") => Kind::Count,
+        // FOCUS (`--focus`): its cost columns are amounts, its quantities counts.
+        "BilledCost" | "EffectiveCost" | "ListCost" | "ContractedCost" => Kind::Money,
+        "PricingQuantity" | "ConsumedQuantity" | "x_Calls" => Kind::Count,
+        c if c.starts_with("x_") && c.ends_with("Tokens") => Kind::Count,
         c if c.ends_with("_usd") || c.ends_with("_usd_per_mtok") => Kind::Money,
         // summary.csv counts rows per reconciliation status.
         c if crate::reconcile::Status::ALL
