@@ -3,6 +3,8 @@
 //! Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV injection):
 //! a leading single quote, and RFC 4180 quoting by the `csv` crate.
 
+pub mod html;
+
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
