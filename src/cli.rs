@@ -49,6 +49,9 @@ pub enum Command {
     },
     /// The manual page (roff) on stdout: `spendrecon man > spendrecon.1`
     Man,
+    /// One self-contained HTML page with charts: daily cost per provider, logged vs invoiced
+    /// tokens, top models, fees, month-end forecast → report.html (needs --out)
+    Report(ReportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -137,7 +140,36 @@ pub struct ReconcileArgs {
     #[command(flatten)]
     pub fees: FeeArgs,
     #[command(flatten)]
+    pub focus: FocusArgs,
+    #[command(flatten)]
     pub book: XlsxArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `reconcile`'s options with the invoices optional: without them the page shows what the logs
+/// cost and skips the comparison.
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    /// Invoice or activity export, .csv or .xlsx (repeatable; optional)
+    #[arg(long = "invoices", value_name = "PATH")]
+    pub invoices: Vec<PathBuf>,
+    /// XLSX sheet to read (default: the first)
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Token drift allowed before a mismatch, as a count
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub tolerance_tokens: u64,
+    /// Token drift allowed before a mismatch, as a percent of the logged count
+    #[arg(long, default_value = "0.1", value_name = "P")]
+    pub tolerance_pct: Money,
+    /// Money drift allowed before a cost mismatch, in USD
+    #[arg(long, default_value = "0.01", value_name = "X")]
+    pub tolerance_usd: Money,
+    #[command(flatten)]
+    pub fees: FeeArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -311,6 +343,7 @@ pub fn run() -> ExitCode {
         Command::Rollout(args) => crate::cmd::rollout::run(&args),
         Command::Completions { shell } => crate::cmd::completions::run(shell),
         Command::Man => crate::cmd::completions::man(),
+        Command::Report(args) => crate::cmd::report::run(&args),
     };
     match result {
         Ok(o) => o.into(),

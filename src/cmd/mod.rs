@@ -7,6 +7,7 @@ pub mod daily;
 pub mod fees;
 pub mod forecast;
 pub mod reconcile;
+pub mod report;
 pub mod rollout;
 pub mod shadow;
 

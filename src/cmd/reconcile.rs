@@ -1,19 +1,22 @@
 //! `spendrecon reconcile`: logs and invoices → recon.csv, findings.csv, daily.csv, summary.csv,
 //! rejected.csv.
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 
-use super::fees::WithByok;
-use crate::aggregate::DailyAggregator;
-use crate::cli::{Outcome, ReconcileArgs};
+use super::fees::{Effective, FeeReport, WithByok};
+use crate::aggregate::{Daily, DailyAggregator};
+use crate::cli::{CommonArgs, FeeArgs, LogArgs, Outcome, ReconcileArgs};
 use crate::domain::Day;
 use crate::fees::byok::ByokSink;
 use crate::input::invoices;
 use crate::input::record::{FieldId, FieldSet};
-use crate::input::{CallSink, Disposition};
+use crate::input::{CallSink, Disposition, FileStats, Rejection, ScanReport};
 use crate::output::{self, money};
-use crate::reconcile::findings::{FindingsSink, SeenIds};
-use crate::reconcile::{self, Status, Tolerance};
+use crate::reconcile::findings::{Finding, FindingsSink, SeenIds};
+use crate::reconcile::{self, ProviderSummary, ReconRow, Status, Tolerance};
 
 /// Daily aggregation and log findings in one pass.
 struct Both<'r> {
@@ -41,26 +44,70 @@ const FIELDS: FieldSet = {
     super::fees::FIELDS.with(&[TotalTokens, RequestId, ResponseModel, Cost, Byok])
 };
 
-pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
-    let rates = super::load_rates(&args.common)?;
-    let slugs = super::load_slugs(&args.common)?;
-    let period = super::period(&args.logs)?;
-    let tz = args.logs.tz;
-    let tol = Tolerance {
-        tokens: args.tolerance_tokens,
-        pct: args.tolerance_pct,
-        usd: args.tolerance_usd,
+/// What `reconcile` reads and how strictly it compares: its own options, or `report`'s (where
+/// invoices are optional).
+pub struct Inputs<'a> {
+    pub logs: &'a LogArgs,
+    pub invoices: &'a [PathBuf],
+    pub sheet: Option<&'a str>,
+    pub tolerance: Tolerance,
+    pub fees: &'a FeeArgs,
+    pub common: &'a CommonArgs,
+}
+
+/// Everything `reconcile` computes before writing, so `report` draws the same numbers the CSV
+/// files hold.
+pub struct Reconciliation {
+    pub daily: Daily,
+    pub rows: Vec<ReconRow>,
+    pub findings: Vec<Finding>,
+    pub summary: Vec<ProviderSummary>,
+    pub effective: BTreeMap<String, Effective>,
+    pub fee_report: FeeReport,
+    pub fee_notes: Vec<String>,
+    pub report: ScanReport,
+    /// Rejected rows of the invoices, then of the ledger.
+    pub other_rejections: Vec<Rejection>,
+    /// The invoice files, then the ledger files.
+    pub other_files: Vec<FileStats>,
+    /// How many of `other_files` are invoices.
+    pub invoice_files: usize,
+    /// The invoices' daily lines (for `--focus`).
+    pub invoice_lines: Vec<invoices::InvoiceLine>,
+}
+
+impl Reconciliation {
+    /// Exit status 1: a row not `ok`/`drift`, a finding, a rejected row or a flagged fee.
+    pub fn flagged(&self) -> bool {
+        self.rows.iter().any(|r| !r.status.reconciled())
+            || !self.findings.is_empty()
+            || !self.report.rejections.is_empty()
+            || !self.other_rejections.is_empty()
+            || self.fee_report.flagged()
+    }
+}
+
+pub fn compute(i: &Inputs<'_>) -> Result<Reconciliation> {
+    let rates = super::load_rates(i.common)?;
+    let slugs = super::load_slugs(i.common)?;
+    let period = super::period(i.logs)?;
+    let tz = i.logs.tz;
+    let tol = i.tolerance;
+    let (book, fee_notes) = super::fees::load_book(i.common, i.fees)?;
+    // `reconcile` requires invoices (clap says so); `report` may have none: nothing to match.
+    let inv = if i.invoices.is_empty() {
+        invoices::InvoiceRead::default()
+    } else {
+        invoices::read_invoices(i.invoices, i.sheet, tz, &slugs)?
     };
-    let (book, fee_notes) = super::fees::load_book(&args.common, &args.fees)?;
-    let inv = invoices::read_invoices(&args.invoices, args.sheet.as_deref(), tz, &slugs)?;
-    if args.logs.strict {
+    if i.logs.strict {
         if let Some(r) = inv.rejections.first() {
             anyhow::bail!("{r} (--strict stops at the first rejected row)");
         }
     }
-    let ledger = super::fees::read_ledger(&args.fees, args.sheet.as_deref(), &args.logs, period)?;
+    let ledger = super::fees::read_ledger(i.fees, i.sheet, i.logs, period)?;
     let ids = SeenIds::default();
-    let (with, report) = super::scan_logs(&args.logs, FIELDS, || WithByok {
+    let (with, report) = super::scan_logs(i.logs, FIELDS, || WithByok {
         inner: Both {
             daily: DailyAggregator::new(&rates, tz, period),
             findings: FindingsSink::new(&rates, &ids, tz, period),
@@ -72,8 +119,8 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let daily = both.daily.finish();
     let fee_report = super::fees::fee_report(
         &book,
-        &args.fees,
-        Some(&args.logs),
+        i.fees,
+        Some(i.logs),
         &rates,
         period,
         Some(&daily),
@@ -102,6 +149,55 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
     };
     let findings = both.findings.finish(tol.usd, span);
     let summary = reconcile::summarize(&rows);
+    let other_rejections: Vec<_> = inv
+        .rejections
+        .iter()
+        .chain(&ledger.rejections)
+        .cloned()
+        .collect();
+    let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
+    Ok(Reconciliation {
+        invoice_files: inv.files.len(),
+        invoice_lines: inv.lines,
+        daily,
+        rows,
+        findings,
+        summary,
+        effective,
+        fee_report,
+        fee_notes,
+        report,
+        other_rejections,
+        other_files,
+    })
+}
+
+pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
+    let r = compute(&Inputs {
+        logs: &args.logs,
+        invoices: &args.invoices,
+        sheet: args.sheet.as_deref(),
+        tolerance: Tolerance {
+            tokens: args.tolerance_tokens,
+            pct: args.tolerance_pct,
+            usd: args.tolerance_usd,
+        },
+        fees: &args.fees,
+        common: &args.common,
+    })?;
+    let Reconciliation {
+        daily,
+        rows,
+        findings,
+        summary,
+        effective,
+        fee_report,
+        fee_notes,
+        report,
+        other_rejections,
+        other_files,
+        ..
+    } = &r;
 
     let recon_table = output::Table {
         header: vec![
@@ -212,7 +308,7 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
 
     super::write_main(&args.common, "recon", &recon_table)?;
     let sink = super::sink(&args.common);
-    let daily_table = output::daily_table(&daily);
+    let daily_table = output::daily_table(daily);
     let fees_table = output::fees_table(&fee_report.rows);
     let topups_table = output::topups_table(&fee_report.checks);
     sink.write_secondary("findings.csv", &findings_table.csv())
@@ -238,29 +334,32 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
         sheets.push(("Top-ups", &topups_table));
     }
     // rejected.csv and files.csv: the logs, then the invoices, then the ledger.
-    let other_rejections: Vec<_> = inv
-        .rejections
-        .iter()
-        .chain(&ledger.rejections)
-        .cloned()
-        .collect();
-    let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
-    super::write_accounting(&args.common, Some(&report), &other_rejections, &other_files)?;
+    super::write_accounting(&args.common, Some(report), other_rejections, other_files)?;
     super::write_xlsx(
         args.book.xlsx.as_deref(),
         &sheets,
-        Some(&report),
-        &other_rejections,
-        &other_files,
+        Some(report),
+        other_rejections,
+        other_files,
     )?;
+    if let Some(path) = &args.focus.focus {
+        let focus = output::focus::focus_table(&output::focus::FocusInput {
+            daily: &daily.rows,
+            invoices: Some(&r.invoice_lines),
+            fees: &fee_report.rows,
+            tz: args.logs.tz,
+        });
+        output::write_atomic(path, &focus.csv())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
 
     if !args.common.quiet {
-        for n in &fee_notes {
+        for n in fee_notes {
             eprintln!("note: {n}");
         }
-        super::print_summary(&args.common, &report, &daily);
-        super::print_rejections(&args.common, &other_rejections);
-        for s in &summary {
+        super::print_summary(&args.common, report, daily);
+        super::print_rejections(&args.common, other_rejections);
+        for s in summary {
             let flagged: Vec<String> = s
                 .rows
                 .iter()
@@ -280,7 +379,7 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                 }
             );
         }
-        for f in &findings {
+        for f in findings {
             eprintln!(
                 "finding {} {} {} {}: {}",
                 f.kind,
@@ -290,14 +389,9 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
                 f.detail
             );
         }
-        super::fees::print_effective(&args.common, Some(&daily), &fee_report);
+        super::fees::print_effective(&args.common, Some(daily), fee_report);
     }
-    let flagged = rows.iter().any(|r| !r.status.reconciled())
-        || !findings.is_empty()
-        || !report.rejections.is_empty()
-        || !other_rejections.is_empty()
-        || fee_report.flagged();
-    Ok(if flagged {
+    Ok(if r.flagged() {
         Outcome::Flagged
     } else {
         Outcome::Reconciled

@@ -4,6 +4,7 @@
 //! a leading single quote, and RFC 4180 quoting by the `csv` crate.
 
 pub mod focus;
+pub mod html;
 pub mod xlsx;
 
 use std::io::{self, Write};
