@@ -354,7 +354,7 @@ fn attr<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Data marks of one chart: filled rectangles other than the white background with an area,
-/// polylines through two or more points, circles with a radius.
+/// lines wider than the axes through two or more points, circles with a radius.
 fn marks(svg: &str) -> usize {
     let num = |t: &str, a: &str| {
         attr(t, a)
@@ -370,7 +370,9 @@ fn marks(svg: &str) -> usize {
                     && num(t, "width") > 0.0
                     && num(t, "height") > 0.0
             } else if t.starts_with("polyline ") {
-                attr(t, "points").is_some_and(|p| p.split_whitespace().count() >= 2)
+                // Axes and ticks are 1 px wide; data lines and the forecast tick are wider.
+                num(t, "stroke-width") >= 2.0
+                    && attr(t, "points").is_some_and(|p| p.split_whitespace().count() >= 2)
             } else if t.starts_with("circle ") {
                 num(t, "r") > 0.0
             } else {
@@ -409,12 +411,18 @@ fn chromium_renders_every_chart_with_marks() {
         .map(|s| &s[..s.find("</svg>").unwrap()])
         .collect();
     assert_eq!(charts.len(), 5);
-    for (i, svg) in charts.iter().enumerate() {
+    // Daily cost: a bar per day and gateway on the ramp; tokens: two lines and the flagged days;
+    // nine models; one fee bar (OminiGate's fees are 0); two gateways' forecast bars and ticks.
+    let least = [30, 2, 9, 1, 4];
+    for (i, (svg, least)) in charts.iter().zip(least).enumerate() {
         let n = marks(svg);
-        assert!(n >= 2, "chart {i} has {n} marks");
+        assert!(n >= least, "chart {i} has {n} marks, fewer than {least}");
     }
-    // Daily cost: 30 days, both gateways on the ramp's shared days.
-    assert!(marks(charts[0]) >= 30);
+    let lines = charts[1]
+        .split('<')
+        .filter(|t| t.starts_with("polyline ") && t.contains("stroke-width=\"2\""))
+        .count();
+    assert_eq!(lines, 2, "logged and invoiced");
 
     let shot_dir = tempfile::tempdir().unwrap();
     let shot = shot_dir.path().join("shot.png");
