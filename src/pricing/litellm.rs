@@ -421,7 +421,15 @@ impl Plan {
     }
 }
 
-pub const REPORT_HEADER: [&str; 5] = ["status", "provider", "model", "litellm_key", "changes"];
+/// `import_status`, not `status`: the import's words are no reconciliation status, and a terminal table
+/// marks every status but ok as flagged.
+pub const REPORT_HEADER: [&str; 5] = [
+    "import_status",
+    "provider",
+    "model",
+    "litellm_key",
+    "changes",
+];
 
 /// Compares each entry with the table's row for (`provider`, slug) on `effective_from`.
 /// Only rows naming exactly `provider` count: an import for `openrouter` adds rows that win over
