@@ -256,8 +256,12 @@ pub fn convert(json: &[u8]) -> Result<Conversion, String> {
             if v.get().trim() == "null" {
                 return Ok(None);
             }
-            let per_token = exact_number(v.get())
-                .ok_or_else(|| format!("`{key}`: {name} is `{}`, not a number", v.get()))?;
+            let per_token = exact_number(v.get()).ok_or_else(|| {
+                format!(
+                    "`{key}`: {name} is `{}`, not a number (or not exact in 28 digits)",
+                    v.get()
+                )
+            })?;
             if per_token.is_sign_negative() && !per_token.is_zero() {
                 return Err(format!("`{key}`: {name} is negative ({})", v.get()));
             }
