@@ -52,6 +52,45 @@ pub enum Command {
     /// One self-contained HTML page with charts: daily cost per provider, logged vs invoiced
     /// tokens, top models, fees, month-end forecast → report.html (needs --out)
     Report(ReportArgs),
+    /// Maintain the rate table (rates/models.csv)
+    Rates {
+        #[command(subcommand)]
+        command: RatesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RatesCommand {
+    /// Compare LiteLLM's model_prices_and_context_window.json with the rate table: new, changed
+    /// and unchanged slugs on stdout; --write adds the rows to DIR/models.csv
+    ImportLitellm(ImportArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// LiteLLM's model_prices_and_context_window.json, downloaded beforehand (no network use)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Rate directory whose models.csv is compared and written; default ./rates if present, else
+    /// the table built into the binary (report only)
+    #[arg(long, value_name = "DIR")]
+    pub rates: Option<PathBuf>,
+    /// Write the new and changed rows into DIR/models.csv (without it: report only)
+    #[arg(long)]
+    pub write: bool,
+    /// The provider column of the imported rows (`*`: every gateway)
+    #[arg(long, default_value = "*", value_name = "P")]
+    pub provider: String,
+    /// First day the imported prices apply (required: the import must not depend on the day
+    /// it is run)
+    #[arg(long, required = true, value_parser = parse_day, value_name = "YYYY-MM-DD")]
+    pub effective_from: Day,
+    /// Output format of the report
+    #[arg(long, value_enum, default_value_t = Format::Csv)]
+    pub format: Format,
+    /// No summary on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -261,6 +300,9 @@ pub struct CommonArgs {
     /// tables built into the binary
     #[arg(long, value_name = "DIR")]
     pub rates: Option<PathBuf>,
+    /// Rate rows (models.csv columns) that replace every row of the same provider and model
+    #[arg(long, value_name = "FILE")]
+    pub rates_override: Option<PathBuf>,
     /// Directory for the CSV files; without it the main table goes to stdout
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -344,6 +386,9 @@ pub fn run() -> ExitCode {
         Command::Completions { shell } => crate::cmd::completions::run(shell),
         Command::Man => crate::cmd::completions::man(),
         Command::Report(args) => crate::cmd::report::run(&args),
+        Command::Rates {
+            command: RatesCommand::ImportLitellm(args),
+        } => crate::cmd::rates::import_litellm(&args),
     };
     match result {
         Ok(o) => o.into(),

@@ -19,6 +19,7 @@ const KEYS: &[(&str, bool)] = &[
     ("invoices", true),
     ("topups", true),
     ("rates", true),
+    ("rates-override", true),
     ("out", true),
     ("xlsx", true),
     ("sheet", false),

@@ -3,9 +3,9 @@
 //! with hand-computed amounts.
 //!
 //! Fixture (tests/fixtures/report): three calls of acme/big at 3 / 15 USD per Mtok: openrouter
-//! 04-01 100,000 + 10,000 tokens = 0.45, 04-02 200,000 + 20,000 = 0.90; ominigate 04-02 100,000
-//! + 0 = 0.30. The invoice bills exactly that (1.65); the ledger holds one card top-up of 100
-//! with a 5.50 fee on openrouter.
+//! 04-01 100,000 + 10,000 tokens = 0.45, 04-02 200,000 + 20,000 = 0.90; ominigate 04-02
+//! 100,000 prompt tokens = 0.30. The invoice bills exactly that (1.65); the ledger holds one card
+//! top-up of 100 with a 5.50 fee on openrouter.
 
 use std::path::{Path, PathBuf};
 

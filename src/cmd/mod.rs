@@ -6,6 +6,7 @@ pub mod completions;
 pub mod daily;
 pub mod fees;
 pub mod forecast;
+pub mod rates;
 pub mod reconcile;
 pub mod report;
 pub mod rollout;
@@ -25,14 +26,18 @@ use crate::output::{self, Sink, Table};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 
-/// `--rates DIR`, else `./rates` when it holds a `models.csv`, else the table built into the binary.
+/// `--rates DIR`, else `./rates` when it holds a `models.csv`, else the table built into the
+/// binary; then `--rates-override FILE`'s rows in place of the same provider and model.
 pub fn load_rates(common: &CommonArgs) -> Result<RateTable> {
     let table = match &common.rates {
         Some(dir) => RateTable::load_dir(dir)?,
         None if Path::new("rates/models.csv").is_file() => RateTable::load_dir(Path::new("rates"))?,
         None => RateTable::builtin(),
     };
-    Ok(table)
+    Ok(match &common.rates_override {
+        Some(file) => rates::with_override(table, file)?,
+        None => table,
+    })
 }
 
 /// `rates/slugs.csv` from the same place as the rate table.

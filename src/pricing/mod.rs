@@ -3,6 +3,7 @@
 //! A group's cost is linear in its token sums for one rate row and tier, so pricing happens once
 //! per group with `rust_decimal`, never per call.
 
+pub mod litellm;
 pub mod slugs;
 
 use std::collections::HashMap;
@@ -19,7 +20,7 @@ pub struct RateError {
     pub message: String,
 }
 
-const BUILTIN: &str = include_str!("../../rates/models.csv");
+pub(crate) const BUILTIN: &str = include_str!("../../rates/models.csv");
 
 /// The bytes of a table in `rates/`, or an error naming the file.
 pub(crate) fn read_table(path: &Path, what: &str) -> Result<Vec<u8>, RateError> {
@@ -233,6 +234,29 @@ impl RateTable {
         find(provider).or_else(|| find("*"))
     }
 
+    /// This table with `over`'s rows in place of its own for every (provider, model) that `over`
+    /// names: all of that key's rows go, whatever their periods, so an override file states a
+    /// model's whole price history and never mixes with the rows it replaces. Keys `over` does
+    /// not name are kept as they are (an override of `*` leaves a provider's own rows winning).
+    pub fn with_override(self, over: RateTable) -> Result<RateTable, String> {
+        let mut out = RateTable {
+            path: self.path,
+            ..Default::default()
+        };
+        for r in self.rates {
+            if !over
+                .index
+                .contains_key(&(r.provider.clone(), r.model.clone()))
+            {
+                out.push(r)?;
+            }
+        }
+        for r in over.rates {
+            out.push(r)?;
+        }
+        Ok(out)
+    }
+
     /// Whether the model appears in the table at all, for any provider or period.
     pub fn knows_model(&self, model: &str) -> bool {
         self.rates.iter().any(|r| r.model == model)
@@ -338,5 +362,34 @@ mod tests {
         assert_eq!(cost(r, Tier::Standard, &sums), dec!(0.0054));
         // Long tier: 1000 × 6 + 150 + 750 + 100 × 22.5 = 9150 → 0.00915
         assert_eq!(cost(r, Tier::LongContext, &sums), dec!(0.00915));
+    }
+
+    #[test]
+    fn override_replaces_every_row_of_its_keys_only() {
+        let base = table(&format!(
+            "{HEADER}*,m,2026-01-01,2026-03-31,3,15,,,,,\n*,m,2026-04-01,,4,16,,,,,\nopenrouter,m,2026-01-01,,2,10,,,,,\n*,n,2026-01-01,,1,1,,,,,\n"
+        ))
+        .unwrap();
+        let over = table(&format!("{HEADER}*,m,2026-02-01,,5,20,,,,,\n")).unwrap();
+        let t = base.with_override(over).unwrap();
+        let d = |s| Day::parse(s).unwrap();
+        // Both `*` rows of m are gone: before the override's period m is unpriced on ominigate.
+        assert!(t.lookup("ominigate", "m", d("2026-01-15")).is_none());
+        assert_eq!(
+            t.get(t.lookup("ominigate", "m", d("2026-04-15")).unwrap())
+                .input,
+            dec!(5)
+        );
+        // The provider's own row and other models are kept.
+        assert_eq!(
+            t.get(t.lookup("openrouter", "m", d("2026-04-15")).unwrap())
+                .input,
+            dec!(2)
+        );
+        assert_eq!(
+            t.get(t.lookup("ominigate", "n", d("2026-04-15")).unwrap())
+                .input,
+            dec!(1)
+        );
     }
 }

@@ -1,0 +1,243 @@
+//! End-to-end tests of `spendrecon rates import-litellm` and `--rates-override`
+//! (tests/fixtures/litellm).
+//!
+//! The fixture table (rates/models.csv), USD per million tokens, all provider `*` from 2026-01-01:
+//!   anthropic/claude-sonnet-4.5  3 / 15, cache 0.30 / 3.75 / 1h 6, over 200000: 6 / 22.50
+//!   openai/gpt-5                 1.25 / 10, cache read 0.125
+//!   deepseek/deepseek-chat       0.28 / 0.42, cache read 0.028 (line 4)
+//!
+//! model_prices.json (per token × 1,000,000), imported from 2026-05-01:
+//!   claude-haiku-4-5        → anthropic/claude-haiku-4.5 NEW: 1 / 5, cache 0.1 / 1.25 / 1h 2
+//!   claude-sonnet-4-5       → anthropic/claude-sonnet-4.5 UNCHANGED (3e-06 = 3, 2.25e-05 = 22.5 …;
+//!                             its long-tier cache read has no column and is not compared)
+//!   deepseek/deepseek-chat  → CHANGED: 0.27 / 1.1, cache read 0.07; the old row closes 2026-04-30
+//!   gemini/gemini-2.5-pro   → google/gemini-2.5-pro NEW: 1.25 / 10, cache read 0.125,
+//!                             over 200000: 2.5 / 15
+//!   gpt-5 (mode responses)  → openai/gpt-5 UNCHANGED; openrouter/openai/gpt-5 (1.3) loses to it
+//!   sample_spec, text-embedding-3-small: skipped (mode)
+//!
+//! calls.jsonl priced by the written table, cost = Σ tokens × price / 1e6:
+//!   04-30 deepseek p10000 (4000 cached) c2000, old row: 6000×0.28 + 4000×0.028 + 2000×0.42
+//!         = 1680 + 112 + 840 = 2632 → 0.002632
+//!   05-02 deepseek, same tokens, new row: 6000×0.27 + 4000×0.07 + 2000×1.1
+//!         = 1620 + 280 + 2200 = 4100 → 0.0041
+//!   05-02 gemini p250000 > 200000 → long tier: 250000×2.5 + 1000×15 = 640000 → 0.64
+//!   05-02 gpt-5 p1000 c100: 1250 + 1000 = 2250 → 0.00225
+//!
+//! override.csv sets openai/gpt-5 to 2 / 20: the gpt-5 call costs 2000 + 2000 = 4000 → 0.004.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/litellm")
+        .join(name)
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap()
+}
+
+/// A temporary copy of the fixture rate directory, to write into.
+fn rates_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixture("rates/models.csv"), dir.path().join("models.csv")).unwrap();
+    dir
+}
+
+fn import(rates: &Path, json: &Path, extra: &[&str]) -> Command {
+    import_on("2026-05-01", rates, json, extra)
+}
+
+fn import_on(day: &str, rates: &Path, json: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::cargo_bin("spendrecon").unwrap();
+    cmd.args(["rates", "import-litellm"])
+        .arg(json)
+        .arg("--rates")
+        .arg(rates)
+        .args(["--effective-from", day])
+        .args(extra);
+    cmd
+}
+
+#[test]
+fn report_lists_new_changed_unchanged_and_leaves_the_table_alone() {
+    let rates = rates_copy();
+    let before = std::fs::read(rates.path().join("models.csv")).unwrap();
+    let out = import(rates.path(), &fixture("model_prices.json"), &[])
+        .assert()
+        .success()
+        .stderr(contains(
+            "5 chat models priced per token: 2 new, 1 changed, 2 unchanged, 0 conflicts; skipped 2 not chat (mode), 0 without per-token prices, 0 from other hosts, 1 duplicate slugs",
+        ))
+        .stderr(contains("report only: nothing written"))
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        read(&fixture("expected_report.csv"))
+    );
+    assert_eq!(
+        std::fs::read(rates.path().join("models.csv")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn write_closes_the_old_row_and_the_table_prices_calls() {
+    let rates = rates_copy();
+    import(rates.path(), &fixture("model_prices.json"), &["--write"])
+        .assert()
+        .success()
+        .stderr(contains("wrote"));
+    assert_eq!(
+        read(&rates.path().join("models.csv")),
+        read(&fixture("expected_models.csv"))
+    );
+
+    let out = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args(["daily", "--quiet", "--logs"])
+        .arg(fixture("calls.jsonl"))
+        .arg("--rates")
+        .arg(rates.path())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "day,provider,model,requests,prompt_tokens,cached_tokens,cache_write_tokens,completion_tokens,total_tokens,cost_usd,failed_requests
+2026-04-30,openrouter,deepseek/deepseek-chat,1,10000,4000,0,2000,12000,0.002632,0
+2026-05-02,openrouter,deepseek/deepseek-chat,1,10000,4000,0,2000,12000,0.0041,0
+2026-05-02,openrouter,google/gemini-2.5-pro,1,250000,0,0,1000,251000,0.64,0
+2026-05-02,openrouter,openai/gpt-5,1,1000,0,0,100,1100,0.00225,0
+"
+    );
+
+    // Importing the same file again changes nothing.
+    import(rates.path(), &fixture("model_prices.json"), &["--write"])
+        .assert()
+        .success()
+        .stderr(contains("0 new, 0 changed, 5 unchanged"))
+        .stderr(contains("nothing to write"));
+    assert_eq!(
+        read(&rates.path().join("models.csv")),
+        read(&fixture("expected_models.csv"))
+    );
+
+    // A day before rows the table already has is a conflict: left out, exit status 1. Here
+    // every slug is a conflict or unchanged, so the table is not touched.
+    let before = std::fs::read(rates.path().join("models.csv")).unwrap();
+    import_on("2026-04-15", rates.path(), &fixture("model_prices.json"), &["--write"])
+        .assert()
+        .code(1)
+        .stdout(contains(
+            "conflict,*,deepseek/deepseek-chat,deepseek/deepseek-chat,the table already has a row from 2026-05-01 (line 5); edit it by hand",
+        ))
+        .stdout(contains("unchanged,*,openai/gpt-5,gpt-5,"))
+        .stderr(contains("0 new, 0 changed, 2 unchanged, 3 conflicts"));
+    assert_eq!(
+        std::fs::read(rates.path().join("models.csv")).unwrap(),
+        before
+    );
+}
+
+fn bad_json(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("prices.json");
+    std::fs::write(&p, body).unwrap();
+    (dir, p)
+}
+
+#[test]
+fn malformed_json_and_negative_price_are_bad_input() {
+    let rates = rates_copy();
+    let before = std::fs::read(rates.path().join("models.csv")).unwrap();
+    let (_d, p) = bad_json(r#"{"gpt-5": {"input_cost_per_token": 1e-06,"#);
+    import(rates.path(), &p, &["--write"])
+        .assert()
+        .code(2)
+        .stderr(contains("prices.json: not a LiteLLM price file"));
+    let (_d, p) = bad_json(
+        r#"{"gpt-5": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": -1.25e-06, "output_cost_per_token": 1e-05}}"#,
+    );
+    import(rates.path(), &p, &["--write"])
+        .assert()
+        .code(2)
+        .stderr(contains(
+            "prices.json: `gpt-5`: input_cost_per_token is negative (-1.25e-06)",
+        ));
+    assert_eq!(
+        std::fs::read(rates.path().join("models.csv")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn effective_from_is_required() {
+    Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args(["rates", "import-litellm"])
+        .arg(fixture("model_prices.json"))
+        .assert()
+        .code(2)
+        .stderr(contains("--effective-from"));
+}
+
+fn daily_csv(extra: &[&str]) -> String {
+    let out = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args(["daily", "--quiet", "--logs"])
+        .arg(fixture("calls.jsonl"))
+        .arg("--rates")
+        .arg(fixture("rates"))
+        .args(extra)
+        .assert()
+        // google/gemini-2.5-pro is not in the fixture table: unpriced, flagged.
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn override_changes_only_the_overridden_slug() {
+    let base = daily_csv(&[]);
+    let over = fixture("override.csv");
+    let with = daily_csv(&["--rates-override", over.to_str().unwrap()]);
+    let gpt5 = "2026-05-02,openrouter,openai/gpt-5,1,1000,0,0,100,1100";
+    assert!(base.contains(&format!("{gpt5},0.00225,0")), "{base}");
+    assert!(with.contains(&format!("{gpt5},0.004,0")), "{with}");
+    // Every other row is the same (deepseek at 0.002632 on both days, gemini unpriced).
+    let others = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("openai/gpt-5"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(others(&base), others(&with));
+    assert!(base.contains(
+        "2026-05-02,openrouter,deepseek/deepseek-chat,1,10000,4000,0,2000,12000,0.002632,0"
+    ));
+}
+
+#[test]
+fn a_bad_override_file_is_bad_input() {
+    let (_d, p) = bad_json("provider,model\n*,m\n");
+    Command::cargo_bin("spendrecon")
+        .unwrap()
+        .args(["daily", "--logs"])
+        .arg(fixture("calls.jsonl"))
+        .arg("--rates-override")
+        .arg(&p)
+        .assert()
+        .code(2)
+        .stderr(contains("header lacks column `effective_from`"));
+}
