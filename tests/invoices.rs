@@ -54,6 +54,8 @@ fn line(
         cache_write_tokens: cache_write,
         requests,
         amount_usd: amount,
+        tokens_known: true,
+        amount_known: true,
     }
 }
 

@@ -100,6 +100,12 @@ pub struct InvoiceLine {
     pub cache_write_tokens: Option<u128>,
     pub requests: Option<u64>,
     pub amount_usd: Money,
+    /// Whether a row of the line gave token counts: a cost export gives amounts only (its token
+    /// fields are 0 and not compared).
+    pub tokens_known: bool,
+    /// Whether a row of the line gave an amount: a usage export gives tokens only (its amount is
+    /// 0 and not compared).
+    pub amount_known: bool,
 }
 
 /// Everything read from the `--invoices` files.
@@ -118,9 +124,11 @@ enum ShapeKind {
     Daily,
     Activity,
     Aggregated,
+    OpenAiCosts,
+    AnthropicUsage,
 }
 
-const SHAPES: [Shape<ShapeKind>; 3] = [
+const SHAPES: [Shape<ShapeKind>; 5] = [
     Shape {
         kind: ShapeKind::Daily,
         title: "daily invoice lines",
@@ -159,6 +167,29 @@ const SHAPES: [Shape<ShapeKind>; 3] = [
         ],
         optional: &["byok usage", "reasoning tokens"],
     },
+    Shape {
+        kind: ShapeKind::OpenAiCosts,
+        title: "OpenAI costs export",
+        required: &["start_time", "amount_value", "line_item"],
+        optional: &["amount_currency", "start_time_iso", "project_id"],
+    },
+    Shape {
+        kind: ShapeKind::AnthropicUsage,
+        title: "Anthropic usage export",
+        required: &[
+            "usage_date_utc",
+            "model_version",
+            "usage_input_tokens_no_cache",
+            "usage_output_tokens",
+        ],
+        optional: &[
+            "usage_input_tokens_cache_write_5m",
+            "usage_input_tokens_cache_write_1h",
+            "usage_input_tokens_cache_read",
+            "workspace",
+            "api_key",
+        ],
+    },
 ];
 
 /// One parsed row, before summing.
@@ -173,6 +204,8 @@ struct Parsed {
     requests: Option<u64>,
     amount: Money,
     generation_id: Option<String>,
+    tokens_known: bool,
+    amount_known: bool,
 }
 
 #[derive(Default)]
@@ -183,6 +216,8 @@ struct Acc {
     cache_write: Option<u128>,
     requests: Option<u64>,
     amount: Money,
+    tokens_known: bool,
+    amount_known: bool,
 }
 
 /// Reads every invoice file: daily lines summed per (day, provider, model), the rejected rows and
@@ -272,7 +307,11 @@ impl Reader {
                     ),
                 });
             }
-            add(&mut self.sums, &p, cols.kind)?;
+            // A row that bills nothing it knows of (an idle day's empty cost bucket) is read, and
+            // makes no line.
+            if p.tokens_known || p.amount_known {
+                add(&mut self.sums, &p, cols.kind)?;
+            }
             if let Some(id) = id {
                 self.generations.insert(id, fi, row.line);
             }
@@ -304,6 +343,8 @@ impl Reader {
                 cache_write_tokens: a.cache_write,
                 requests: a.requests,
                 amount_usd: a.amount,
+                tokens_known: a.tokens_known,
+                amount_known: a.amount_known,
             })
             .collect();
         out
@@ -356,6 +397,8 @@ fn add(
         (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
     };
     acc.amount = amount;
+    acc.tokens_known |= p.tokens_known;
+    acc.amount_known |= p.amount_known;
     acc.prompt += p.prompt;
     acc.completion += p.completion;
     acc.cached = sum(acc.cached, p.cached);
@@ -372,7 +415,68 @@ fn amount_column(kind: ShapeKind) -> &'static str {
         ShapeKind::Daily => "amount_usd",
         ShapeKind::Activity => "cost_total",
         ShapeKind::Aggregated => "usage",
+        ShapeKind::OpenAiCosts => "amount_value",
+        ShapeKind::AnthropicUsage => "usage_output_tokens",
     }
+}
+
+/// A day from a Unix time in seconds (OpenAI's `start_time`, a UTC bucket start).
+fn epoch_day(c: &sheet::Cell) -> Result<Day, String> {
+    let secs: i64 = match c {
+        sheet::Cell::Int(i) => *i,
+        sheet::Cell::Float(f) if f.fract() == 0.0 => *f as i64,
+        other => other
+            .shown()
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{}` is not a Unix time in seconds", other.shown()))?,
+    };
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| Day::from_date(t.date_naive()))
+        .ok_or_else(|| format!("`{secs}` is not a Unix time in seconds"))
+}
+
+/// An amount that may carry more decimals than an exact decimal holds (OpenAI writes up to 30):
+/// exact when it fits, else rounded at the 28th significant digit, far below a cent.
+fn long_amount(c: &sheet::Cell) -> Result<Money, String> {
+    match amount(c) {
+        Ok(m) => Ok(m),
+        Err(e) => {
+            let s = c.shown();
+            let s = s.trim();
+            let digits_only = s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+            match s.parse::<Money>() {
+                Ok(m) if digits_only => Ok(m),
+                _ => Err(e),
+            }
+        }
+    }
+}
+
+/// OpenAI's model name (`gpt-5-nano`, `gpt-5-nano-2025-08-07`) as a slug: `openai/` and the
+/// name, with a dated snapshot's date kept (the audit flags pinned snapshots).
+fn openai_slug(model: &str) -> String {
+    format!("openai/{}", model.trim())
+}
+
+/// Anthropic's model version (`claude-haiku-4-5-20251001`) as the gateways' slug
+/// (`anthropic/claude-haiku-4.5`): the date suffix dropped, the version's dash a dot.
+fn anthropic_slug(version: &str) -> String {
+    let v = version.trim();
+    let v = match v.rsplit_once('-') {
+        Some((head, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => v,
+    };
+    // `claude-haiku-4-5` → `claude-haiku-4.5`: a digit, a dash, a digit at the end.
+    let b = v.as_bytes();
+    let n = b.len();
+    let dotted =
+        if n >= 3 && b[n - 1].is_ascii_digit() && b[n - 2] == b'-' && b[n - 3].is_ascii_digit() {
+            format!("{}.{}", &v[..n - 2], &v[n - 1..])
+        } else {
+            v.to_string()
+        };
+    format!("anthropic/{dotted}")
 }
 
 fn parse_row(
@@ -430,6 +534,8 @@ fn parse_row(
                 requests,
                 amount,
                 generation_id: None,
+                tokens_known: true,
+                amount_known: true,
             })
         }
         ShapeKind::Activity => {
@@ -470,6 +576,8 @@ fn parse_row(
                 requests: Some(1),
                 amount,
                 generation_id,
+                tokens_known: true,
+                amount_known: true,
             })
         }
         ShapeKind::Aggregated => {
@@ -499,6 +607,72 @@ fn parse_row(
                 requests: Some(required_tokens("requests")? as u64),
                 amount: amount(required("usage")?).map_err(field("usage"))?,
                 generation_id: None,
+                tokens_known: true,
+                amount_known: true,
+            })
+        }
+        ShapeKind::OpenAiCosts => {
+            let day = match optional("start_time_iso") {
+                Some(c) => day(c).map_err(field("start_time_iso"))?,
+                None => epoch_day(required("start_time")?).map_err(field("start_time"))?,
+            };
+            let item = text(required("line_item")?).map_err(field("line_item"))?;
+            let model = item.split(',').next().unwrap_or_default().trim();
+            if model.is_empty() {
+                return Err(RowError {
+                    column: Some("line_item"),
+                    reason: format!("line item `{item}` names no model"),
+                });
+            }
+            if let Some(c) = optional("amount_currency") {
+                let cur = text(c).map_err(field("amount_currency"))?;
+                if !cur.eq_ignore_ascii_case("usd") {
+                    return Err(RowError {
+                        column: Some("amount_currency"),
+                        reason: format!("amount in `{cur}`, not USD"),
+                    });
+                }
+            }
+            // An idle day's bucket has no amount: nothing billed, no line.
+            let amount = cols
+                .optional(row, "amount_value")
+                .map(|c| long_amount(c).map_err(field("amount_value")))
+                .transpose()?;
+            Ok(Parsed {
+                day,
+                provider: "openai".into(),
+                model: openai_slug(model),
+                prompt: 0,
+                completion: 0,
+                cached: None,
+                cache_write: None,
+                requests: None,
+                amount: amount.unwrap_or_default(),
+                generation_id: None,
+                tokens_known: false,
+                amount_known: amount.is_some(),
+            })
+        }
+        ShapeKind::AnthropicUsage => {
+            let day = day(required("usage_date_utc")?).map_err(field("usage_date_utc"))?;
+            let version = text(required("model_version")?).map_err(field("model_version"))?;
+            let no_cache = required_tokens("usage_input_tokens_no_cache")?;
+            let write_5m = optional_tokens("usage_input_tokens_cache_write_5m")?.unwrap_or(0);
+            let write_1h = optional_tokens("usage_input_tokens_cache_write_1h")?.unwrap_or(0);
+            let read = optional_tokens("usage_input_tokens_cache_read")?.unwrap_or(0);
+            Ok(Parsed {
+                day,
+                provider: "anthropic".into(),
+                model: anthropic_slug(&version),
+                prompt: no_cache + write_5m + write_1h + read,
+                completion: required_tokens("usage_output_tokens")?,
+                cached: Some(read),
+                cache_write: Some(write_5m + write_1h),
+                requests: None,
+                amount: Money::ZERO,
+                generation_id: None,
+                tokens_known: true,
+                amount_known: false,
             })
         }
     }

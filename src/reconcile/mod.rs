@@ -158,6 +158,8 @@ fn row(
                 usd(i.amount_usd)
             ),
         )),
+        // A cost export bills amounts only: there are no tokens to compare.
+        (Some(_), Some(i)) if !i.tokens_known => {}
         (Some(l), Some(i)) => {
             for (what, logged, billed) in [
                 ("prompt", l.prompt_tokens, i.prompt_tokens),
@@ -198,7 +200,8 @@ fn row(
             ));
         }
     }
-    let invoiced = inv.map(|i| i.amount_usd);
+    // A usage export bills tokens only: there is no amount to compare.
+    let invoiced = inv.filter(|i| i.amount_known).map(|i| i.amount_usd);
     let delta_usd = match (expected, invoiced) {
         (Some(e), Some(i)) => Some(i - e),
         _ => None,
@@ -244,7 +247,8 @@ fn row(
         .join("; ");
 
     let log_total = log.map(|l| l.prompt_tokens + l.completion_tokens);
-    let inv_total = inv.map(|i| i.prompt_tokens + i.completion_tokens);
+    let inv = |f: fn(&InvoiceLine) -> u128| inv.filter(|i| i.tokens_known).map(f);
+    let inv_total = inv(|i| i.prompt_tokens + i.completion_tokens);
     let delta_tokens = match (log_total, inv_total) {
         (Some(a), Some(b)) => Some(b as i128 - a as i128),
         _ => None,
@@ -264,8 +268,8 @@ fn row(
         log_requests: log.map(|l| l.requests),
         log_prompt_tokens: log.map(|l| l.prompt_tokens),
         log_completion_tokens: log.map(|l| l.completion_tokens),
-        invoice_prompt_tokens: inv.map(|i| i.prompt_tokens),
-        invoice_completion_tokens: inv.map(|i| i.completion_tokens),
+        invoice_prompt_tokens: inv(|i| i.prompt_tokens),
+        invoice_completion_tokens: inv(|i| i.completion_tokens),
         delta_tokens,
         delta_pct,
         expected_usd: expected,

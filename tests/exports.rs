@@ -1,0 +1,188 @@
+//! The console exports a finance team downloads, read as they come (tests/fixtures/exports, made
+//! from the documented headers with synthetic values): OpenAI's costs export (new and old column
+//! sets) and Anthropic's usage export, then a reconciliation of both against logs of the month.
+//!
+//! Shipped rates: openai/gpt-5-nano 0.05 / 0.40 USD per Mtok; anthropic/claude-haiku-4.5 1 / 5.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use rust_decimal_macros::dec;
+use spendrecon::domain::Day;
+use spendrecon::input::invoices::{read_invoices, InvoiceRead};
+use spendrecon::pricing::slugs::SlugMap;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exports")
+        .join(name)
+}
+
+fn read(name: &str) -> InvoiceRead {
+    read_invoices(&[fixture(name)], None, None, &SlugMap::builtin()).unwrap()
+}
+
+fn day(s: &str) -> Day {
+    Day::parse(s).unwrap()
+}
+
+#[test]
+fn openai_costs_export_sums_line_items_per_day_and_model() {
+    let r = read("openai_costs.csv");
+    assert!(r.rejections.is_empty(), "{:?}", r.rejections);
+    // Five rows read and used; the idle 04-03 bucket (no amount) makes no line.
+    assert_eq!((r.files[0].read, r.files[0].used), (5, 5));
+    let got: Vec<_> = r
+        .lines
+        .iter()
+        .map(|l| (l.day, l.provider.as_str(), l.model.as_str(), l.amount_usd))
+        .collect();
+    // 0.0005 + 0.000800000000000000000000000001 (30 decimals: rounded at the 28th digit).
+    assert_eq!(
+        got,
+        [
+            (
+                day("2026-04-01"),
+                "openai",
+                "openai/gpt-5-nano",
+                dec!(0.0013)
+            ),
+            (
+                day("2026-04-02"),
+                "openai",
+                "openai/gpt-5-nano",
+                dec!(0.0164)
+            ),
+        ]
+    );
+    assert!(r.lines.iter().all(|l| l.amount_known && !l.tokens_known));
+}
+
+#[test]
+fn older_openai_costs_export_with_fewer_columns_reads_too() {
+    let r = read("openai_costs_old.csv");
+    let got: Vec<_> = r.lines.iter().map(|l| (l.day, l.amount_usd)).collect();
+    // Days from the Unix `start_time` (no ISO column); the EUR row is rejected.
+    assert_eq!(
+        got,
+        [
+            (day("2026-04-01"), dec!(0.0013)),
+            (day("2026-04-02"), dec!(0.001))
+        ]
+    );
+    let rej: Vec<_> = r
+        .rejections
+        .iter()
+        .map(|x| (x.line, x.column, x.reason.as_str()))
+        .collect();
+    assert_eq!(
+        rej,
+        [(5, Some("amount_currency"), "amount in `eur`, not USD")]
+    );
+}
+
+#[test]
+fn anthropic_usage_export_adds_cache_reads_and_writes_to_the_prompt() {
+    let r = read("anthropic_usage.csv");
+    assert!(r.rejections.is_empty(), "{:?}", r.rejections);
+    let got: Vec<_> = r
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.day,
+                l.model.as_str(),
+                l.prompt_tokens,
+                l.completion_tokens,
+                l.cached_tokens,
+                l.cache_write_tokens,
+            )
+        })
+        .collect();
+    // 04-01: 3,500 uncached + 500 written (5 min) + 0 (1 h) + 1,000 read = 5,000 prompt tokens.
+    assert_eq!(
+        got,
+        [
+            (
+                day("2026-04-01"),
+                "anthropic/claude-haiku-4.5",
+                5000,
+                800,
+                Some(1000),
+                Some(500)
+            ),
+            (
+                day("2026-04-02"),
+                "anthropic/claude-haiku-4.5",
+                4000,
+                900,
+                Some(0),
+                Some(0)
+            ),
+        ]
+    );
+    assert!(r.lines.iter().all(|l| l.tokens_known && !l.amount_known));
+}
+
+/// OpenAI's costs (amounts only) and Anthropic's usage (tokens only) against the same month's
+/// logs: each is compared on what it holds.
+///   openai 04-01: logged 10,000 × 0.05 + 2,000 × 0.40 per Mtok = 0.0013, billed 0.0013 → ok
+///   openai 04-02: logged 0.001 + 0.0004 = 0.0014, billed 0.0164: Δ 0.015 > 0.01 → cost_mismatch
+///   anthropic 04-01: 5,000 / 800 tokens both sides → ok (no amount to compare)
+///   anthropic 04-02: completion 400 logged, 900 billed: Δ 500 > 10 → token_mismatch
+#[test]
+fn openai_costs_and_anthropic_usage_reconcile_against_the_logs() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["reconcile", "-q", "--rates", "rates", "--logs"])
+        .arg(fixture("logs.jsonl"))
+        .arg("--invoices")
+        .arg(fixture("openai_costs.csv"))
+        .arg("--invoices")
+        .arg(fixture("anthropic_usage.csv"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(recon.as_bytes());
+    let rows: Vec<(String, String, String, String, String)> = rdr
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[0].to_string(),
+                r[1].to_string(),
+                r[6].to_string(),
+                r[11].to_string(),
+                r[13].to_string(),
+            )
+        })
+        .collect();
+    let row = |d: &str, p: &str, inv_prompt: &str, invoiced: &str, s: &str| {
+        (
+            d.into(),
+            p.into(),
+            inv_prompt.into(),
+            invoiced.into(),
+            s.into(),
+        )
+    };
+    assert_eq!(
+        rows,
+        [
+            row("2026-04-01", "anthropic", "5000", "", "ok"),
+            row("2026-04-01", "openai", "", "0.0013", "ok"),
+            row("2026-04-02", "anthropic", "4000", "", "token_mismatch"),
+            row("2026-04-02", "openai", "", "0.0164", "cost_mismatch"),
+        ]
+    );
+}
