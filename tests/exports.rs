@@ -186,3 +186,109 @@ fn openai_costs_and_anthropic_usage_reconcile_against_the_logs() {
         ]
     );
 }
+
+#[test]
+fn openai_usage_export_new_and_old_column_sets() {
+    let r = read("openai_usage.csv");
+    let got: Vec<_> = r
+        .lines
+        .iter()
+        .map(|l| {
+            (
+                l.day,
+                l.model.as_str(),
+                l.prompt_tokens,
+                l.completion_tokens,
+                l.cached_tokens,
+                l.requests,
+            )
+        })
+        .collect();
+    // Counts written as `10000.0` are whole numbers; cached input is part of the input.
+    assert_eq!(
+        got,
+        [
+            (
+                day("2026-04-01"),
+                "openai/gpt-5-nano",
+                10000,
+                2000,
+                Some(0),
+                Some(1)
+            ),
+            (
+                day("2026-04-02"),
+                "openai/gpt-5-nano",
+                20000,
+                1000,
+                Some(5000),
+                Some(1)
+            ),
+        ]
+    );
+    assert!(r.lines.iter().all(|l| l.tokens_known && !l.amount_known));
+    // A bucket with no model (usage not grouped by model) is rejected, saying so.
+    let rej: Vec<_> = r.rejections.iter().map(|x| (x.line, x.column)).collect();
+    assert_eq!(rej, [(4, Some("model"))]);
+    assert!(r.rejections[0].reason.contains("grouped by model"));
+
+    let old = read("openai_usage_old.csv");
+    assert_eq!(old.lines.len(), 1);
+    assert_eq!(old.lines[0].prompt_tokens, 10000);
+    let rej: Vec<_> = old.rejections.iter().map(|x| (x.line, x.column)).collect();
+    assert_eq!(rej, [(3, Some("output_tokens"))]);
+}
+
+#[test]
+fn anthropic_cost_export_maps_display_names_and_sums_token_types() {
+    let r = read("anthropic_cost.csv");
+    assert!(r.rejections.is_empty(), "{:?}", r.rejections);
+    let got: Vec<_> = r
+        .lines
+        .iter()
+        .map(|l| (l.day, l.provider.as_str(), l.model.as_str(), l.amount_usd))
+        .collect();
+    // 0.0035 + 0.000625 + 0.0001 + 0.004: Haiku 4.5 at 1 / 1.25 / 0.10 / 5 per Mtok on the
+    // usage export's 3,500 / 500 / 1,000 / 800 tokens.
+    assert_eq!(
+        got,
+        [(
+            day("2026-04-01"),
+            "anthropic",
+            "anthropic/claude-haiku-4.5",
+            dec!(0.008225)
+        )]
+    );
+    assert!(r.lines.iter().all(|l| l.amount_known && !l.tokens_known));
+}
+
+/// A usage and a costs export of the same gateway together: one line per day × model with both
+/// tokens and money, compared on both. 04-01 matches; 04-02 bills 0.0164 for 0.0014 of logged
+/// usage (cost_mismatch) with the tokens equal.
+#[test]
+fn a_usage_and_a_costs_export_together_are_compared_on_both() {
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::cargo_bin("spendrecon")
+        .unwrap()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["reconcile", "-q", "--rates", "rates", "--logs"])
+        .arg(fixture("logs.jsonl"))
+        .arg("--invoices")
+        .arg(fixture("openai_costs.csv"))
+        .arg("--invoices")
+        .arg(fixture("openai_usage.csv"))
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
+    let lines: Vec<&str> = recon.lines().skip(1).collect();
+    assert_eq!(
+        lines,
+        [
+            "2026-04-01,openai,openai/gpt-5-nano,1,10000,2000,10000,2000,0,0.00,0.0013,0.0013,0.00,ok,",
+            "2026-04-02,openai,openai/gpt-5-nano,1,20000,1000,20000,1000,0,0.00,0.0014,0.0164,0.015,cost_mismatch,invoice USD 0.0164 vs USD 0.0014 at list prices (+0.015)",
+        ]
+    );
+}

@@ -125,10 +125,12 @@ enum ShapeKind {
     Activity,
     Aggregated,
     OpenAiCosts,
+    OpenAiUsage,
     AnthropicUsage,
+    AnthropicCost,
 }
 
-const SHAPES: [Shape<ShapeKind>; 5] = [
+const SHAPES: [Shape<ShapeKind>; 7] = [
     Shape {
         kind: ShapeKind::Daily,
         title: "daily invoice lines",
@@ -172,6 +174,22 @@ const SHAPES: [Shape<ShapeKind>; 5] = [
         title: "OpenAI costs export",
         required: &["start_time", "amount_value", "line_item"],
         optional: &["amount_currency", "start_time_iso", "project_id"],
+    },
+    Shape {
+        kind: ShapeKind::OpenAiUsage,
+        title: "OpenAI completions usage export",
+        required: &["start_time", "model", "input_tokens", "output_tokens"],
+        optional: &[
+            "start_time_iso",
+            "num_model_requests",
+            "input_cached_tokens",
+        ],
+    },
+    Shape {
+        kind: ShapeKind::AnthropicCost,
+        title: "Anthropic cost export",
+        required: &["usage_date_utc", "model", "cost_usd"],
+        optional: &["token_type", "list_price_usd"],
     },
     Shape {
         kind: ShapeKind::AnthropicUsage,
@@ -416,7 +434,9 @@ fn amount_column(kind: ShapeKind) -> &'static str {
         ShapeKind::Activity => "cost_total",
         ShapeKind::Aggregated => "usage",
         ShapeKind::OpenAiCosts => "amount_value",
+        ShapeKind::OpenAiUsage => "output_tokens",
         ShapeKind::AnthropicUsage => "usage_output_tokens",
+        ShapeKind::AnthropicCost => "cost_usd",
     }
 }
 
@@ -477,6 +497,19 @@ fn anthropic_slug(version: &str) -> String {
             v.to_string()
         };
     format!("anthropic/{dotted}")
+}
+
+/// Anthropic's display name (`Claude Haiku 4.5`) as the gateways' slug
+/// (`anthropic/claude-haiku-4.5`): lower case, spaces as dashes. A name already written as a
+/// version (`claude-haiku-4-5-20251001`) goes through [`anthropic_slug`].
+fn anthropic_display_slug(name: &str) -> String {
+    let n = name.trim();
+    if n.contains(' ') {
+        let words: Vec<String> = n.split_whitespace().map(str::to_ascii_lowercase).collect();
+        format!("anthropic/{}", words.join("-"))
+    } else {
+        anthropic_slug(n)
+    }
 }
 
 fn parse_row(
@@ -651,6 +684,62 @@ fn parse_row(
                 generation_id: None,
                 tokens_known: false,
                 amount_known: amount.is_some(),
+            })
+        }
+        ShapeKind::OpenAiUsage => {
+            let day = match optional("start_time_iso") {
+                Some(c) => day(c).map_err(field("start_time_iso"))?,
+                None => epoch_day(required("start_time")?).map_err(field("start_time"))?,
+            };
+            let model = optional("model")
+                .map(|c| text(c).map_err(field("model")))
+                .transpose()?
+                .ok_or_else(|| RowError {
+                    column: Some("model"),
+                    reason: "no model: export the usage grouped by model".into(),
+                })?;
+            let prompt = required_tokens("input_tokens")?;
+            let cached = optional_tokens("input_cached_tokens")?;
+            if cached.unwrap_or(0) > prompt {
+                return Err(RowError {
+                    column: Some("input_cached_tokens"),
+                    reason: format!(
+                        "input_cached_tokens ({}) exceed input_tokens ({prompt})",
+                        cached.unwrap_or(0)
+                    ),
+                });
+            }
+            Ok(Parsed {
+                day,
+                provider: "openai".into(),
+                model: openai_slug(&model),
+                prompt,
+                completion: required_tokens("output_tokens")?,
+                cached,
+                cache_write: None,
+                requests: optional_tokens("num_model_requests")?.map(|n| n as u64),
+                amount: Money::ZERO,
+                generation_id: None,
+                tokens_known: true,
+                amount_known: false,
+            })
+        }
+        ShapeKind::AnthropicCost => {
+            let day = day(required("usage_date_utc")?).map_err(field("usage_date_utc"))?;
+            let name = text(required("model")?).map_err(field("model"))?;
+            Ok(Parsed {
+                day,
+                provider: "anthropic".into(),
+                model: anthropic_display_slug(&name),
+                prompt: 0,
+                completion: 0,
+                cached: None,
+                cache_write: None,
+                requests: None,
+                amount: long_amount(required("cost_usd")?).map_err(field("cost_usd"))?,
+                generation_id: None,
+                tokens_known: false,
+                amount_known: true,
             })
         }
         ShapeKind::AnthropicUsage => {
