@@ -292,3 +292,63 @@ fn a_usage_and_a_costs_export_together_are_compared_on_both() {
         ]
     );
 }
+
+/// Every export shape end to end through the binary: `reconcile` reads the file, accounts for
+/// every row in files.csv and writes one recon row per day × model it holds or logged.
+#[test]
+fn every_export_shape_reconciles_end_to_end() {
+    let inv = |p: &str| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(p)
+    };
+    // (file, rows read, rows rejected, recon rows)
+    let cases = [
+        (inv("exports/openai_costs.csv"), 5, 0, 2),
+        (inv("exports/openai_costs_old.csv"), 4, 1, 2),
+        (inv("exports/openai_usage.csv"), 3, 1, 2),
+        (inv("exports/openai_usage_old.csv"), 2, 1, 2),
+        (inv("exports/anthropic_usage.csv"), 2, 0, 2),
+        // The cost export holds 04-01 only; the 04-02 logged call is missing in it.
+        (inv("exports/anthropic_cost.csv"), 4, 0, 2),
+        // OpenRouter's exports bill no provider these logs call: every line is missing in logs.
+        (inv("invoices/openrouter_aggregated.csv"), 6, 2, 4),
+        (inv("invoices/activity.csv"), 6, 0, 3),
+    ];
+    for (file, read, rejected, recon_rows) in cases {
+        let out = tempfile::tempdir().unwrap();
+        let o = Command::cargo_bin("spendrecon")
+            .unwrap()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["reconcile", "-q", "--rates", "rates", "--logs"])
+            .arg(fixture("logs.jsonl"))
+            .arg("--invoices")
+            .arg(&file)
+            .arg("--out")
+            .arg(out.path())
+            .output()
+            .unwrap();
+        let name = file.display().to_string();
+        assert_ne!(
+            o.status.code(),
+            Some(2),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
+        let row = files
+            .lines()
+            .find(|l| l.starts_with(&name))
+            .unwrap_or_else(|| panic!("{name} not in files.csv:\n{files}"));
+        let n: Vec<u64> = row
+            .rsplitn(5, ',')
+            .take(4)
+            .map(|x| x.parse().unwrap())
+            .collect();
+        // rsplitn: rejected, out_of_range, used, read.
+        assert_eq!((n[3], n[0]), (read, rejected), "{name}: {row}");
+        assert_eq!(n[3], n[2] + n[1] + n[0], "{name}: {row}");
+        let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
+        assert_eq!(recon.lines().count() - 1, recon_rows, "{name}:\n{recon}");
+    }
+}
