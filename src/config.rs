@@ -22,6 +22,7 @@ const KEYS: &[(&str, bool)] = &[
     ("rates-override", true),
     ("out", true),
     ("xlsx", true),
+    ("focus", true),
     ("sheet", false),
     ("tz", false),
     ("from", false),
@@ -134,8 +135,9 @@ fn line_of(text: &str, key: &str) -> usize {
         .map_or(1, |i| i + 1)
 }
 
-/// Makes the file's values the defaults of every subcommand that has the option. A flag
-/// (`quiet = true`) sets the flag unless the command line says otherwise.
+/// Makes the file's values the defaults of every subcommand that has the option, nested ones
+/// (`rates import-litellm`) included. A flag (`quiet = true`) sets the flag unless the command
+/// line says otherwise.
 pub fn apply(mut cmd: clap::Command, cfg: &Config) -> clap::Command {
     let names: Vec<String> = cmd
         .get_subcommands()
@@ -163,7 +165,7 @@ pub fn apply(mut cmd: clap::Command, cfg: &Config) -> clap::Command {
                     });
                 }
             }
-            s
+            apply(s, cfg)
         });
     }
     cmd
@@ -185,6 +187,29 @@ mod tests {
         assert_eq!(get("logs"), ["conf/logs", "/abs/more"]);
         assert_eq!(get("tolerance-usd"), ["0.05"]);
         assert_eq!(get("quiet"), ["true"]);
+    }
+
+    #[test]
+    fn nested_subcommands_get_the_defaults_too() {
+        use clap::CommandFactory;
+        let cfg = parse(Path::new("spendrecon.toml"), "rates = \"/r\"\n").unwrap();
+        let cmd = apply(crate::cli::Cli::command(), &cfg);
+        let m = cmd
+            .try_get_matches_from([
+                "spendrecon",
+                "rates",
+                "import-litellm",
+                "prices.json",
+                "--effective-from",
+                "2026-05-01",
+            ])
+            .unwrap();
+        let (_, rates) = m.subcommand().unwrap();
+        let (_, import) = rates.subcommand().unwrap();
+        assert_eq!(
+            import.get_one::<std::path::PathBuf>("rates").unwrap(),
+            Path::new("/r")
+        );
     }
 
     #[test]
