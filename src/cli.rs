@@ -164,6 +164,21 @@ pub struct ReconcileArgs {
     /// Invoice or activity export, .csv or .xlsx (repeatable)
     #[arg(long = "invoices", required = true, value_name = "PATH")]
     pub invoices: Vec<PathBuf>,
+    #[command(flatten)]
+    pub matching: MatchArgs,
+    #[command(flatten)]
+    pub fees: FeeArgs,
+    #[command(flatten)]
+    pub focus: FocusArgs,
+    #[command(flatten)]
+    pub book: XlsxArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// How invoices are read and matched, shared by `reconcile` and `report`.
+#[derive(Args, Debug, Clone)]
+pub struct MatchArgs {
     /// XLSX sheet to read (default: the first)
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
@@ -176,14 +191,16 @@ pub struct ReconcileArgs {
     /// Money drift allowed before a cost mismatch, in USD
     #[arg(long, default_value = "0.01", value_name = "X")]
     pub tolerance_usd: Money,
-    #[command(flatten)]
-    pub fees: FeeArgs,
-    #[command(flatten)]
-    pub focus: FocusArgs,
-    #[command(flatten)]
-    pub book: XlsxArgs,
-    #[command(flatten)]
-    pub common: CommonArgs,
+}
+
+impl MatchArgs {
+    pub fn tolerance(&self) -> crate::reconcile::Tolerance {
+        crate::reconcile::Tolerance {
+            tokens: self.tolerance_tokens,
+            pct: self.tolerance_pct,
+            usd: self.tolerance_usd,
+        }
+    }
 }
 
 /// `reconcile`'s options with the invoices optional: without them the page shows what the logs
@@ -195,18 +212,8 @@ pub struct ReportArgs {
     /// Invoice or activity export, .csv or .xlsx (repeatable; optional)
     #[arg(long = "invoices", value_name = "PATH")]
     pub invoices: Vec<PathBuf>,
-    /// XLSX sheet to read (default: the first)
-    #[arg(long, value_name = "NAME")]
-    pub sheet: Option<String>,
-    /// Token drift allowed before a mismatch, as a count
-    #[arg(long, default_value_t = 10, value_name = "N")]
-    pub tolerance_tokens: u64,
-    /// Token drift allowed before a mismatch, as a percent of the logged count
-    #[arg(long, default_value = "0.1", value_name = "P")]
-    pub tolerance_pct: Money,
-    /// Money drift allowed before a cost mismatch, in USD
-    #[arg(long, default_value = "0.01", value_name = "X")]
-    pub tolerance_usd: Money,
+    #[command(flatten)]
+    pub matching: MatchArgs,
     #[command(flatten)]
     pub fees: FeeArgs,
     #[command(flatten)]

@@ -1,6 +1,6 @@
 //! `spendrecon daily`: logs → tokens and exact cost per day × provider × model.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::aggregate::{self, DailyAggregator};
 use crate::cli::{DailyArgs, Outcome};
@@ -24,16 +24,15 @@ pub fn run(args: &DailyArgs) -> Result<Outcome> {
         &[],
         &[],
     )?;
-    if let Some(path) = &args.focus.focus {
-        let focus = output::focus::focus_table(&output::focus::FocusInput {
+    super::write_focus(
+        args.focus.focus.as_deref(),
+        &output::focus::FocusInput {
             daily: &daily.rows,
             invoices: None,
             fees: &[],
             tz: args.logs.tz,
-        });
-        output::write_atomic(path, &focus.csv())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+        },
+    )?;
     super::print_summary(&args.common, &report, &daily);
     let flagged = !report.rejections.is_empty() || !daily.unpriced().is_empty();
     Ok(if flagged {

@@ -155,6 +155,15 @@ pub fn write_accounting(
     Ok(())
 }
 
+/// `--focus FILE`: the FOCUS dataset of `input`, written whole or not at all.
+pub fn write_focus(path: Option<&Path>, input: &output::focus::FocusInput) -> Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let table = output::focus::focus_table(input);
+    output::write_atomic(path, &table.csv()).with_context(|| format!("writing {}", path.display()))
+}
+
 /// `--xlsx FILE`: `sheets` in order, then Rejected and Files, the same rows as rejected.csv and
 /// files.csv (Rejected holds the first [`output::xlsx::MAX_SHEET_ROWS`]; the CSV has them all).
 pub fn write_xlsx(

@@ -176,12 +176,8 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let r = compute(&Inputs {
         logs: &args.logs,
         invoices: &args.invoices,
-        sheet: args.sheet.as_deref(),
-        tolerance: Tolerance {
-            tokens: args.tolerance_tokens,
-            pct: args.tolerance_pct,
-            usd: args.tolerance_usd,
-        },
+        sheet: args.matching.sheet.as_deref(),
+        tolerance: args.matching.tolerance(),
         fees: &args.fees,
         common: &args.common,
     })?;
@@ -342,16 +338,15 @@ pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
         other_rejections,
         other_files,
     )?;
-    if let Some(path) = &args.focus.focus {
-        let focus = output::focus::focus_table(&output::focus::FocusInput {
+    super::write_focus(
+        args.focus.focus.as_deref(),
+        &output::focus::FocusInput {
             daily: &daily.rows,
             invoices: Some(&r.invoice_lines),
             fees: &fee_report.rows,
             tz: args.logs.tz,
-        });
-        output::write_atomic(path, &focus.csv())
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+        },
+    )?;
 
     if !args.common.quiet {
         for n in fee_notes {

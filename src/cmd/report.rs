@@ -18,7 +18,6 @@ use crate::output::html::{
     self, FeeLine, ForecastLine, InputRow, ModelCost, Page, SummaryRow, TokenDay,
 };
 use crate::output::{self};
-use crate::reconcile::Tolerance;
 
 pub fn run(args: &ReportArgs) -> Result<Outcome> {
     let Some(dir) = args.common.out.as_ref() else {
@@ -30,12 +29,8 @@ pub fn run(args: &ReportArgs) -> Result<Outcome> {
     let r = compute(&Inputs {
         logs: &args.logs,
         invoices: &args.invoices,
-        sheet: args.sheet.as_deref(),
-        tolerance: Tolerance {
-            tokens: args.tolerance_tokens,
-            pct: args.tolerance_pct,
-            usd: args.tolerance_usd,
-        },
+        sheet: args.matching.sheet.as_deref(),
+        tolerance: args.matching.tolerance(),
         fees: &args.fees,
         common: &args.common,
     })?;

@@ -440,6 +440,15 @@ fn amount_column(kind: ShapeKind) -> &'static str {
     }
 }
 
+/// The UTC day of an OpenAI export's bucket: `start_time_iso` when the export has it (newer
+/// ones), else `start_time` in Unix seconds.
+fn openai_day(cols: &Columns<ShapeKind>, row: &Row) -> Result<Day, RowError> {
+    match cols.optional(row, "start_time_iso") {
+        Some(c) => day(c).map_err(RowError::field("start_time_iso")),
+        None => epoch_day(cols.required(row, "start_time")?).map_err(RowError::field("start_time")),
+    }
+}
+
 /// A day from a Unix time in seconds (OpenAI's `start_time`, a UTC bucket start).
 fn epoch_day(c: &sheet::Cell) -> Result<Day, String> {
     let secs: i64 = match c {
@@ -645,10 +654,7 @@ fn parse_row(
             })
         }
         ShapeKind::OpenAiCosts => {
-            let day = match optional("start_time_iso") {
-                Some(c) => day(c).map_err(field("start_time_iso"))?,
-                None => epoch_day(required("start_time")?).map_err(field("start_time"))?,
-            };
+            let day = openai_day(cols, row)?;
             let item = text(required("line_item")?).map_err(field("line_item"))?;
             let model = item.split(',').next().unwrap_or_default().trim();
             if model.is_empty() {
@@ -687,10 +693,7 @@ fn parse_row(
             })
         }
         ShapeKind::OpenAiUsage => {
-            let day = match optional("start_time_iso") {
-                Some(c) => day(c).map_err(field("start_time_iso"))?,
-                None => epoch_day(required("start_time")?).map_err(field("start_time"))?,
-            };
+            let day = openai_day(cols, row)?;
             let model = optional("model")
                 .map(|c| text(c).map_err(field("model")))
                 .transpose()?

@@ -24,7 +24,7 @@
 //! Periods are ISO 8601 instants in UTC with an exclusive end: a day in `--tz` starts at its
 //! local midnight. Billing periods are calendar months.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{NaiveDate, TimeZone};
 use rust_decimal::RoundingStrategy;
@@ -99,17 +99,17 @@ struct Usage<'a> {
 }
 
 pub fn focus_table(input: &FocusInput) -> Table {
-    let invoiced: BTreeMap<&str, ()> = input
+    let invoiced: BTreeSet<&str> = input
         .invoices
         .unwrap_or_default()
         .iter()
-        .map(|l| (l.provider.as_str(), ()))
+        .map(|l| l.provider.as_str())
         .collect();
     // Usage rows keyed by day × gateway × model: the logs', and the invoice lines'.
     let mut usage: BTreeMap<(Day, &str, &str), Usage> = BTreeMap::new();
     for r in input.daily.iter().filter(|r| r.requests > 0) {
         let list = r.gateway_usd().unwrap_or_default();
-        let billed = if invoiced.contains_key(r.provider.as_str()) {
+        let billed = if invoiced.contains(r.provider.as_str()) {
             Money::ZERO
         } else {
             list

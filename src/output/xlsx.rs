@@ -16,7 +16,7 @@ use chrono::Datelike;
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Worksheet};
 
-use super::{is_flagged, kind_of, Kind, Table};
+use super::{is_flagged, Kind, Table};
 use crate::domain::{Day, Money, Month};
 
 /// The most data rows a sheet is given; the rest stay in the CSV (a sheet holds 1,048,575).
@@ -132,7 +132,7 @@ impl Workbook {
 }
 
 fn fill_sheet(ws: &mut Worksheet, formats: &Formats, table: &Table, omitted: usize) -> Result<()> {
-    let kinds: Vec<Kind> = table.header.iter().map(|h| kind_of(h)).collect();
+    let kinds = table.kinds();
     let status_col = table.header.iter().position(|h| *h == "status");
     let mut widths: Vec<usize> = table.header.iter().map(|h| h.chars().count()).collect();
     for (c, h) in table.header.iter().enumerate() {
