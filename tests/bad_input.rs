@@ -7,6 +7,8 @@
 //! Rate: tests/fixtures/daily/rates (acme/big: 3 USD per million prompt tokens, 15 per million
 //! completion tokens).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -712,24 +714,6 @@ fn bad_spreadsheets_are_rejected_cell_by_cell_and_accounted_for() {
     }
 }
 
-/// Sets the uncompressed size that the zip directory of `path` declares for part `part`.
-fn declare_size(path: &Path, part: &str, size: u32) {
-    let mut b = std::fs::read(path).unwrap();
-    let mut found = false;
-    for o in 0..b.len().saturating_sub(46) {
-        if b[o..o + 4] != *b"PK\x01\x02" {
-            continue;
-        }
-        let name_len = u16::from_le_bytes([b[o + 28], b[o + 29]]) as usize;
-        if &b[o + 46..o + 46 + name_len] == part.as_bytes() {
-            b[o + 24..o + 28].copy_from_slice(&size.to_le_bytes());
-            found = true;
-        }
-    }
-    assert!(found, "no part {part}");
-    std::fs::write(path, b).unwrap();
-}
-
 /// Limits instead of surprises: an XLSX whose sheet would inflate to 3 GiB is refused from the
 /// zip directory, unread (exit 2, one line); a gzip log that inflates to 100 MiB with no line
 /// end is one rejected row at the 64 MiB record limit, not an unbounded buffer.
@@ -743,7 +727,7 @@ fn zip_and_gzip_bombs_get_a_clear_message() {
     invoice_row(ws, 1, 1000);
     ws.write_number(1, 5, 0.0045).unwrap();
     wb.save(&xlsx).unwrap();
-    declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
+    common::declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
     let (code, stderr, _out) = reconcile_sheet(dir.path());
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");

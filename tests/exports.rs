@@ -22,6 +22,21 @@ fn read(name: &str) -> InvoiceRead {
     read_invoices(&[fixture(name)], None, None, &SlugMap::builtin()).unwrap()
 }
 
+/// Runs `reconcile` on the month's logs (fixture `logs.jsonl`) and `invoices`, with the shipped
+/// rates; the output directory and the process's output.
+fn reconcile(invoices: &[PathBuf]) -> (tempfile::TempDir, std::process::Output) {
+    let out = tempfile::tempdir().unwrap();
+    let mut c = Command::cargo_bin("spendrecon").unwrap();
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["reconcile", "-q", "--rates", "rates", "--logs"])
+        .arg(fixture("logs.jsonl"));
+    for f in invoices {
+        c.arg("--invoices").arg(f);
+    }
+    let o = c.arg("--out").arg(out.path()).output().unwrap();
+    (out, o)
+}
+
 fn day(s: &str) -> Day {
     Day::parse(s).unwrap()
 }
@@ -132,20 +147,7 @@ fn anthropic_usage_export_adds_cache_reads_and_writes_to_the_prompt() {
 ///   anthropic 04-02: completion 400 logged, 900 billed: Δ 500 > 10 → token_mismatch
 #[test]
 fn openai_costs_and_anthropic_usage_reconcile_against_the_logs() {
-    let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["reconcile", "-q", "--rates", "rates", "--logs"])
-        .arg(fixture("logs.jsonl"))
-        .arg("--invoices")
-        .arg(fixture("openai_costs.csv"))
-        .arg("--invoices")
-        .arg(fixture("anthropic_usage.csv"))
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let (out, o) = reconcile(&[fixture("openai_costs.csv"), fixture("anthropic_usage.csv")]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -267,20 +269,7 @@ fn anthropic_cost_export_maps_display_names_and_sums_token_types() {
 /// usage (cost_mismatch) with the tokens equal.
 #[test]
 fn a_usage_and_a_costs_export_together_are_compared_on_both() {
-    let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["reconcile", "-q", "--rates", "rates", "--logs"])
-        .arg(fixture("logs.jsonl"))
-        .arg("--invoices")
-        .arg(fixture("openai_costs.csv"))
-        .arg("--invoices")
-        .arg(fixture("openai_usage.csv"))
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let (out, o) = reconcile(&[fixture("openai_costs.csv"), fixture("openai_usage.csv")]);
     assert_eq!(o.status.code(), Some(1));
     let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
     let lines: Vec<&str> = recon.lines().skip(1).collect();
@@ -316,18 +305,7 @@ fn every_export_shape_reconciles_end_to_end() {
         (inv("invoices/activity.csv"), 6, 0, 3),
     ];
     for (file, read, rejected, recon_rows) in cases {
-        let out = tempfile::tempdir().unwrap();
-        let o = Command::cargo_bin("spendrecon")
-            .unwrap()
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(["reconcile", "-q", "--rates", "rates", "--logs"])
-            .arg(fixture("logs.jsonl"))
-            .arg("--invoices")
-            .arg(&file)
-            .arg("--out")
-            .arg(out.path())
-            .output()
-            .unwrap();
+        let (out, o) = reconcile(std::slice::from_ref(&file));
         let name = file.display().to_string();
         assert_ne!(
             o.status.code(),

@@ -1,6 +1,8 @@
 //! Invoice reading (CONTRACT §3, §7) on hand-computed fixtures in `tests/fixtures/invoices/`,
 //! plus an XLSX built here with rust_xlsxwriter (no binary is committed).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use rust_decimal_macros::dec;
@@ -956,31 +958,13 @@ fn xlsx_beyond_excel_rows_columns_or_cell_size_is_refused() {
     );
 }
 
-/// Sets the uncompressed size that the zip directory declares for part `part` of `path`.
-fn declare_size(path: &Path, part: &str, size: u32) {
-    let mut b = std::fs::read(path).unwrap();
-    let mut found = false;
-    for o in 0..b.len().saturating_sub(46) {
-        if b[o..o + 4] != *b"PK\x01\x02" {
-            continue;
-        }
-        let name_len = u16::from_le_bytes([b[o + 28], b[o + 29]]) as usize;
-        if &b[o + 46..o + 46 + name_len] == part.as_bytes() {
-            b[o + 24..o + 28].copy_from_slice(&size.to_le_bytes());
-            found = true;
-        }
-    }
-    assert!(found, "no part {part}");
-    std::fs::write(path, b).unwrap();
-}
-
 #[test]
 fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     let dir = tempfile::tempdir().unwrap();
     // A sheet that would uncompress to 3 GiB is refused from the zip directory, unread.
     let bomb = dir.path().join("bomb.xlsx");
     small_xlsx(&bomb);
-    declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
+    common::declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
     let e = read_err(&[bomb], None);
     assert!(
         e.ends_with(
@@ -992,7 +976,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // Shared strings are held whole in memory: their limit is 512 MiB.
     let strings = dir.path().join("strings.xlsx");
     small_xlsx(&strings);
-    declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
+    common::declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
     let e = read_err(&[strings], None);
     assert!(
         e.contains("uncompresses to 600 MiB (629145600 bytes), over the 512 MiB limit for a part read whole into memory"),
@@ -1002,7 +986,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // reader stops at the declared size with an error.
     let liar = dir.path().join("liar.xlsx");
     small_xlsx(&liar);
-    declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
+    common::declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
     let e = read_err(&[liar], None);
     assert!(
         e.contains("cannot read sheet `Usage`: ")
