@@ -194,8 +194,8 @@ pub struct MatchArgs {
 }
 
 impl MatchArgs {
-    pub fn tolerance(&self) -> crate::reconcile::Tolerance {
-        crate::reconcile::Tolerance {
+    pub fn tolerance(&self) -> crate::domain::Tolerance {
+        crate::domain::Tolerance {
             tokens: self.tolerance_tokens,
             pct: self.tolerance_pct,
             usd: self.tolerance_usd,

@@ -3,71 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Offset, TimeZone};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
-use crate::domain::{Call, Day, Money, Tier, TokenSums};
-use crate::input::record::{FieldId, FieldSet};
-use crate::input::{CallSink, Disposition};
+use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums};
 use crate::pricing::{self, RateTable};
-
-/// Cuts timestamps into calendar days of `--tz`. Rates are always chosen by the UTC day (the
-/// contract's effective dates are UTC), so both days are computed.
-#[derive(Clone)]
-pub struct DayCutter {
-    tz: Option<Tz>,
-    /// UTC offset in seconds per 15-minute bucket: zone transitions fall on quarter hours.
-    offsets: FxHashMap<i64, i32>,
-}
-
-const DAY_MS: i64 = 86_400_000;
-const BUCKET_MS: i64 = 15 * 60 * 1000;
-
-impl DayCutter {
-    /// `None` or `UTC` means UTC.
-    pub fn new(tz: Option<Tz>) -> Self {
-        let tz = tz.filter(|t| *t != Tz::UTC && *t != Tz::Etc__UTC);
-        DayCutter {
-            tz,
-            offsets: FxHashMap::default(),
-        }
-    }
-
-    pub fn utc_day(ts_ms: i64) -> Day {
-        Day(ts_ms.div_euclid(DAY_MS) as i32)
-    }
-
-    pub fn local_day(&mut self, ts_ms: i64) -> Day {
-        let Some(tz) = self.tz else {
-            return Self::utc_day(ts_ms);
-        };
-        let bucket = ts_ms.div_euclid(BUCKET_MS);
-        let offset = *self.offsets.entry(bucket).or_insert_with(|| {
-            match chrono::DateTime::from_timestamp_millis(bucket * BUCKET_MS) {
-                Some(t) => tz
-                    .offset_from_utc_datetime(&t.naive_utc())
-                    .fix()
-                    .local_minus_utc(),
-                None => 0,
-            }
-        });
-        Day((ts_ms + offset as i64 * 1000).div_euclid(DAY_MS) as i32)
-    }
-}
-
-/// Inclusive `--from`/`--to` in local days.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Period {
-    pub from: Option<Day>,
-    pub to: Option<Day>,
-}
-
-impl Period {
-    pub fn contains(&self, d: Day) -> bool {
-        self.from.is_none_or(|f| d >= f) && self.to.is_none_or(|t| d <= t)
-    }
-}
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::{CallSink, Disposition};
 
 #[derive(Debug, Clone, Default)]
 struct Group {

@@ -6,20 +6,20 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Result};
 use rustc_hash::FxHashMap;
 
-use crate::aggregate::{Daily, DailyAggregator, Period};
+use crate::aggregate::{Daily, DailyAggregator};
 use crate::cli::{CommonArgs, FeeArgs, FeesArgs, LogArgs, Outcome};
-use crate::domain::{Call, Money, Month, Purchase};
+use crate::domain::{money, Call, Money, Month, Period, Purchase};
 use crate::fees::byok::{ByokSink, ByokTally, MinuteSink};
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeRow, FeeTotals, PurchaseCheck};
 use crate::forecast::whatif::{
     ByokMode, Projection, Route, Scenario, ScenarioRow, Traffic, TrafficSink,
 };
-use crate::input::record::{FieldId, FieldSet};
-use crate::input::topups;
-use crate::input::{CallSink, Disposition, FileStats, Rejection};
-use crate::output::{self, money};
+use crate::output;
 use crate::pricing::RateTable;
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::topups;
+use crate::sources::{CallSink, Disposition, FileStats, Rejection};
 
 /// What the BYOK tally reads of a record (the flag, and the fee the gateway reported), beside
 /// daily aggregation's fields.

@@ -7,11 +7,12 @@ use anyhow::{bail, Result};
 
 use crate::aggregate::DailyAggregator;
 use crate::cli::{ForecastArgs, Outcome};
+use crate::domain::money;
 use crate::domain::{Money, Month};
 use crate::forecast::run_rate::{self, ForecastRow};
 use crate::forecast::whatif::{ByokMode, Projection, Route, Scenario, ScenarioRow, TrafficSink};
-use crate::input::record::FieldId;
-use crate::output::{self, money};
+use crate::output;
+use crate::sources::record::FieldId;
 
 pub fn run(args: &ForecastArgs) -> Result<Outcome> {
     let rates = super::load_rates(&args.common)?;
@@ -138,7 +139,7 @@ fn scenarios(args: &ForecastArgs, book: &crate::fees::policy::FeeBook) -> Vec<Sc
 
 fn print(
     args: &ForecastArgs,
-    report: &crate::input::ScanReport,
+    report: &crate::sources::ScanReport,
     rows: &[ForecastRow],
     whatif: &[ScenarioRow],
 ) {

@@ -17,14 +17,15 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-use crate::aggregate::{Daily, Period};
+use crate::aggregate::Daily;
 use crate::cli::{CommonArgs, Format, LogArgs};
+use crate::domain::Period;
 use crate::fees::policy::FeeBook;
-use crate::input::record::FieldSet;
-use crate::input::{self, CallSink, FileStats, Rejection, ScanOptions, ScanReport};
 use crate::output::{self, Sink, Table};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
+use crate::sources::record::FieldSet;
+use crate::sources::{self, CallSink, FileStats, Rejection, ScanOptions, ScanReport};
 
 /// `--rates DIR`, else `./rates` when it holds a `models.csv`, else the table built into the
 /// binary; then `--rates-override FILE`'s rows in place of the same provider and model.
@@ -80,7 +81,7 @@ pub fn scan_logs<S: CallSink>(
     needed: FieldSet,
     make_sink: impl Fn() -> S + Sync,
 ) -> Result<(S, ScanReport)> {
-    let (files, notes) = input::discover(&logs.paths)?;
+    let (files, notes) = sources::discover(&logs.paths)?;
     let mut opts = ScanOptions {
         needed,
         strict: logs.strict,
@@ -90,7 +91,7 @@ pub fn scan_logs<S: CallSink>(
     if let Some(n) = logs.threads {
         opts.threads = n.max(1);
     }
-    let (sink, mut report) = input::scan(&files, &opts, make_sink)?;
+    let (sink, mut report) = sources::scan(&files, &opts, make_sink)?;
     report.notes.extend(notes);
     if logs.strict {
         if let Some(r) = report.rejections.first.first() {
@@ -192,7 +193,7 @@ pub fn write_xlsx(
             // rejected.csv's text is neutralised for CSV; a sheet's string cell needs no quote.
             rejected.rows.push(
                 rec.iter()
-                    .map(|c| output::unsafe_text(c).to_string())
+                    .map(|c| crate::domain::text::unsafe_text(c).to_string())
                     .collect(),
             );
         }
@@ -233,7 +234,7 @@ pub fn print_summary(common: &CommonArgs, report: &ScanReport, daily: &Daily) {
     let tokens: u128 = daily.rows.iter().map(|r| r.total_tokens()).sum();
     eprintln!(
         "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
-        output::money(daily.priced_total())
+        crate::domain::money(daily.priced_total())
     );
     for ((p, m), (calls, toks)) in daily.unpriced() {
         eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");

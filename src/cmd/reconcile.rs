@@ -10,13 +10,14 @@ use super::fees::{Effective, FeeReport, WithByok};
 use crate::aggregate::{Daily, DailyAggregator};
 use crate::cli::{CommonArgs, FeeArgs, LogArgs, Outcome, ReconcileArgs};
 use crate::domain::Day;
+use crate::domain::{money, Status, Tolerance};
 use crate::fees::byok::ByokSink;
-use crate::input::invoices;
-use crate::input::record::{FieldId, FieldSet};
-use crate::input::{CallSink, Disposition, FileStats, Rejection, ScanReport};
-use crate::output::{self, money};
+use crate::output;
 use crate::reconcile::findings::{Finding, FindingsSink, SeenIds};
-use crate::reconcile::{self, ProviderSummary, ReconRow, Status, Tolerance};
+use crate::reconcile::{self, ProviderSummary, ReconRow};
+use crate::sources::invoices;
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::{CallSink, Disposition, FileStats, Rejection, ScanReport};
 
 /// Daily aggregation and log findings in one pass.
 struct Both<'r> {

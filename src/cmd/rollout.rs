@@ -8,7 +8,6 @@ use rust_decimal::RoundingStrategy;
 use crate::cli::{Outcome, RolloutArgs};
 use crate::domain::Money;
 use crate::insight::rollout::{self, RolloutSink};
-use crate::output;
 
 pub fn run(args: &RolloutArgs) -> Result<Outcome> {
     let rates = super::load_rates(&args.common)?;
@@ -52,7 +51,7 @@ pub fn run(args: &RolloutArgs) -> Result<Outcome> {
         eprintln!(
             "total: {all} user calls on {days} days, {} shadow calls left out, USD {} priced",
             dash.shadow_calls,
-            output::money(dash.priced_total())
+            crate::domain::money(dash.priced_total())
         );
         for ((p, m), (calls, toks)) in &dash.unpriced {
             eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost columns left empty in rollout.csv)");

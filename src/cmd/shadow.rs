@@ -7,9 +7,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::cli::{Outcome, ShadowArgs};
 use crate::domain::Money;
-use crate::input::ScanReport;
+use crate::domain::Tolerance;
 use crate::insight::shadow::{self, Limits, ShadowReport, ShadowRun, Totals};
-use crate::reconcile::Tolerance;
+use crate::sources::ScanReport;
 
 pub fn run(args: &ShadowArgs) -> Result<Outcome> {
     if args.tolerance_pct < Money::ZERO {

@@ -19,11 +19,11 @@
 use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::aggregate::{DayCutter, Names};
-use crate::domain::{Call, Day, Money, Month, TokenSums};
+use crate::aggregate::Names;
+use crate::domain::{Call, Day, DayCutter, Money, Month, TokenSums};
 use crate::fees::policy::{AllowanceUnit, FeeBook};
-use crate::input::{CallSink, Disposition};
 use crate::pricing::{self, RateTable};
+use crate::sources::{CallSink, Disposition};
 
 const MINUTE_MS: i64 = 60_000;
 

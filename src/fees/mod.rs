@@ -237,8 +237,8 @@ pub fn fee_rows(
                 format!(
                     "{} charged {}, policy says {}",
                     c.purchase.day,
-                    crate::output::money(c.purchase.fee_usd.unwrap_or_default()),
-                    crate::output::money(c.expected_fee_usd.unwrap_or_default())
+                    crate::domain::money(c.purchase.fee_usd.unwrap_or_default()),
+                    crate::domain::money(c.expected_fee_usd.unwrap_or_default())
                 )
             })
             .collect();
@@ -292,7 +292,7 @@ pub fn fee_rows(
             "{} BYOK call{}, list USD {}; {} charged",
             b.calls,
             if b.calls == 1 { "" } else { "s" },
-            crate::output::money(b.list_usd),
+            crate::domain::money(b.list_usd),
             b.charged_calls
         )];
         if b.unpriced_charged > 0 {
@@ -313,7 +313,7 @@ pub fn fee_rows(
         if status == FeeStatus::FeeMismatch {
             note.push(format!(
                 "the calls report USD {} charged",
-                crate::output::money(b.reported_fee_usd)
+                crate::domain::money(b.reported_fee_usd)
             ));
         }
         rows.insert(

@@ -146,9 +146,9 @@ pub fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
                  (averages of the {} weekdays and {} weekend days seen); low/high: each such day \
                  like the cheapest/dearest seen day of its kind",
                 rest_weekdays,
-                crate::output::money(wd.avg().round_dp(6)),
+                crate::domain::money(wd.avg().round_dp(6)),
                 rest_weekend,
-                crate::output::money(we.avg().round_dp(6)),
+                crate::domain::money(we.avg().round_dp(6)),
                 weekdays.map_or(0, |s| s.n),
                 weekend.map_or(0, |s| s.n),
             );

@@ -20,12 +20,12 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::RoundingStrategy;
 use rustc_hash::FxHashMap;
 
-use crate::aggregate::{DayCutter, Names, Period};
-use crate::domain::{Call, Day, Money, Month, Tier, TokenSums};
+use crate::aggregate::Names;
+use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
 use crate::fees::policy::{AllowanceUnit, FeeBook, SubscriptionPrice};
-use crate::input::{CallSink, Disposition};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::{self, RateTable};
+use crate::sources::{CallSink, Disposition};
 
 #[derive(Debug, Clone, Default)]
 struct Group {

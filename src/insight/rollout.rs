@@ -30,12 +30,12 @@ use rust_decimal::prelude::FromPrimitive;
 use rust_decimal::RoundingStrategy;
 use rustc_hash::FxHashMap;
 
-use crate::aggregate::{self, DailyAggregator, DayCutter, Period};
-use crate::domain::{Call, Day, Money};
-use crate::input::record::{FieldId, FieldSet};
-use crate::input::{CallSink, Disposition};
-use crate::output::{money, Table};
+use crate::aggregate::{self, DailyAggregator};
+use crate::domain::{money, Call, Day, DayCutter, Money, Period};
+use crate::output::Table;
 use crate::pricing::RateTable;
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::{CallSink, Disposition};
 
 /// What the dashboard reads of a record: what `daily` reads, the latency and the shadow flag.
 pub const FIELDS: FieldSet = aggregate::FIELDS.with(&[FieldId::LatencyMs, FieldId::Shadow]);

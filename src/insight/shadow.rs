@@ -43,12 +43,11 @@ use std::sync::{Mutex, MutexGuard};
 use chrono_tz::Tz;
 use rustc_hash::{FxHashMap, FxHasher};
 
-use crate::aggregate::{DayCutter, Period};
-use crate::domain::{Call, Day, Money};
-use crate::input::record::{FieldId, FieldSet};
-use crate::input::{CallSink, Disposition};
-use crate::output::{safe_text, Table};
-use crate::reconcile::Tolerance;
+use crate::domain::text::safe_text;
+use crate::domain::{Call, Day, DayCutter, Money, Period, Tolerance};
+use crate::output::Table;
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::{CallSink, Disposition};
 
 /// What the shadow comparison reads of a record: daily aggregation's fields (so the same rows
 /// are rejected as by `daily`) and the ids.

@@ -29,11 +29,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{NaiveDate, TimeZone};
 use rust_decimal::RoundingStrategy;
 
-use super::{money, Table};
+use super::Table;
 use crate::aggregate::DailyRow;
-use crate::domain::{Day, Money, Month};
+use crate::domain::{money, Day, Money, Month};
 use crate::fees::{FeeKind, FeeRow};
-use crate::input::invoices::InvoiceLine;
+use crate::sources::invoices::InvoiceLine;
 
 /// The 21 mandatory columns of FOCUS 1.2, in the specification's alphabetical order.
 pub const MANDATORY: [&str; 21] = [

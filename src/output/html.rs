@@ -17,7 +17,7 @@ use plotters::coord::ranged1d::SegmentValue;
 use plotters::prelude::*;
 use rust_decimal::prelude::ToPrimitive;
 
-use super::money;
+use crate::domain::money;
 use crate::domain::{Day, Money, Month};
 
 /// Escapes text for HTML element content and quoted attribute values.

@@ -11,42 +11,13 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::aggregate::Daily;
-use crate::domain::Money;
+use crate::domain::text::safe_text;
+use crate::domain::{money, Money};
 use crate::fees::{FeeRow, PurchaseCheck};
 use crate::forecast::run_rate::ForecastRow;
 use crate::forecast::whatif::ScenarioRow;
-use crate::input::{FileStats, Rejection};
 use crate::insight::audit::AuditRow;
-
-/// Neutralises a text cell that starts with `=`, `+`, `-`, `@`, tab, CR, LF or NUL.
-pub fn safe_text(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.as_bytes().first() {
-        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\0') => format!("'{s}").into(),
-        _ => s.into(),
-    }
-}
-
-/// Undoes [`safe_text`] on a cell read back from a CSV the tool wrote: for a sheet, whose
-/// string cells are never run. (A text that itself began with `'` and a formula character reads
-/// back without its quote: the one case the CSV cannot tell apart.)
-pub fn unsafe_text(s: &str) -> &str {
-    match s.as_bytes() {
-        [b'\'', b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r' | b'\n' | b'\0', ..] => &s[1..],
-        _ => s,
-    }
-}
-
-/// Money as exact decimal text: no exponent, no thousands separator, at least two decimals.
-pub fn money(m: Money) -> String {
-    let m = m.normalize();
-    if m.scale() < 2 {
-        let mut r = m;
-        r.rescale(2);
-        r.to_string()
-    } else {
-        m.to_string()
-    }
-}
+use crate::sources::{FileStats, Rejection};
 
 /// Where a table goes: a file in `--out` (atomically) or stdout.
 pub enum Sink {
@@ -160,12 +131,7 @@ pub fn kind_of(column: &str) -> Kind {
         c if c.starts_with("x_") && c.ends_with("Tokens") => Kind::Count,
         c if c.ends_with("_usd") || c.ends_with("_usd_per_mtok") => Kind::Money,
         // summary.csv counts rows per reconciliation status.
-        c if crate::reconcile::Status::ALL
-            .iter()
-            .any(|s| s.as_str() == c) =>
-        {
-            Kind::Count
-        }
+        c if crate::domain::Status::ALL.iter().any(|s| s.as_str() == c) => Kind::Count,
         _ => Kind::Text,
     }
 }
@@ -370,7 +336,7 @@ pub fn files_table(files: &[FileStats]) -> Table {
 /// Rejected rows of inputs read whole (invoices, ledgers), in `rejected.csv`'s columns.
 pub fn rejections_table(rows: &[Rejection]) -> Table {
     table(
-        &crate::input::rejects::REJECTED_HEADER,
+        &crate::sources::rejects::REJECTED_HEADER,
         rows.iter().map(|r| {
             vec![
                 r.file.to_string(),

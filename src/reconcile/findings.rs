@@ -9,10 +9,10 @@ use std::sync::Mutex;
 use chrono_tz::Tz;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::aggregate::{DayCutter, Names, Period};
-use crate::domain::{Call, Day, Money, Tier, TokenSums};
-use crate::input::{CallSink, Disposition};
+use crate::aggregate::Names;
+use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums};
 use crate::pricing::{self, RateTable};
+use crate::sources::{CallSink, Disposition};
 
 /// Every request id seen, as a 64-bit hash (8 bytes an id, not the string), in shards so the
 /// workers rarely wait for each other. At 2^64 the chance of two distinct ids colliding among ten

@@ -7,72 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::RoundingStrategy;
 
-use crate::aggregate::{Daily, DailyRow, Period};
-use crate::domain::{Day, Money};
-use crate::input::invoices::InvoiceLine;
+use crate::aggregate::{Daily, DailyRow};
+use crate::domain::{Day, Money, Period, Status, Tolerance};
 use crate::pricing::slugs::SlugMap;
-
-/// Drift allowed before a mismatch (CONTRACT §6).
-#[derive(Debug, Clone, Copy)]
-pub struct Tolerance {
-    pub tokens: u64,
-    /// Percent of the logged count.
-    pub pct: Money,
-    pub usd: Money,
-}
-
-impl Tolerance {
-    /// |Δ| allowed for a logged count: max(tokens, pct % of logged).
-    pub fn tokens_for(&self, logged: u128) -> Money {
-        let pct = Money::from_i128_with_scale(logged.min(i64::MAX as u128) as i128, 0) * self.pct
-            / Money::ONE_HUNDRED;
-        pct.max(Money::from(self.tokens))
-    }
-}
-
-/// In the order that picks a row's one status: the first that applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Status {
-    MissingInInvoice,
-    MissingInLogs,
-    TokenMismatch,
-    Unpriced,
-    CostMismatch,
-    RetiredModel,
-    Drift,
-    Ok,
-}
-
-impl Status {
-    pub const ALL: [Status; 8] = [
-        Status::Ok,
-        Status::Drift,
-        Status::TokenMismatch,
-        Status::CostMismatch,
-        Status::MissingInInvoice,
-        Status::MissingInLogs,
-        Status::Unpriced,
-        Status::RetiredModel,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Drift => "drift",
-            Status::TokenMismatch => "token_mismatch",
-            Status::CostMismatch => "cost_mismatch",
-            Status::MissingInInvoice => "missing_in_invoice",
-            Status::MissingInLogs => "missing_in_logs",
-            Status::Unpriced => "unpriced",
-            Status::RetiredModel => "retired_model",
-        }
-    }
-
-    /// `ok` and `drift` are reconciled; anything else is flagged.
-    pub fn reconciled(self) -> bool {
-        matches!(self, Status::Ok | Status::Drift)
-    }
-}
+use crate::sources::invoices::InvoiceLine;
 
 /// One row of `recon.csv`. A side that has no line leaves its columns empty.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +44,7 @@ fn signed(n: i128) -> String {
 
 /// Amounts in notes: to the micro-dollar, so a sub-cent list price does not read as zero.
 fn usd(m: Money) -> String {
-    crate::output::money(m.round_dp(6))
+    crate::domain::money(m.round_dp(6))
 }
 
 /// Matches the daily log rows to the invoice lines of every provider that has an invoice line;

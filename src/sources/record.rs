@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::domain::{Call, Money, Usage};
-use crate::input::timestamp::{epoch_to_ms, parse_ts_str};
+use crate::sources::timestamp::{epoch_to_ms, parse_ts_str};
 
 /// Token counts above 2^53 cannot round-trip through JSON numbers (IEEE doubles), so a log that
 /// holds one is corrupt rather than busy.
@@ -498,7 +498,7 @@ fn decimal(v: &Option<Scalar>, column: &'static str) -> Result<Option<Money>, Ro
         }
     };
     let m = parsed.map_err(|_| RowError::col(column, "expected a decimal amount"))?;
-    if m.abs() > Money::from(crate::input::sheet::MAX_USD) {
+    if m.abs() > Money::from(crate::sources::sheet::MAX_USD) {
         return Err(RowError::col(column, "over USD 10^15: not a real amount"));
     }
     Ok(Some(m))

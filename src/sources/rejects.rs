@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::record::{FieldId, RowError};
 use super::Rejection;
-use crate::output::safe_text;
+use crate::domain::text::safe_text;
 
 /// Rejections a worker keeps in memory before spilling.
 const SPILL_AT: usize = 16_384;

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::domain::Call;
-use crate::input::record::{FieldSet, Fields, RowError, Scalar};
+use crate::sources::record::{FieldSet, Fields, RowError, Scalar};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -193,7 +193,7 @@ pub fn parse_line_serde(line: &[u8], needed: FieldSet) -> Result<Call<'_>, RowEr
 mod fast {
     use std::borrow::Cow;
 
-    use crate::input::record::{FieldId, FieldSet, Fields, Scalar};
+    use crate::sources::record::{FieldId, FieldSet, Fields, Scalar};
 
     /// The first `"`, `\\` or control character at or after `i`, eight bytes at a time (SWAR):
     /// log strings are short, where a vector search costs more to set up than it saves.

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::domain::Call;
-use crate::input::record::{FieldId, FieldSet, Fields, RowError, Scalar};
+use crate::sources::record::{FieldId, FieldSet, Fields, RowError, Scalar};
 
 /// Which contract field each column feeds; resolved from the header.
 #[derive(Debug, Clone)]
