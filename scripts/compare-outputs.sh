@@ -13,7 +13,10 @@ work=$(mktemp -d)
 trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 target=${CARGO_TARGET_DIR:-$root/target}
 if [ -x "$base" ] && [ -f "$base" ]; then
-    before_bin=$base
+    # Usage messages name the binary: give both the same name.
+    mkdir -p "$work/bin"
+    cp "$base" "$work/bin/spendrecon"
+    before_bin=$work/bin/spendrecon
 else
     git worktree add --detach "$work/base" "$base" >/dev/null
     (cd "$work/base" && CARGO_TARGET_DIR="$target/compare-base" cargo build --quiet --bin spendrecon)

@@ -1,12 +1,13 @@
-//! Command-line interface (CONTRACT §5): one subcommand per job, common options shared.
+//! The command line (docs/formats.md §5): clap definitions only, one subcommand per job, common
+//! options shared. What the options mean is resolved once in [`crate::context`].
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use chrono_tz::Tz;
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{Day, Money, Month};
+pub use crate::output::Format;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -193,16 +194,6 @@ pub struct MatchArgs {
     pub tolerance_usd: Money,
 }
 
-impl MatchArgs {
-    pub fn tolerance(&self) -> crate::domain::Tolerance {
-        crate::domain::Tolerance {
-            tokens: self.tolerance_tokens,
-            pct: self.tolerance_pct,
-            usd: self.tolerance_usd,
-        }
-    }
-}
-
 /// `reconcile`'s options with the invoices optional: without them the page shows what the logs
 /// cost and skips the comparison.
 #[derive(Args, Debug, Clone)]
@@ -321,15 +312,6 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    /// JSON lines with the CSV's columns
-    Json,
-    /// An aligned table on stdout (the CSV files are still written to --out)
-    Table,
-}
-
 fn parse_day(s: &str) -> Result<Day, String> {
     Day::parse(s).ok_or_else(|| format!("`{s}` is not a day (YYYY-MM-DD)"))
 }
@@ -343,72 +325,10 @@ fn parse_tz(s: &str) -> Result<Tz, String> {
         .map_err(|_| format!("`{s}` is not an IANA time zone name (e.g. UTC, Europe/Berlin)"))
 }
 
-/// The tool's exit statuses (CONTRACT §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Reconciled,
-    Flagged,
-}
-
-impl From<Outcome> for ExitCode {
-    fn from(o: Outcome) -> ExitCode {
-        match o {
-            Outcome::Reconciled => ExitCode::SUCCESS,
-            Outcome::Flagged => ExitCode::from(1),
-        }
-    }
-}
-
-pub fn run() -> ExitCode {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let config = match crate::config::find(args.get(1..).unwrap_or_default()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("spendrecon: error: {e:#}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut command = Cli::command();
-    if let Some(c) = &config {
-        command = crate::config::apply(command, c);
-    }
-    let matches = command.get_matches_from(args);
-    let quiet = matches
-        .subcommand()
-        .and_then(|(_, m)| m.try_get_one::<bool>("quiet").ok().flatten().copied())
-        .unwrap_or(true);
-    crate::cmd::PROGRESS.store(!quiet, std::sync::atomic::Ordering::Relaxed);
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(c) => c,
-        Err(e) => e.exit(),
-    };
-    let result = match cli.command {
-        Command::Daily(args) => crate::cmd::daily::run(&args),
-        Command::Reconcile(args) => crate::cmd::reconcile::run(&args),
-        Command::Fees(args) => crate::cmd::fees::run(&args),
-        Command::Audit(args) => crate::cmd::audit::run(&args),
-        Command::Forecast(args) => crate::cmd::forecast::run(&args),
-        Command::Shadow(args) => crate::cmd::shadow::run(&args),
-        Command::Rollout(args) => crate::cmd::rollout::run(&args),
-        Command::Completions { shell } => crate::cmd::completions::run(shell),
-        Command::Man => crate::cmd::completions::man(),
-        Command::Report(args) => crate::cmd::report::run(&args),
-        Command::Rates {
-            command: RatesCommand::ImportLitellm(args),
-        } => crate::cmd::rates::import_litellm(&args),
-    };
-    match result {
-        Ok(o) => o.into(),
-        Err(e) => {
-            eprintln!("spendrecon: error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn command_line_definition_is_consistent() {

@@ -1,14 +1,21 @@
 //! spendrecon: what LLM API traffic really cost, and whether the gateways' bills are right.
 //!
-//! Data flows through the modules in this order: [`input`] (readers) → [`aggregate`] (daily
-//! sums) → [`pricing`] (exact cost) → [`reconcile`] (logs against invoices) → [`output`] (CSV
-//! writers); [`cmd`] wires them per
-//! subcommand and [`domain`] holds the types they share.
+//! The modules follow the data: [`sources`] (read logs, invoices, ledgers) → [`aggregate`]
+//! (integer sums per day while reading) → [`pricing`] (exact cost at the rate table) →
+//! [`reconcile`], [`fees`], [`forecast`], [`insight`] (compute results) → [`output`] (render
+//! and write them). [`domain`] holds the vocabulary every stage shares, at the bottom. On top,
+//! [`cli`] defines the options, [`context`] resolves them once, and `cmd` wires one subcommand
+//! per file.
+//!
+//! Imports point one way, down that list: a stage never imports `output`, `cli`, `context` or
+//! `cmd`; `output` never imports the command layer; `domain` imports nothing of the crate
+//! (checked by the `layers` integration test).
 
 pub mod aggregate;
 pub mod cli;
-pub mod cmd;
-pub mod config;
+mod cmd;
+mod config;
+mod context;
 pub mod domain;
 pub mod fees;
 pub mod forecast;
@@ -17,3 +24,5 @@ pub mod output;
 pub mod pricing;
 pub mod reconcile;
 pub mod sources;
+
+pub use cmd::run;

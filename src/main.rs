@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    spendrecon::cli::run()
+    spendrecon::run()
 }

@@ -4,46 +4,24 @@
 use anyhow::Result;
 
 use crate::aggregate::{self, DailyAggregator};
-use crate::cli::{AuditArgs, Outcome};
+use crate::cli::AuditArgs;
+use crate::context::Context;
+use crate::domain::Outcome;
 use crate::insight::audit::{self, AuditStatus};
-use crate::output;
+use crate::output::{summary, tables};
 
 pub fn run(args: &AuditArgs) -> Result<Outcome> {
-    let rates = super::load_rates(&args.common)?;
-    let slugs = super::load_slugs(&args.common)?;
-    let period = super::period(&args.logs)?;
-    let tz = args.logs.tz;
-    let (agg, report) = super::scan_logs(&args.logs, aggregate::FIELDS, || {
-        DailyAggregator::new(&rates, tz, period)
+    let ctx = Context::new(&args.common, &args.logs)?;
+    let (rates, slugs) = (ctx.rates()?, ctx.slugs()?);
+    let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {
+        DailyAggregator::new(rates, ctx.tz, ctx.period)
     })?;
-    let daily = agg.finish();
-    let rows = audit::audit(&daily, &rates, &slugs);
-    super::write_main(&args.common, "audit", &output::audit_table(&rows))?;
-    super::write_accounting(&args.common, Some(&report), &[], &[])?;
-    if !args.common.quiet {
-        super::print_scan(&args.common, &report);
-        for r in rows.iter().filter(|r| r.status != AuditStatus::Ok) {
-            eprintln!(
-                "{} {} {}: {} calls, {} to {}: {}",
-                r.status.as_str().to_uppercase(),
-                r.provider,
-                r.model,
-                r.calls,
-                r.first_day,
-                r.last_day,
-                r.note
-            );
-        }
-        let flagged = rows.iter().filter(|r| r.status != AuditStatus::Ok).count();
-        eprintln!(
-            "audit: {} provider × model rows, {flagged} flagged",
-            rows.len()
-        );
-    }
-    let flagged = rows.iter().any(|r| r.status != AuditStatus::Ok) || !report.rejections.is_empty();
-    Ok(if flagged {
-        Outcome::Flagged
-    } else {
-        Outcome::Reconciled
-    })
+    let rows = audit::audit(&agg.finish(), rates, slugs);
+
+    ctx.out.write_main("audit", &tables::audit_table(&rows))?;
+    ctx.out.write_accounting(Some(&report), &[], &[])?;
+    summary::audit(&ctx.out, &report, &rows);
+    Ok(Outcome::flagged_if(
+        rows.iter().any(|r| r.status != AuditStatus::Ok) || !report.rejections.is_empty(),
+    ))
 }

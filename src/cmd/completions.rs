@@ -4,12 +4,14 @@
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Outcome};
+use crate::cli::Cli;
+use crate::domain::Outcome;
+use crate::output::to_stdout;
 
 pub fn run(shell: clap_complete::Shell) -> Result<Outcome> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "spendrecon", &mut out);
-    crate::output::to_stdout(&out).context("writing the completion script")?;
+    to_stdout(&out).context("writing the completion script")?;
     Ok(Outcome::Reconciled)
 }
 
@@ -18,6 +20,6 @@ pub fn man() -> Result<Outcome> {
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
         .context("rendering the manual page")?;
-    crate::output::to_stdout(&out).context("writing the manual page")?;
+    to_stdout(&out).context("writing the manual page")?;
     Ok(Outcome::Reconciled)
 }

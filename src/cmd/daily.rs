@@ -1,43 +1,43 @@
-//! `spendrecon daily`: logs → tokens and exact cost per day × provider × model.
+//! `spendrecon daily`: logs → tokens and exact cost per day × provider × model → daily.csv.
 
 use anyhow::Result;
 
 use crate::aggregate::{self, DailyAggregator};
-use crate::cli::{DailyArgs, Outcome};
-use crate::output;
+use crate::cli::DailyArgs;
+use crate::context::Context;
+use crate::domain::Outcome;
+use crate::output::focus::FocusInput;
+use crate::output::{self, summary, tables};
 
 pub fn run(args: &DailyArgs) -> Result<Outcome> {
-    let rates = super::load_rates(&args.common)?;
-    let period = super::period(&args.logs)?;
-    let tz = args.logs.tz;
-    let (agg, report) = super::scan_logs(&args.logs, aggregate::FIELDS, || {
-        DailyAggregator::new(&rates, tz, period)
+    let ctx = Context::new(&args.common, &args.logs)?;
+    let rates = ctx.rates()?;
+    let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {
+        DailyAggregator::new(rates, ctx.tz, ctx.period)
     })?;
     let daily = agg.finish();
-    let table = output::daily_table(&daily);
-    super::write_main(&args.common, "daily", &table)?;
-    super::write_accounting(&args.common, Some(&report), &[], &[])?;
-    super::write_xlsx(
+
+    let table = tables::daily_table(&daily);
+    ctx.out.write_main("daily", &table)?;
+    ctx.out.write_accounting(Some(&report), &[], &[])?;
+    output::write_xlsx(
         args.book.xlsx.as_deref(),
         &[("Daily", &table)],
         Some(&report),
         &[],
         &[],
     )?;
-    super::write_focus(
+    output::write_focus(
         args.focus.focus.as_deref(),
-        &output::focus::FocusInput {
+        &FocusInput {
             daily: &daily.rows,
             invoices: None,
             fees: &[],
-            tz: args.logs.tz,
+            tz: ctx.tz,
         },
     )?;
-    super::print_summary(&args.common, &report, &daily);
-    let flagged = !report.rejections.is_empty() || !daily.unpriced().is_empty();
-    Ok(if flagged {
-        Outcome::Flagged
-    } else {
-        Outcome::Reconciled
-    })
+    summary::daily(&ctx.out, &report, &daily);
+    Ok(Outcome::flagged_if(
+        !report.rejections.is_empty() || !daily.unpriced().is_empty(),
+    ))
 }

@@ -1,23 +1,16 @@
 //! `spendrecon report`: the numbers of `reconcile`, `fees` and `forecast` on one HTML page
-//! (`report.html` in `--out`), for readers who will not open CSV files.
-//!
-//! The page is drawn from the same computation `reconcile` writes its CSV files from
-//! ([`super::reconcile::compute`]), with the invoices optional, and the forecast of the month of
-//! the last logged day ([`crate::forecast::run_rate::forecast`]), so every figure on it is one a
-//! CSV output also holds.
+//! (`report.html` in `--out`), for readers who will not open CSV files. The invoices are
+//! optional: without them the page shows what the logs cost and skips the comparison.
 
-use std::collections::BTreeMap;
+use anyhow::{anyhow, bail, Context as _, Result};
 
-use anyhow::{bail, Context, Result};
-
-use super::reconcile::{compute, Inputs, Reconciliation};
-use crate::cli::{Format, Outcome, ReportArgs};
-use crate::domain::{Day, Money, Month};
+use crate::cli::{Format, ReportArgs};
+use crate::context::{self, Context};
+use crate::domain::{Month, Outcome};
+use crate::fees;
 use crate::forecast::run_rate;
-use crate::output::html::{
-    self, FeeLine, ForecastLine, InputRow, ModelCost, Page, SummaryRow, TokenDay,
-};
-use crate::output::{self};
+use crate::output::{html, report_page, summary, write_atomic};
+use crate::reconcile::{self, Inputs};
 
 pub fn run(args: &ReportArgs) -> Result<Outcome> {
     let Some(dir) = args.common.out.as_ref() else {
@@ -26,290 +19,34 @@ pub fn run(args: &ReportArgs) -> Result<Outcome> {
     if args.common.format != Format::Csv {
         bail!("report writes HTML: --format does not apply");
     }
-    let r = compute(&Inputs {
-        logs: &args.logs,
+    let ctx = Context::new(&args.common, &args.logs)?;
+    let (rates, slugs) = (ctx.rates()?, ctx.slugs()?);
+    let mut book = ctx.fee_book()?.clone();
+    let notes =
+        fees::apply_subscription(&mut book, args.fees.byok_subscription).map_err(|m| anyhow!(m))?;
+    let r = reconcile::compute(&Inputs {
+        logs: &ctx.logs,
+        period: ctx.period,
+        tz: ctx.tz,
+        rates,
+        slugs,
+        book: &book,
         invoices: &args.invoices,
         sheet: args.matching.sheet.as_deref(),
-        tolerance: args.matching.tolerance(),
-        fees: &args.fees,
-        common: &args.common,
+        tolerance: context::tolerance(&args.matching),
+        topups: &args.fees.topups,
+        subscription_price: args.fees.byok_subscription,
     })?;
-    let page = page(&r, !args.invoices.is_empty());
+    let last = r.daily.rows.iter().map(|d| d.day).max();
+    let forecast = last
+        .map(|d| run_rate::forecast(&r.daily, Month::of(d)))
+        .unwrap_or_default();
+    let page = report_page::page(&r, !args.invoices.is_empty(), &forecast);
     let body = html::render(&page).context("drawing the charts")?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    output::write_atomic(&dir.join("report.html"), body.as_bytes())
-        .context("writing report.html")?;
-    super::write_accounting(
-        &args.common,
-        Some(&r.report),
-        &r.other_rejections,
-        &r.other_files,
-    )?;
-    if !args.common.quiet {
-        for n in &r.fee_notes {
-            eprintln!("note: {n}");
-        }
-        super::print_summary(&args.common, &r.report, &r.daily);
-        super::print_rejections(&args.common, &r.other_rejections);
-        for f in &page.flags {
-            eprintln!("FLAGGED: {f}");
-        }
-        eprintln!("report: {}", dir.join("report.html").display());
-    }
-    Ok(if page.flags.is_empty() {
-        Outcome::Reconciled
-    } else {
-        Outcome::Flagged
-    })
-}
-
-/// The page's figures from the stages' results. `invoiced`: invoices were given.
-fn page(r: &Reconciliation, invoiced: bool) -> Page {
-    let daily = &r.daily;
-    let mut providers: Vec<String> = daily.rows.iter().map(|d| d.provider.clone()).collect();
-    providers.sort();
-    providers.dedup();
-    let pidx = |p: &str| providers.iter().position(|q| q == p).unwrap_or(0);
-
-    // Every day from the first to the last logged day, so a day without calls shows as a gap.
-    let first = daily.rows.iter().map(|d| d.day).min();
-    let last = daily.rows.iter().map(|d| d.day).max();
-    let days: Vec<Day> = match (first, last) {
-        (Some(a), Some(b)) => (a.0..=b.0).map(Day).collect(),
-        _ => Vec::new(),
-    };
-    let mut daily_cost = vec![vec![Money::ZERO; days.len()]; providers.len()];
-    let mut models: BTreeMap<&str, ModelCost> = BTreeMap::new();
-    for d in &daily.rows {
-        let (p, i) = (pidx(&d.provider), (d.day.0 - days[0].0) as usize);
-        let cost = d.cost_usd.unwrap_or_default();
-        daily_cost[p][i] += cost;
-        let m = models.entry(&d.model).or_insert_with(|| ModelCost {
-            model: d.model.clone(),
-            by_provider: vec![Money::ZERO; providers.len()],
-            total: Money::ZERO,
-            requests: 0,
-            tokens: 0,
-            unpriced_calls: 0,
-        });
-        m.by_provider[p] += cost;
-        m.total += cost;
-        m.requests += d.requests;
-        m.tokens += d.total_tokens();
-        m.unpriced_calls += d.unpriced_requests;
-    }
-    let mut models: Vec<ModelCost> = models.into_values().collect();
-    models.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.model.cmp(&b.model)));
-
-    // Per provider: priced usage and fees (`effective`), the invoice comparison (`summary`).
-    let unpriced = daily.unpriced();
-    let mut summary: BTreeMap<&str, SummaryRow> = BTreeMap::new();
-    for (p, e) in &r.effective {
-        summary.insert(
-            p,
-            SummaryRow {
-                provider: p.clone(),
-                priced_usd: e.usage_usd,
-                unpriced_calls: unpriced
-                    .iter()
-                    .filter(|((q, _), _)| q == p)
-                    .map(|(_, (calls, _))| calls)
-                    .sum(),
-                topup_fee_usd: e.fees.topup_usd,
-                byok_fee_usd: e.fees.byok_usd,
-                subscription_usd: e.fees.subscription_usd,
-                effective_usd: e.total(),
-                tokens: e.tokens,
-                ..Default::default()
-            },
-        );
-    }
-    for s in &r.summary {
-        let row = summary.entry(&s.provider).or_insert_with(|| SummaryRow {
-            provider: s.provider.clone(),
-            ..Default::default()
-        });
-        row.expected_usd = Some(s.logged_usd);
-        row.invoiced_usd = Some(s.invoiced_usd);
-        row.flagged_rows = s
-            .rows
-            .iter()
-            .filter(|(k, _)| **k != "ok" && **k != "drift")
-            .map(|(_, n)| n)
-            .sum();
-    }
-
-    let tokens = invoiced.then(|| token_days(r));
-    let forecast = forecast(r, last);
-
-    let mut inputs: Vec<InputRow> = Vec::new();
-    let log_files = r.report.files.iter().map(|f| ("logs", f));
-    let other = r.other_files.iter().enumerate().map(|(i, f)| {
-        let kind = if i < r.invoice_files {
-            "invoices"
-        } else {
-            "top-ups"
-        };
-        (kind, f)
-    });
-    for (kind, f) in log_files.chain(other) {
-        inputs.push(InputRow {
-            kind,
-            file: f.file.clone(),
-            read: f.read,
-            used: f.used,
-            out_of_range: f.out_of_range,
-            rejected: f.rejected,
-        });
-    }
-
-    let fees = r
-        .fee_report
-        .rows
-        .iter()
-        .map(|f| FeeLine {
-            month: f.month,
-            provider: f.provider.clone(),
-            kind: f.kind.as_str(),
-            basis_usd: f.basis_usd,
-            fee_usd: f.fee_usd,
-            expected_fee_usd: f.expected_fee_usd,
-            status: f.status.as_str(),
-            note: f.note.clone(),
-        })
-        .collect();
-
-    let span = tokens
-        .iter()
-        .flatten()
-        .map(|t| t.day)
-        .chain(days.iter().copied());
-    let period = span.clone().min().zip(span.max());
-
-    Page {
-        period,
-        flags: flags(r),
-        summary: summary.into_values().collect(),
-        inputs,
-        providers,
-        days,
-        daily_cost,
-        tokens,
-        models,
-        fees,
-        forecast,
-    }
-}
-
-/// Logged and invoiced tokens per day over the reconciled providers, every day of their span.
-fn token_days(r: &Reconciliation) -> Vec<TokenDay> {
-    let (Some(a), Some(b)) = (
-        r.rows.iter().map(|x| x.day).min(),
-        r.rows.iter().map(|x| x.day).max(),
-    ) else {
-        return Vec::new();
-    };
-    let mut out: Vec<TokenDay> = (a.0..=b.0)
-        .map(|d| TokenDay {
-            day: Day(d),
-            logged: 0,
-            invoiced: 0,
-            flagged: Vec::new(),
-        })
-        .collect();
-    for x in &r.rows {
-        let t = &mut out[(x.day.0 - a.0) as usize];
-        t.logged += x.log_prompt_tokens.unwrap_or(0) + x.log_completion_tokens.unwrap_or(0);
-        t.invoiced +=
-            x.invoice_prompt_tokens.unwrap_or(0) + x.invoice_completion_tokens.unwrap_or(0);
-        if !x.status.reconciled() {
-            t.flagged
-                .push(format!("{} {}: {}", x.provider, x.model, x.status.as_str()));
-        }
-    }
-    out
-}
-
-/// `forecast.csv` of the last logged day's month, summed per provider over its priced models.
-fn forecast(r: &Reconciliation, last: Option<Day>) -> Vec<ForecastLine> {
-    let Some(last) = last else {
-        return Vec::new();
-    };
-    let month = Month::of(last);
-    let mut out: BTreeMap<String, ForecastLine> = BTreeMap::new();
-    for f in run_rate::forecast(&r.daily, month) {
-        let line = out
-            .entry(f.provider.clone())
-            .or_insert_with(|| ForecastLine {
-                month,
-                provider: f.provider.clone(),
-                days_seen: f.days_seen,
-                days_in_month: f.days_in_month,
-                actual_usd: Money::ZERO,
-                forecast_usd: Money::ZERO,
-                low_usd: Money::ZERO,
-                high_usd: Money::ZERO,
-                unpriced_models: Vec::new(),
-            });
-        match (f.actual_usd, f.forecast_usd, f.low_usd, f.high_usd) {
-            (Some(a), Some(fc), Some(lo), Some(hi)) => {
-                line.actual_usd += a;
-                line.forecast_usd += fc;
-                line.low_usd += lo;
-                line.high_usd += hi;
-            }
-            _ => line.unpriced_models.push(f.model.clone()),
-        }
-    }
-    out.into_values().collect()
-}
-
-/// Why the exit status is 1, in words: `reconcile`'s reasons, and unpriced calls as `daily`
-/// flags them (a provider without invoices is not reconciled, yet its unpriced calls count).
-fn flags(r: &Reconciliation) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
-    for x in r.rows.iter().filter(|x| !x.status.reconciled()) {
-        *statuses.entry(x.status.as_str()).or_default() += 1;
-    }
-    if !statuses.is_empty() {
-        let list: Vec<String> = statuses.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        out.push(format!(
-            "reconciliation rows not ok or drift: {}",
-            list.join(", ")
-        ));
-    }
-    if !r.findings.is_empty() {
-        let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
-        for f in &r.findings {
-            *kinds.entry(f.kind).or_default() += 1;
-        }
-        let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
-        out.push(format!("findings: {}", list.join(", ")));
-    }
-    if r.report.rejections.count > 0 {
-        out.push(format!(
-            "{} log rows rejected (rejected.csv)",
-            r.report.rejections.count
-        ));
-    }
-    if !r.other_rejections.is_empty() {
-        out.push(format!(
-            "{} invoice or ledger rows rejected (rejected.csv)",
-            r.other_rejections.len()
-        ));
-    }
-    for f in r.fee_report.rows.iter().filter(|f| f.status.flagged()) {
-        out.push(format!(
-            "fees {} {} {}: {}",
-            f.month,
-            f.provider,
-            f.kind.as_str(),
-            f.status.as_str()
-        ));
-    }
-    for ((p, m), (calls, _)) in r.daily.unpriced() {
-        out.push(format!("{p} {m}: {calls} billable calls have no rate"));
-    }
-    out
+    write_atomic(&dir.join("report.html"), body.as_bytes()).context("writing report.html")?;
+    ctx.out
+        .write_accounting(Some(&r.report), &r.other_rejections, &r.other_files)?;
+    summary::report(&ctx.out, &notes, &r, &page.flags, &dir.join("report.html"));
+    Ok(Outcome::flagged_if(!page.flags.is_empty()))
 }

@@ -14,3 +14,17 @@ pub fn money(m: Money) -> String {
         m.to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn money_is_plain_decimal() {
+        assert_eq!(money(dec!(1055)), "1055.00");
+        assert_eq!(money(dec!(0.0054000)), "0.0054");
+        assert_eq!(money(dec!(12.5)), "12.50");
+        assert_eq!(money(dec!(0.000000001)), "0.000000001");
+    }
+}

@@ -18,3 +18,17 @@ pub fn unsafe_text(s: &str) -> &str {
         _ => s,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(safe_text("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        assert_eq!(safe_text("-1"), "'-1");
+        assert_eq!(safe_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_text("\tx"), "'\tx");
+        assert_eq!(safe_text("openai/gpt-5.4"), "openai/gpt-5.4");
+    }
+}

@@ -7,6 +7,11 @@
 
 pub mod byok;
 pub mod policy;
+mod report;
+
+pub use report::{
+    apply_subscription, effective, fee_report, Effective, FeeInputs, FeeReport, FIELDS,
+};
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -31,8 +31,7 @@ use rust_decimal::RoundingStrategy;
 use rustc_hash::FxHashMap;
 
 use crate::aggregate::{self, DailyAggregator};
-use crate::domain::{money, Call, Day, DayCutter, Money, Period};
-use crate::output::Table;
+use crate::domain::{Call, Day, DayCutter, Money, Period};
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{CallSink, Disposition};
@@ -414,34 +413,6 @@ impl Rollout {
     /// Sum of the priced rows' `cost_usd`.
     pub fn priced_total(&self) -> Money {
         self.rows.iter().filter_map(|r| r.cost_usd).sum()
-    }
-}
-
-/// `rollout.csv`: cells formatted, text made spreadsheet-safe.
-pub fn table(r: &Rollout) -> Table {
-    let opt = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
-    let ms = |l: Option<f64>| l.map(|l| l.to_string()).unwrap_or_default();
-    Table {
-        header: HEADER.to_vec(),
-        rows: r
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.day.to_string(),
-                    r.provider.clone(),
-                    r.calls.to_string(),
-                    r.share_pct.to_string(),
-                    r.errors.to_string(),
-                    r.error_rate_pct.to_string(),
-                    ms(r.p50_latency_ms),
-                    ms(r.p95_latency_ms),
-                    r.cost_usd.map(money).unwrap_or_default(),
-                    opt(r.cost_per_call_usd),
-                    opt(r.cost_per_mtok_usd),
-                ]
-            })
-            .collect(),
     }
 }
 

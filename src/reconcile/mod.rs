@@ -2,6 +2,9 @@
 //! row per day × provider × model with exactly one status (CONTRACT §6) and a note in plain words.
 
 pub mod findings;
+mod run;
+
+pub use run::{compute, Inputs, Reconciliation};
 
 use std::collections::{BTreeMap, BTreeSet};
 

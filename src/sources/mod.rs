@@ -8,12 +8,15 @@
 pub mod delimited;
 pub mod invoices;
 pub mod jsonl;
+mod logset;
 pub mod parquet;
 pub mod record;
 pub mod rejects;
 pub mod sheet;
 pub mod timestamp;
 pub mod topups;
+
+pub use logset::{strict_stop, LogSet};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;

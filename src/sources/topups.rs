@@ -35,7 +35,7 @@ use super::sheet::{
     self, decimal, instant_text, serial, text, Cell, Columns, Row, RowError, Shape,
 };
 use super::{FileStats, InputError, Rejection};
-use crate::domain::{Day, Money, TopupMethod};
+use crate::domain::{Day, Money, Period, TopupMethod};
 
 /// One purchase of credits (a domain type: the fee model reads it too).
 pub use crate::domain::Purchase;
@@ -193,6 +193,42 @@ fn fee(c: &Cell) -> Result<Money, String> {
     // `-0` is a zero fee.
     m.set_sign_positive(true);
     Ok(m)
+}
+
+/// The ledger of a run: `read_topups` with the purchases outside `--from`/`--to` left out and
+/// counted as out of range in `files.csv`, as log rows are. No paths: an empty ledger.
+pub fn read_ledger(
+    paths: &[PathBuf],
+    sheet: Option<&str>,
+    tz: Option<chrono_tz::Tz>,
+    strict: bool,
+    period: Period,
+) -> Result<TopupRead, InputError> {
+    if paths.is_empty() {
+        return Ok(TopupRead::default());
+    }
+    let read = read_topups(paths, sheet, tz)?;
+    if strict {
+        if let Some(r) = read.rejections.first() {
+            return Err(super::strict_stop(r));
+        }
+    }
+    let mut files = read.files;
+    let (purchases, outside): (Vec<Purchase>, Vec<Purchase>) = read
+        .purchases
+        .into_iter()
+        .partition(|p| period.contains(p.day));
+    for p in &outside {
+        if let Some(f) = files.iter_mut().find(|f| f.file == p.file) {
+            f.used -= 1;
+            f.out_of_range += 1;
+        }
+    }
+    Ok(TopupRead {
+        purchases,
+        rejections: read.rejections,
+        files,
+    })
 }
 
 #[cfg(test)]

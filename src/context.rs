@@ -1,0 +1,152 @@
+//! The run context: what a command's options mean, resolved once (as ripgrep's `HiArgs` is built
+//! from its parsed `LowArgs`) and passed down. Stages receive plain values from it (a rate table,
+//! a log set, a period); they never see the command line.
+//!
+//! The tables in the rate directory are loaded on first use and kept: a command loads only what
+//! it needs, so a `fees.toml` being edited cannot break `daily`, and nothing is read twice.
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use chrono_tz::Tz;
+
+use crate::cli::{CommonArgs, LogArgs, MatchArgs};
+use crate::domain::{Period, Tolerance};
+use crate::fees::policy::FeeBook;
+use crate::output::{Out, Sink};
+use crate::pricing::slugs::SlugMap;
+use crate::pricing::RateTable;
+use crate::sources::LogSet;
+
+/// One run's resolved options.
+pub struct Context {
+    pub logs: LogSet,
+    /// `--from`/`--to`, checked to be in order.
+    pub period: Period,
+    /// `--tz`; `None` is UTC.
+    pub tz: Option<Tz>,
+    /// Where the tables go and how (`--out`, `--format`, `--quiet`).
+    pub out: Out,
+    tables: RateFiles,
+    rates: OnceCell<RateTable>,
+    slugs: OnceCell<SlugMap>,
+    fees: OnceCell<FeeBook>,
+}
+
+impl Context {
+    pub fn new(common: &CommonArgs, logs: &LogArgs) -> Result<Context> {
+        if let (Some(f), Some(t)) = (logs.from, logs.to) {
+            if f > t {
+                bail!("--from {f} is after --to {t}");
+            }
+        }
+        Ok(Context {
+            logs: LogSet {
+                paths: logs.paths.clone(),
+                strict: logs.strict,
+                threads: logs.threads,
+                progress: !common.quiet,
+            },
+            period: Period {
+                from: logs.from,
+                to: logs.to,
+            },
+            tz: logs.tz,
+            out: Out::new(common.out.as_deref(), common.format, common.quiet),
+            tables: RateFiles {
+                dir: common.rates.clone(),
+                rates_override: common.rates_override.clone(),
+            },
+            rates: OnceCell::new(),
+            slugs: OnceCell::new(),
+            fees: OnceCell::new(),
+        })
+    }
+
+    /// `rates/models.csv`, with `--rates-override`'s rows in place of the same provider and
+    /// model.
+    pub fn rates(&self) -> Result<&RateTable> {
+        if let Some(r) = self.rates.get() {
+            return Ok(r);
+        }
+        let table = self.tables.rates()?;
+        Ok(self.rates.get_or_init(|| table))
+    }
+
+    /// `rates/slugs.csv` from the same place as the rate table.
+    pub fn slugs(&self) -> Result<&SlugMap> {
+        if let Some(s) = self.slugs.get() {
+            return Ok(s);
+        }
+        let map = match self.tables.find("slugs.csv") {
+            Some(dir) => SlugMap::load_dir(&dir)?,
+            None => SlugMap::builtin(),
+        };
+        Ok(self.slugs.get_or_init(|| map))
+    }
+
+    /// `rates/fees.toml` from the same place as the rate table, as written.
+    pub fn fee_book(&self) -> Result<&FeeBook> {
+        if let Some(b) = self.fees.get() {
+            return Ok(b);
+        }
+        let book = match self.tables.find("fees.toml") {
+            Some(dir) => FeeBook::load_dir(&dir)?,
+            None => FeeBook::builtin(),
+        };
+        Ok(self.fees.get_or_init(|| book))
+    }
+
+    /// The output sink alone, for commands that read no logs.
+    pub fn sink(&self) -> &Sink {
+        &self.out.sink
+    }
+}
+
+/// The tolerances of `reconcile` and `report`.
+pub fn tolerance(m: &MatchArgs) -> Tolerance {
+    Tolerance {
+        tokens: m.tolerance_tokens,
+        pct: m.tolerance_pct,
+        usd: m.tolerance_usd,
+    }
+}
+
+/// Where the rate directory's tables come from: `--rates DIR`, else `./rates` when it holds the
+/// table, else the tables built into the binary (a copy of `rates/` at build time).
+struct RateFiles {
+    dir: Option<PathBuf>,
+    rates_override: Option<PathBuf>,
+}
+
+impl RateFiles {
+    fn dir(&self) -> &Path {
+        self.dir.as_deref().unwrap_or(Path::new("rates"))
+    }
+
+    /// The directory holding `name`, if it does.
+    fn find(&self, name: &str) -> Option<PathBuf> {
+        self.dir()
+            .join(name)
+            .is_file()
+            .then(|| self.dir().to_path_buf())
+    }
+
+    fn rates(&self) -> Result<RateTable> {
+        // A directory given must hold the table: its absence is an error, not the built-in.
+        let table = match self.dir.clone().or_else(|| self.find("models.csv")) {
+            Some(dir) => RateTable::load_dir(&dir)?,
+            None => RateTable::builtin(),
+        };
+        Ok(match &self.rates_override {
+            Some(file) => {
+                let over = RateTable::load(file)?;
+                table
+                    .with_override(over)
+                    .map_err(|m| anyhow!("{}: {m}", file.display()))?
+            }
+            None => table,
+        })
+    }
+}

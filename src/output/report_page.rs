@@ -1,0 +1,261 @@
+//! The report page's figures (`spendrecon report`), drawn from one reconciliation's results and
+//! the forecast of the month of the last logged day, so every figure on the page is one a CSV
+//! output also holds. [`super::html`] draws them.
+
+use std::collections::BTreeMap;
+
+use super::html::{FeeLine, ForecastLine, InputRow, ModelCost, Page, SummaryRow, TokenDay};
+use crate::domain::{Day, Money, Month};
+use crate::forecast::run_rate::ForecastRow;
+use crate::reconcile::Reconciliation;
+
+/// The page's figures from the stages' results. `invoiced`: invoices were given.
+pub fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[ForecastRow]) -> Page {
+    let daily = &r.daily;
+    let mut providers: Vec<String> = daily.rows.iter().map(|d| d.provider.clone()).collect();
+    providers.sort();
+    providers.dedup();
+    let pidx = |p: &str| providers.iter().position(|q| q == p).unwrap_or(0);
+
+    // Every day from the first to the last logged day, so a day without calls shows as a gap.
+    let first = daily.rows.iter().map(|d| d.day).min();
+    let last = daily.rows.iter().map(|d| d.day).max();
+    let days: Vec<Day> = match (first, last) {
+        (Some(a), Some(b)) => (a.0..=b.0).map(Day).collect(),
+        _ => Vec::new(),
+    };
+    let mut daily_cost = vec![vec![Money::ZERO; days.len()]; providers.len()];
+    let mut models: BTreeMap<&str, ModelCost> = BTreeMap::new();
+    for d in &daily.rows {
+        let (p, i) = (pidx(&d.provider), (d.day.0 - days[0].0) as usize);
+        let cost = d.cost_usd.unwrap_or_default();
+        daily_cost[p][i] += cost;
+        let m = models.entry(&d.model).or_insert_with(|| ModelCost {
+            model: d.model.clone(),
+            by_provider: vec![Money::ZERO; providers.len()],
+            total: Money::ZERO,
+            requests: 0,
+            tokens: 0,
+            unpriced_calls: 0,
+        });
+        m.by_provider[p] += cost;
+        m.total += cost;
+        m.requests += d.requests;
+        m.tokens += d.total_tokens();
+        m.unpriced_calls += d.unpriced_requests;
+    }
+    let mut models: Vec<ModelCost> = models.into_values().collect();
+    models.sort_by(|a, b| b.total.cmp(&a.total).then_with(|| a.model.cmp(&b.model)));
+
+    // Per provider: priced usage and fees (`effective`), the invoice comparison (`summary`).
+    let unpriced = daily.unpriced();
+    let mut summary: BTreeMap<&str, SummaryRow> = BTreeMap::new();
+    for (p, e) in &r.effective {
+        summary.insert(
+            p,
+            SummaryRow {
+                provider: p.clone(),
+                priced_usd: e.usage_usd,
+                unpriced_calls: unpriced
+                    .iter()
+                    .filter(|((q, _), _)| q == p)
+                    .map(|(_, (calls, _))| calls)
+                    .sum(),
+                topup_fee_usd: e.fees.topup_usd,
+                byok_fee_usd: e.fees.byok_usd,
+                subscription_usd: e.fees.subscription_usd,
+                effective_usd: e.total(),
+                tokens: e.tokens,
+                ..Default::default()
+            },
+        );
+    }
+    for s in &r.summary {
+        let row = summary.entry(&s.provider).or_insert_with(|| SummaryRow {
+            provider: s.provider.clone(),
+            ..Default::default()
+        });
+        row.expected_usd = Some(s.logged_usd);
+        row.invoiced_usd = Some(s.invoiced_usd);
+        row.flagged_rows = s
+            .rows
+            .iter()
+            .filter(|(k, _)| **k != "ok" && **k != "drift")
+            .map(|(_, n)| n)
+            .sum();
+    }
+
+    let tokens = invoiced.then(|| token_days(r));
+    let forecast = forecast(forecast_rows, last);
+
+    let mut inputs: Vec<InputRow> = Vec::new();
+    let log_files = r.report.files.iter().map(|f| ("logs", f));
+    let other = r.other_files.iter().enumerate().map(|(i, f)| {
+        let kind = if i < r.invoice_files {
+            "invoices"
+        } else {
+            "top-ups"
+        };
+        (kind, f)
+    });
+    for (kind, f) in log_files.chain(other) {
+        inputs.push(InputRow {
+            kind,
+            file: f.file.clone(),
+            read: f.read,
+            used: f.used,
+            out_of_range: f.out_of_range,
+            rejected: f.rejected,
+        });
+    }
+
+    let fees = r
+        .fee_report
+        .rows
+        .iter()
+        .map(|f| FeeLine {
+            month: f.month,
+            provider: f.provider.clone(),
+            kind: f.kind.as_str(),
+            basis_usd: f.basis_usd,
+            fee_usd: f.fee_usd,
+            expected_fee_usd: f.expected_fee_usd,
+            status: f.status.as_str(),
+            note: f.note.clone(),
+        })
+        .collect();
+
+    let span = tokens
+        .iter()
+        .flatten()
+        .map(|t| t.day)
+        .chain(days.iter().copied());
+    let period = span.clone().min().zip(span.max());
+
+    Page {
+        period,
+        flags: flags(r),
+        summary: summary.into_values().collect(),
+        inputs,
+        providers,
+        days,
+        daily_cost,
+        tokens,
+        models,
+        fees,
+        forecast,
+    }
+}
+
+/// Logged and invoiced tokens per day over the reconciled providers, every day of their span.
+fn token_days(r: &Reconciliation) -> Vec<TokenDay> {
+    let (Some(a), Some(b)) = (
+        r.rows.iter().map(|x| x.day).min(),
+        r.rows.iter().map(|x| x.day).max(),
+    ) else {
+        return Vec::new();
+    };
+    let mut out: Vec<TokenDay> = (a.0..=b.0)
+        .map(|d| TokenDay {
+            day: Day(d),
+            logged: 0,
+            invoiced: 0,
+            flagged: Vec::new(),
+        })
+        .collect();
+    for x in &r.rows {
+        let t = &mut out[(x.day.0 - a.0) as usize];
+        t.logged += x.log_prompt_tokens.unwrap_or(0) + x.log_completion_tokens.unwrap_or(0);
+        t.invoiced +=
+            x.invoice_prompt_tokens.unwrap_or(0) + x.invoice_completion_tokens.unwrap_or(0);
+        if !x.status.reconciled() {
+            t.flagged
+                .push(format!("{} {}: {}", x.provider, x.model, x.status.as_str()));
+        }
+    }
+    out
+}
+
+/// `forecast.csv` of the last logged day's month, summed per provider over its priced models.
+fn forecast(rows: &[ForecastRow], last: Option<Day>) -> Vec<ForecastLine> {
+    let Some(last) = last else {
+        return Vec::new();
+    };
+    let month = Month::of(last);
+    let mut out: BTreeMap<String, ForecastLine> = BTreeMap::new();
+    for f in rows {
+        let line = out
+            .entry(f.provider.clone())
+            .or_insert_with(|| ForecastLine {
+                month,
+                provider: f.provider.clone(),
+                days_seen: f.days_seen,
+                days_in_month: f.days_in_month,
+                actual_usd: Money::ZERO,
+                forecast_usd: Money::ZERO,
+                low_usd: Money::ZERO,
+                high_usd: Money::ZERO,
+                unpriced_models: Vec::new(),
+            });
+        match (f.actual_usd, f.forecast_usd, f.low_usd, f.high_usd) {
+            (Some(a), Some(fc), Some(lo), Some(hi)) => {
+                line.actual_usd += a;
+                line.forecast_usd += fc;
+                line.low_usd += lo;
+                line.high_usd += hi;
+            }
+            _ => line.unpriced_models.push(f.model.clone()),
+        }
+    }
+    out.into_values().collect()
+}
+
+/// Why the exit status is 1, in words: `reconcile`'s reasons, and unpriced calls as `daily`
+/// flags them (a provider without invoices is not reconciled, yet its unpriced calls count).
+fn flags(r: &Reconciliation) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut statuses: BTreeMap<&str, u64> = BTreeMap::new();
+    for x in r.rows.iter().filter(|x| !x.status.reconciled()) {
+        *statuses.entry(x.status.as_str()).or_default() += 1;
+    }
+    if !statuses.is_empty() {
+        let list: Vec<String> = statuses.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        out.push(format!(
+            "reconciliation rows not ok or drift: {}",
+            list.join(", ")
+        ));
+    }
+    if !r.findings.is_empty() {
+        let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in &r.findings {
+            *kinds.entry(f.kind).or_default() += 1;
+        }
+        let list: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        out.push(format!("findings: {}", list.join(", ")));
+    }
+    if r.report.rejections.count > 0 {
+        out.push(format!(
+            "{} log rows rejected (rejected.csv)",
+            r.report.rejections.count
+        ));
+    }
+    if !r.other_rejections.is_empty() {
+        out.push(format!(
+            "{} invoice or ledger rows rejected (rejected.csv)",
+            r.other_rejections.len()
+        ));
+    }
+    for f in r.fee_report.rows.iter().filter(|f| f.status.flagged()) {
+        out.push(format!(
+            "fees {} {} {}: {}",
+            f.month,
+            f.provider,
+            f.kind.as_str(),
+            f.status.as_str()
+        ));
+    }
+    for ((p, m), (calls, _)) in r.daily.unpriced() {
+        out.push(format!("{p} {m}: {calls} billable calls have no rate"));
+    }
+    out
+}

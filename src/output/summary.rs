@@ -1,0 +1,457 @@
+//! The human summary on stderr, one function per command: rows per file, rejected rows, what is
+//! flagged and the totals a reader checks first. Silent with `--quiet`; the files hold the rest.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use rust_decimal::RoundingStrategy;
+
+use super::Out;
+use crate::aggregate::Daily;
+use crate::domain::{money, Day, Money, Month, Tolerance};
+use crate::fees::{self, FeeReport};
+use crate::forecast::run_rate::ForecastRow;
+use crate::forecast::whatif::ScenarioRow;
+use crate::insight::audit::{AuditRow, AuditStatus};
+use crate::insight::rollout::Rollout;
+use crate::insight::shadow::{ShadowReport, Totals};
+use crate::pricing::litellm;
+use crate::reconcile::Reconciliation;
+use crate::sources::{FileStats, Rejection, ScanReport};
+
+/// Notes (what an option changed, a file skipped) before anything else.
+pub fn notes(out: &Out, notes: &[String]) {
+    if out.quiet {
+        return;
+    }
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+}
+
+/// Rows per log file, the rejected rows, unpriced calls and the total cost.
+pub fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
+    if out.quiet {
+        return;
+    }
+    scan(out, report);
+    let requests: u64 = daily.rows.iter().map(|r| r.requests).sum();
+    let failed: u64 = daily.rows.iter().map(|r| r.failed_requests).sum();
+    let tokens: u128 = daily.rows.iter().map(|r| r.total_tokens()).sum();
+    eprintln!(
+        "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
+        money(daily.priced_total())
+    );
+    for ((p, m), (calls, toks)) in daily.unpriced() {
+        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");
+    }
+}
+
+/// The scan's part of the summary: notes, rows per file, the first rejected rows.
+pub fn scan(out: &Out, report: &ScanReport) {
+    if out.quiet {
+        return;
+    }
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
+    for f in &report.files {
+        eprintln!(
+            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}",
+            f.file,
+            f.read,
+            f.used,
+            f.out_of_range,
+            f.rejected,
+            if f.read == 0 {
+                " (the file holds no rows: empty, or a header only)"
+            } else {
+                ""
+            }
+        );
+    }
+    for r in &report.rejections.first {
+        eprintln!("  rejected {r}");
+    }
+    if report.rejections.count > report.rejections.first.len() as u64 {
+        let where_ = if out.dir().is_some() {
+            "see rejected.csv"
+        } else {
+            "use --out to get rejected.csv"
+        };
+        eprintln!(
+            "  … and {} more rejected rows ({where_})",
+            report.rejections.count - report.rejections.first.len() as u64
+        );
+    }
+}
+
+/// Rejected rows of the non-log inputs (the log rows are shown by [`scan`]).
+pub fn rejections(out: &Out, extra: &[Rejection]) {
+    if out.quiet {
+        return;
+    }
+    for r in extra.iter().take(10) {
+        eprintln!("  rejected {r}");
+    }
+    if extra.len() > 10 {
+        eprintln!("  … and {} more rejected rows", extra.len() - 10);
+    }
+}
+
+/// Rows per ledger file.
+pub fn ledger_files(out: &Out, files: &[FileStats]) {
+    if out.quiet {
+        return;
+    }
+    for f in files {
+        eprintln!(
+            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
+            f.file, f.read, f.used, f.out_of_range, f.rejected
+        );
+    }
+}
+
+/// Flagged fee rows; then one line per provider: usage at list prices, fees, the effective total
+/// and rate.
+pub fn effective(out: &Out, daily: Option<&Daily>, report: &FeeReport) {
+    if out.quiet {
+        return;
+    }
+    for r in report.rows.iter().filter(|r| r.status.flagged()) {
+        eprintln!(
+            "FEES {} {} {}: {} ({})",
+            r.month,
+            r.provider,
+            r.kind.as_str(),
+            r.status.as_str(),
+            r.note
+        );
+    }
+    let Some(daily) = daily else { return };
+    for (provider, e) in fees::effective(daily, report) {
+        eprintln!(
+            "{provider}: usage USD {} + top-up fees {} + BYOK fees {} + subscriptions {} = USD {} effective, {} per million tokens",
+            money(e.usage_usd.round_dp(2)),
+            money(e.fees.topup_usd.round_dp(2)),
+            money(e.fees.byok_usd.round_dp(2)),
+            money(e.fees.subscription_usd.round_dp(2)),
+            money(e.total().round_dp(2)),
+            e.per_mtok().map(|m| money(m.round_dp(6))).unwrap_or_else(|| "n/a".into()),
+        );
+    }
+}
+
+/// `fees --months`: each scenario's totals over all its months, and what it could not price.
+pub fn fee_scenarios(out: &Out, rows: &[ScenarioRow]) {
+    if out.quiet {
+        return;
+    }
+    if let Some(r) = rows.iter().find(|r| r.unpriced_calls > 0) {
+        eprintln!(
+            "note: scenarios: {} of {} base-month calls have no rate on some gateway; their usage is left out",
+            r.unpriced_calls, r.calls
+        );
+    }
+    let mut totals: BTreeMap<&str, (u32, [Money; 5])> = Default::default();
+    for r in rows {
+        let t = totals.entry(&r.scenario).or_default();
+        t.0 += 1;
+        for (acc, v) in t.1.iter_mut().zip([
+            r.usage_usd,
+            r.topup_fee_usd,
+            r.byok_fee_usd,
+            r.subscription_usd,
+            r.total_usd(),
+        ]) {
+            *acc += v;
+        }
+    }
+    for (name, (n, [usage, topup, byok, sub, total])) in totals {
+        eprintln!(
+            "scenario {name}, {n} months: usage USD {} + top-up fees {} + BYOK fees {} + subscriptions {} = USD {}",
+            money(usage),
+            money(topup),
+            money(byok),
+            money(sub),
+            money(total)
+        );
+    }
+}
+
+/// `reconcile`: the daily summary, the other inputs' rejections, one line per provider, the
+/// findings and the fees.
+pub fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
+    if out.quiet {
+        return;
+    }
+    notes(out, notes_);
+    daily(out, &r.report, &r.daily);
+    rejections(out, &r.other_rejections);
+    for s in &r.summary {
+        let flagged: Vec<String> = s
+            .rows
+            .iter()
+            .filter(|(k, _)| **k != "ok" && **k != "drift")
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        eprintln!(
+            "{}: expected USD {} at list prices (BYOK usage is paid upstream), invoiced USD {}, difference {}; {}",
+            s.provider,
+            money(s.logged_usd.round_dp(2)),
+            money(s.invoiced_usd.round_dp(2)),
+            money((s.invoiced_usd - s.logged_usd).round_dp(2)),
+            if flagged.is_empty() {
+                "all rows reconciled".to_string()
+            } else {
+                flagged.join(", ")
+            }
+        );
+    }
+    for f in &r.findings {
+        eprintln!(
+            "finding {} {} {} {}: {}",
+            f.kind,
+            f.day.map(|d| d.to_string()).unwrap_or_default(),
+            f.provider,
+            f.model,
+            f.detail
+        );
+    }
+    effective(out, Some(&r.daily), &r.fee_report);
+}
+
+/// `audit`: every row not `ok`, then the count.
+pub fn audit(out: &Out, report: &ScanReport, rows: &[AuditRow]) {
+    if out.quiet {
+        return;
+    }
+    scan(out, report);
+    for r in rows.iter().filter(|r| r.status != AuditStatus::Ok) {
+        eprintln!(
+            "{} {} {}: {} calls, {} to {}: {}",
+            r.status.as_str().to_uppercase(),
+            r.provider,
+            r.model,
+            r.calls,
+            r.first_day,
+            r.last_day,
+            r.note
+        );
+    }
+    let flagged = rows.iter().filter(|r| r.status != AuditStatus::Ok).count();
+    eprintln!(
+        "audit: {} provider × model rows, {flagged} flagged",
+        rows.len()
+    );
+}
+
+/// `rollout`: per provider over the whole period, calls, share and errors; the totals.
+pub fn rollout(out: &Out, report: &ScanReport, dash: &Rollout) {
+    if out.quiet {
+        return;
+    }
+    scan(out, report);
+    let mut per: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for r in &dash.rows {
+        let e = per.entry(&r.provider).or_default();
+        e.0 += r.calls;
+        e.1 += r.errors;
+    }
+    let all: u64 = per.values().map(|v| v.0).sum();
+    let pct = |a: u64, b: u64| {
+        let mut p = (Money::from(a) * Money::ONE_HUNDRED / Money::from(b))
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+        p.rescale(2);
+        p
+    };
+    for (p, (calls, errors)) in &per {
+        eprintln!(
+            "{p}: {calls} calls ({} % of all), {errors} errors ({} %)",
+            pct(*calls, all),
+            pct(*errors, *calls)
+        );
+    }
+    let days = dash
+        .rows
+        .iter()
+        .map(|r| r.day)
+        .collect::<BTreeSet<_>>()
+        .len();
+    eprintln!(
+        "total: {all} user calls on {days} days, {} shadow calls left out, USD {} priced",
+        dash.shadow_calls,
+        money(dash.priced_total())
+    );
+    for ((p, m), (calls, toks)) in &dash.unpriced {
+        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost columns left empty in rollout.csv)");
+    }
+}
+
+/// `shadow`: pairs, unpaired calls and why, pairs over tolerance.
+pub fn shadow(out: &Out, report: &ScanReport, result: &ShadowReport, tol: &Tolerance) {
+    if out.quiet {
+        return;
+    }
+    scan(out, report);
+    let t: &Totals = &result.totals;
+    let u = &t.unpaired;
+    eprintln!(
+        "shadow: {} 2xx shadow calls: {} pairs, {} unpaired, {} pairs over tolerance (max({} tokens, {} % of the primary's count))",
+        t.shadow_calls,
+        t.pairs,
+        u.total(),
+        t.over_tolerance,
+        tol.tokens,
+        tol.pct.normalize()
+    );
+    if u.total() > 0 {
+        let reasons: Vec<String> = [
+            (u.missing, "name a request id no logged call has"),
+            (u.failed_primary, "name a primary that failed (non-2xx)"),
+            (
+                u.ambiguous,
+                "name a request id shared by 2xx calls with different token counts",
+            ),
+            (u.no_shadow_of, "have no shadow_of"),
+            (u.names_itself, "name their own request id"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, why)| format!("{n} {why}"))
+        .collect();
+        eprintln!("UNPAIRED: {}", reasons.join("; "));
+    }
+    if t.over_tolerance > 0 {
+        let where_ = if out.dir().is_some() {
+            "listed in shadow_pairs.csv"
+        } else {
+            "use --out to get shadow_pairs.csv"
+        };
+        eprintln!(
+            "OVER TOLERANCE: {} pairs drift past the tolerance ({where_})",
+            t.over_tolerance
+        );
+    }
+    if t.failed_shadows > 0 {
+        eprintln!(
+            "note: shadow calls that failed (non-2xx), not compared: {}",
+            t.failed_shadows
+        );
+    }
+    if t.unmarked > 0 {
+        eprintln!(
+            "note: calls with a shadow_of but not marked shadow (user traffic, not compared): {}",
+            t.unmarked
+        );
+    }
+}
+
+/// `forecast`: days seen, each provider's month end with its range, the what-if totals.
+pub fn forecast(out: &Out, report: &ScanReport, rows: &[ForecastRow], whatif: &[ScenarioRow]) {
+    if out.quiet {
+        return;
+    }
+    scan(out, report);
+    let mut per: BTreeMap<&str, [Money; 4]> = BTreeMap::new();
+    for r in rows {
+        let t = per.entry(&r.provider).or_default();
+        for (acc, v) in t
+            .iter_mut()
+            .zip([r.actual_usd, r.low_usd, r.forecast_usd, r.high_usd])
+        {
+            *acc += v.unwrap_or_default();
+        }
+    }
+    if let Some(r) = rows.first() {
+        eprintln!(
+            "{}: {} of {} days seen",
+            r.month, r.days_seen, r.days_in_month
+        );
+    }
+    for (p, [actual, low, fc, high]) in per {
+        eprintln!(
+            "{p}: USD {} so far; month end USD {} (range {} to {})",
+            money(actual),
+            money(fc),
+            money(low),
+            money(high)
+        );
+    }
+    for r in rows.iter().filter(|r| r.actual_usd.is_none()) {
+        eprintln!("UNPRICED: {} {}: not forecast", r.provider, r.model);
+    }
+    let mut totals: BTreeMap<(&str, Month), Money> = BTreeMap::new();
+    for r in whatif {
+        *totals.entry((&r.scenario, r.month)).or_default() += r.total_usd();
+    }
+    let mut by_scenario: BTreeMap<&str, (Money, u32)> = BTreeMap::new();
+    for ((s, _), t) in &totals {
+        let e = by_scenario.entry(s).or_default();
+        e.0 += *t;
+        e.1 += 1;
+    }
+    for (s, (t, n)) in by_scenario {
+        eprintln!(
+            "whatif {s}: USD {} over {n} month(s), fees included",
+            money(t)
+        );
+    }
+    if !whatif.is_empty() && out.dir().is_none() {
+        eprintln!("note: whatif.csv is written with --out DIR");
+    }
+}
+
+/// `report`: the daily summary, why the exit status is 1 in words, and where the page is.
+pub fn report(out: &Out, notes_: &[String], r: &Reconciliation, flags: &[String], page: &Path) {
+    if out.quiet {
+        return;
+    }
+    notes(out, notes_);
+    daily(out, &r.report, &r.daily);
+    rejections(out, &r.other_rejections);
+    for f in flags {
+        eprintln!("FLAGGED: {f}");
+    }
+    eprintln!("report: {}", page.display());
+}
+
+/// `rates import-litellm`: what the price file held, what changed, and what was written.
+pub fn import(
+    file: &Path,
+    imported: usize,
+    conv: &litellm::Conversion,
+    plan: &litellm::Plan,
+    table: &Path,
+    wrote: bool,
+    write: bool,
+) {
+    let (new, changed) = (plan.count("new"), plan.count("changed"));
+    let conflicts = plan.count("conflict");
+    for w in &conv.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "{}: {imported} chat models priced per token: {new} new, {changed} changed, {} unchanged, {conflicts} conflicts; skipped {} not chat (mode), {} without per-token prices, {} from other hosts, {} duplicate slugs",
+        file.display(),
+        plan.count("unchanged"),
+        conv.skipped_mode,
+        conv.skipped_unpriced,
+        conv.skipped_host,
+        conv.skipped_duplicate,
+    );
+    if wrote {
+        eprintln!(
+            "wrote {} ({new} new rows, {changed} rows closed on {} and followed by a new one)",
+            table.display(),
+            Day(plan.effective_from.0 - 1)
+        );
+    } else if write {
+        eprintln!("nothing to write: no new or changed prices");
+    } else if new + changed > 0 {
+        eprintln!("report only: nothing written (add --write to apply the new and changed rows)");
+    }
+    if conflicts > 0 {
+        eprintln!("{conflicts} slugs left out (status conflict): their rows need a hand edit");
+    }
+}

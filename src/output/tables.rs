@@ -1,0 +1,415 @@
+//! The layout of every table the tool writes: one function per result, in one place, so a
+//! column's name and format are decided once (docs/formats.md §6). Stages return their own
+//! result types; only this module turns them into rows of text.
+
+use crate::aggregate::Daily;
+use crate::domain::text::safe_text;
+use crate::domain::Status;
+use crate::domain::{money, Money};
+use crate::fees::Effective;
+use crate::fees::{FeeRow, PurchaseCheck};
+use crate::forecast::run_rate::ForecastRow;
+use crate::forecast::whatif::ScenarioRow;
+use crate::insight::audit::AuditRow;
+use crate::insight::rollout::{self, Rollout};
+use crate::pricing::litellm::{self, Plan};
+use crate::reconcile::findings::Finding;
+use crate::reconcile::{ProviderSummary, ReconRow};
+use crate::sources::{FileStats, Rejection};
+use std::collections::BTreeMap;
+
+use super::Table;
+
+fn table(header: &[&'static str], rows: impl IntoIterator<Item = Vec<String>>) -> Table {
+    Table {
+        header: header.to_vec(),
+        rows: rows.into_iter().collect(),
+    }
+}
+
+pub const DAILY_HEADER: [&str; 11] = [
+    "day",
+    "provider",
+    "model",
+    "requests",
+    "prompt_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cost_usd",
+    "failed_requests",
+];
+
+/// `daily.csv` (CONTRACT §6). `cost_usd` is empty where a billable call had no rate.
+pub fn daily_table(d: &Daily) -> Table {
+    table(
+        &DAILY_HEADER,
+        d.rows.iter().map(|r| {
+            vec![
+                r.day.to_string(),
+                r.provider.to_string(),
+                r.model.to_string(),
+                r.requests.to_string(),
+                r.prompt_tokens.to_string(),
+                r.cached_tokens.to_string(),
+                r.cache_write_tokens.to_string(),
+                r.completion_tokens.to_string(),
+                r.total_tokens().to_string(),
+                r.cost_usd.map(money).unwrap_or_default(),
+                r.failed_requests.to_string(),
+            ]
+        }),
+    )
+}
+
+/// Per-file accounting: read = used + out_of_range + rejected.
+pub fn files_table(files: &[FileStats]) -> Table {
+    table(
+        &[
+            "file",
+            "rows_read",
+            "rows_used",
+            "rows_out_of_range",
+            "rows_rejected",
+        ],
+        files.iter().map(|f| {
+            vec![
+                f.file.to_string(),
+                f.read.to_string(),
+                f.used.to_string(),
+                f.out_of_range.to_string(),
+                f.rejected.to_string(),
+            ]
+        }),
+    )
+}
+
+/// Rejected rows of inputs read whole (invoices, ledgers), in `rejected.csv`'s columns.
+pub fn rejections_table(rows: &[Rejection]) -> Table {
+    table(
+        &crate::sources::rejects::REJECTED_HEADER,
+        rows.iter().map(|r| {
+            vec![
+                r.file.to_string(),
+                r.line.to_string(),
+                r.column.unwrap_or("").to_string(),
+                r.reason.to_string(),
+                r.raw.to_string(),
+            ]
+        }),
+    )
+}
+
+fn opt_money(m: Option<Money>) -> String {
+    m.map(money).unwrap_or_default()
+}
+
+/// `fees.csv` (CONTRACT §6) plus a `note` in words.
+pub fn fees_table(rows: &[FeeRow]) -> Table {
+    table(
+        &[
+            "month",
+            "provider",
+            "kind",
+            "basis_usd",
+            "fee_usd",
+            "expected_fee_usd",
+            "status",
+            "note",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                r.provider.to_string(),
+                r.kind.as_str().to_string(),
+                opt_money(r.basis_usd),
+                opt_money(r.fee_usd),
+                opt_money(r.expected_fee_usd),
+                r.status.as_str().to_string(),
+                r.note.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `topups.csv`: every purchase with its expected fee and what the credits cost with it, in
+/// ledger order.
+pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
+    table(
+        &[
+            "day",
+            "provider",
+            "method",
+            "amount_usd",
+            "fee_usd",
+            "expected_fee_usd",
+            "delta_usd",
+            "expected_total_usd",
+            "status",
+            "file",
+            "line",
+        ],
+        checks.iter().map(|c| {
+            let p = &c.purchase;
+            vec![
+                p.day.to_string(),
+                p.provider.to_string(),
+                p.method.as_str().to_string(),
+                money(p.amount_usd),
+                opt_money(p.fee_usd),
+                opt_money(c.expected_fee_usd),
+                opt_money(c.delta_usd()),
+                opt_money(c.expected_fee_usd.map(|f| p.amount_usd + f)),
+                c.status.as_str().to_string(),
+                p.file.to_string(),
+                p.line.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `audit.csv` (CONTRACT §6).
+pub fn audit_table(rows: &[AuditRow]) -> Table {
+    table(
+        &[
+            "provider",
+            "model",
+            "status",
+            "calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "first_day",
+            "last_day",
+            "retired_on",
+            "replacement",
+            "note",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.provider.to_string(),
+                r.model.to_string(),
+                r.status.as_str().to_string(),
+                r.calls.to_string(),
+                r.prompt_tokens.to_string(),
+                r.completion_tokens.to_string(),
+                opt_money(r.cost_usd),
+                r.first_day.to_string(),
+                r.last_day.to_string(),
+                r.retired_on.map(|d| d.to_string()).unwrap_or_default(),
+                safe_text(r.replacement.as_deref().unwrap_or("")).into_owned(),
+                r.note.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `forecast.csv` (CONTRACT §6).
+pub fn forecast_table(rows: &[ForecastRow]) -> Table {
+    table(
+        &[
+            "month",
+            "provider",
+            "model",
+            "days_seen",
+            "days_in_month",
+            "actual_usd",
+            "forecast_usd",
+            "low_usd",
+            "high_usd",
+            "method",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                r.provider.to_string(),
+                r.model.to_string(),
+                r.days_seen.to_string(),
+                r.days_in_month.to_string(),
+                opt_money(r.actual_usd),
+                opt_money(r.forecast_usd),
+                opt_money(r.low_usd),
+                opt_money(r.high_usd),
+                r.method.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `whatif.csv` (CONTRACT §6), also `fees --months`' `scenarios.csv`.
+pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
+    table(
+        &[
+            "month",
+            "scenario",
+            "provider",
+            "usage_usd",
+            "topup_fee_usd",
+            "byok_fee_usd",
+            "subscription_usd",
+            "total_usd",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                r.scenario.to_string(),
+                r.provider.to_string(),
+                money(r.usage_usd),
+                money(r.topup_fee_usd),
+                money(r.byok_fee_usd),
+                money(r.subscription_usd),
+                money(r.total_usd()),
+            ]
+        }),
+    )
+}
+
+/// `recon.csv` (docs/formats.md §6): one row per day × provider × model, one status each.
+pub fn recon_table(rows: &[ReconRow]) -> Table {
+    let opt = |v: Option<u128>| v.map(|n| n.to_string()).unwrap_or_default();
+    table(
+        &[
+            "day",
+            "provider",
+            "model",
+            "log_requests",
+            "log_prompt_tokens",
+            "log_completion_tokens",
+            "invoice_prompt_tokens",
+            "invoice_completion_tokens",
+            "delta_tokens",
+            "delta_pct",
+            "expected_usd",
+            "invoiced_usd",
+            "delta_usd",
+            "status",
+            "note",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.day.to_string(),
+                r.provider.clone(),
+                r.model.clone(),
+                r.log_requests.map(|n| n.to_string()).unwrap_or_default(),
+                opt(r.log_prompt_tokens),
+                opt(r.log_completion_tokens),
+                opt(r.invoice_prompt_tokens),
+                opt(r.invoice_completion_tokens),
+                r.delta_tokens.map(|n| n.to_string()).unwrap_or_default(),
+                r.delta_pct.map(money).unwrap_or_default(),
+                r.expected_usd.map(money).unwrap_or_default(),
+                r.invoiced_usd.map(money).unwrap_or_default(),
+                r.delta_usd.map(money).unwrap_or_default(),
+                r.status.as_str().to_string(),
+                r.note.clone(),
+            ]
+        }),
+    )
+}
+
+/// `findings.csv`: what the logs themselves show (duplicates, gaps, reported costs).
+pub fn findings_table(findings: &[Finding]) -> Table {
+    table(
+        &["kind", "day", "provider", "model", "count", "detail"],
+        findings.iter().map(|f| {
+            vec![
+                f.kind.to_string(),
+                f.day.map(|d| d.to_string()).unwrap_or_default(),
+                f.provider.clone(),
+                f.model.clone(),
+                f.count.to_string(),
+                f.detail.clone(),
+            ]
+        }),
+    )
+}
+
+/// `summary.csv`: per provider, logged against invoiced, rows per status, fees and the
+/// effective cost.
+pub fn summary_table(
+    summary: &[ProviderSummary],
+    effective: &BTreeMap<String, Effective>,
+) -> Table {
+    let mut header = vec![
+        "provider",
+        "logged_usd",
+        "invoiced_usd",
+        "difference_usd",
+        "rows",
+    ];
+    header.extend(Status::ALL.iter().map(|s| s.as_str()));
+    header.extend([
+        "topup_fee_usd",
+        "byok_fee_usd",
+        "subscription_usd",
+        "effective_usd",
+        "tokens",
+        "effective_usd_per_mtok",
+    ]);
+    table(
+        &header,
+        summary.iter().map(|s| {
+            let mut v = vec![
+                s.provider.clone(),
+                money(s.logged_usd),
+                money(s.invoiced_usd),
+                money(s.invoiced_usd - s.logged_usd),
+                s.rows.values().sum::<u64>().to_string(),
+            ];
+            v.extend(
+                Status::ALL
+                    .iter()
+                    .map(|st| s.rows.get(st.as_str()).copied().unwrap_or(0).to_string()),
+            );
+            let e = effective.get(&s.provider).cloned().unwrap_or_default();
+            v.extend([
+                money(e.fees.topup_usd),
+                money(e.fees.byok_usd),
+                money(e.fees.subscription_usd),
+                money(e.total()),
+                e.tokens.to_string(),
+                e.per_mtok()
+                    .map(|m| money(m.round_dp(6)))
+                    .unwrap_or_default(),
+            ]);
+            v
+        }),
+    )
+}
+
+/// `rollout.csv`: cells formatted, text made spreadsheet-safe.
+pub fn rollout_table(r: &Rollout) -> Table {
+    let opt = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
+    let ms = |l: Option<f64>| l.map(|l| l.to_string()).unwrap_or_default();
+    Table {
+        header: rollout::HEADER.to_vec(),
+        rows: r
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.day.to_string(),
+                    r.provider.clone(),
+                    r.calls.to_string(),
+                    r.share_pct.to_string(),
+                    r.errors.to_string(),
+                    r.error_rate_pct.to_string(),
+                    ms(r.p50_latency_ms),
+                    ms(r.p95_latency_ms),
+                    r.cost_usd.map(money).unwrap_or_default(),
+                    opt(r.cost_per_call_usd),
+                    opt(r.cost_per_mtok_usd),
+                ]
+            })
+            .collect(),
+    }
+}
+
+/// `rates import-litellm`'s report: one row per slug, old → new.
+pub fn import_table(plan: &Plan) -> Table {
+    Table {
+        header: litellm::REPORT_HEADER.to_vec(),
+        rows: plan.report_rows(),
+    }
+}

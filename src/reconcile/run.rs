@@ -1,0 +1,181 @@
+//! One reconciliation run, as `reconcile` writes it and `report` draws it: the logs read once
+//! (daily sums, log findings and the BYOK tally in one pass), the invoices and the ledger, the
+//! fee model, then the comparison. Both commands call [`compute`], so every figure on the page is
+//! one a CSV file also holds.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+
+use super::findings::{Finding, FindingsSink, SeenIds};
+use super::{reconcile, summarize, ProviderSummary, ReconRow};
+use crate::aggregate::{Daily, DailyAggregator};
+use crate::domain::{Call, Day, Money, Period, Tolerance};
+use crate::fees::byok::ByokSink;
+use crate::fees::policy::FeeBook;
+use crate::fees::{self, Effective, FeeInputs, FeeReport};
+use crate::pricing::slugs::SlugMap;
+use crate::pricing::RateTable;
+use crate::sources::invoices::{self, InvoiceLine};
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::{
+    strict_stop, topups, CallSink, Disposition, FileStats, InputError, LogSet, Rejection,
+    ScanReport,
+};
+
+/// Daily aggregation and log findings in one pass: findings see only the calls the daily sums
+/// use.
+struct Both<'r> {
+    daily: DailyAggregator<'r>,
+    findings: FindingsSink<'r>,
+}
+
+impl CallSink for Both<'_> {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        match self.daily.accept(call) {
+            Disposition::Used => self.findings.accept(call),
+            d => d,
+        }
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.daily.merge(other.daily);
+        self.findings.merge(other.findings);
+    }
+}
+
+/// Daily aggregation's fields and what the findings and the BYOK tally read.
+const FIELDS: FieldSet = {
+    use FieldId::*;
+    fees::FIELDS.with(&[TotalTokens, RequestId, ResponseModel, Cost, Byok])
+};
+
+/// What a reconciliation reads and how strictly it compares.
+pub struct Inputs<'a> {
+    pub logs: &'a LogSet,
+    pub period: Period,
+    pub tz: Option<Tz>,
+    pub rates: &'a RateTable,
+    pub slugs: &'a SlugMap,
+    /// The fee policies, `--byok-subscription` applied.
+    pub book: &'a FeeBook,
+    /// Invoice files; `report` may have none: nothing to match.
+    pub invoices: &'a [PathBuf],
+    pub sheet: Option<&'a str>,
+    pub tolerance: Tolerance,
+    pub topups: &'a [PathBuf],
+    pub subscription_price: Option<Money>,
+}
+
+/// Everything a reconciliation computes before anything is written.
+pub struct Reconciliation {
+    pub daily: Daily,
+    pub rows: Vec<ReconRow>,
+    pub findings: Vec<Finding>,
+    pub summary: Vec<ProviderSummary>,
+    pub effective: BTreeMap<String, Effective>,
+    pub fee_report: FeeReport,
+    pub report: ScanReport,
+    /// Rejected rows of the invoices, then of the ledger.
+    pub other_rejections: Vec<Rejection>,
+    /// The invoice files, then the ledger files.
+    pub other_files: Vec<FileStats>,
+    /// How many of `other_files` are invoices.
+    pub invoice_files: usize,
+    /// The invoices' daily lines (for `--focus`).
+    pub invoice_lines: Vec<InvoiceLine>,
+}
+
+impl Reconciliation {
+    /// Exit status 1: a row not `ok`/`drift`, a finding, a rejected row or a flagged fee.
+    pub fn flagged(&self) -> bool {
+        self.rows.iter().any(|r| !r.status.reconciled())
+            || !self.findings.is_empty()
+            || !self.report.rejections.is_empty()
+            || !self.other_rejections.is_empty()
+            || self.fee_report.flagged()
+    }
+}
+
+pub fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
+    let (rates, period, tz, tol) = (i.rates, i.period, i.tz, i.tolerance);
+    let inv = if i.invoices.is_empty() {
+        invoices::InvoiceRead::default()
+    } else {
+        invoices::read_invoices(i.invoices, i.sheet, tz, i.slugs)?
+    };
+    if i.logs.strict {
+        if let Some(r) = inv.rejections.first() {
+            return Err(strict_stop(r));
+        }
+    }
+    let ledger = topups::read_ledger(i.topups, i.sheet, tz, i.logs.strict, period)?;
+    let ids = SeenIds::default();
+    let ((both, byok), report) = i.logs.scan(FIELDS, || {
+        (
+            Both {
+                daily: DailyAggregator::new(rates, tz, period),
+                findings: FindingsSink::new(rates, &ids, tz, period),
+            },
+            // The tally sees every call, even those outside `--from`/`--to`: a month's
+            // allowance counts them all.
+            ByokSink::new(rates),
+        )
+    })?;
+    let tally = byok.finish();
+    let daily = both.daily.finish();
+    let fee_report = fees::fee_report(&FeeInputs {
+        book: i.book,
+        logs: Some(i.logs),
+        tz,
+        rates,
+        period,
+        daily: Some(&daily),
+        tally: Some(&tally),
+        purchases: &ledger.purchases,
+        subscription_price: i.subscription_price,
+        tolerance: tol.usd,
+    })?;
+    let effective = fees::effective(&daily, &fee_report);
+    let rows = reconcile(&daily, &inv.lines, i.slugs, &tol, period);
+
+    // Days with no log record at all, over the period the run covers.
+    let days = daily
+        .rows
+        .iter()
+        .map(|r| r.day)
+        .chain(inv.lines.iter().map(|l| l.day));
+    let span = match (period.from, period.to) {
+        (Some(f), Some(t)) => Some((f, t)),
+        (f, t) => {
+            let v: Vec<Day> = days.collect();
+            v.iter()
+                .min()
+                .zip(v.iter().max())
+                .map(|(a, b)| (f.unwrap_or(*a), t.unwrap_or(*b)))
+        }
+    };
+    let findings = both.findings.finish(tol.usd, span);
+    let summary = summarize(&rows);
+    let other_rejections: Vec<_> = inv
+        .rejections
+        .iter()
+        .chain(&ledger.rejections)
+        .cloned()
+        .collect();
+    let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
+    Ok(Reconciliation {
+        invoice_files: inv.files.len(),
+        invoice_lines: inv.lines,
+        daily,
+        rows,
+        findings,
+        summary,
+        effective,
+        fee_report,
+        report,
+        other_rejections,
+        other_files,
+    })
+}

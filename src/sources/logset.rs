@@ -1,0 +1,59 @@
+//! The request logs of one run and how they are read. Every command and stage that reads logs
+//! goes through [`LogSet::scan`], so `--strict`, `--threads` and the progress bar mean the same
+//! everywhere.
+
+use std::path::PathBuf;
+
+use super::record::FieldSet;
+use super::{discover, scan, CallSink, InputError, ScanOptions, ScanReport};
+
+/// `--logs` paths with the options that say how to read them.
+#[derive(Debug, Clone, Default)]
+pub struct LogSet {
+    pub paths: Vec<PathBuf>,
+    /// Stop at the first rejected row (`--strict`).
+    pub strict: bool,
+    /// Parsing threads (`--threads`); all cores when `None`.
+    pub threads: Option<usize>,
+    /// A progress bar on stderr may show (not `--quiet`; shown only on a terminal, for large
+    /// inputs).
+    pub progress: bool,
+}
+
+impl LogSet {
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
+    /// Reads every log file through `make_sink` (one sink per thread, merged at the end); in
+    /// `--strict` mode the first rejected row is fatal.
+    pub fn scan<S: CallSink>(
+        &self,
+        needed: FieldSet,
+        make_sink: impl Fn() -> S + Sync,
+    ) -> Result<(S, ScanReport), InputError> {
+        let (files, notes) = discover(&self.paths)?;
+        let mut opts = ScanOptions {
+            needed,
+            strict: self.strict,
+            progress: self.progress,
+            ..Default::default()
+        };
+        if let Some(n) = self.threads {
+            opts.threads = n.max(1);
+        }
+        let (sink, mut report) = scan(&files, &opts, make_sink)?;
+        report.notes.extend(notes);
+        if self.strict {
+            if let Some(r) = report.rejections.first.first() {
+                return Err(strict_stop(r));
+            }
+        }
+        Ok((sink, report))
+    }
+}
+
+/// The error `--strict` stops with at a rejected row of any input.
+pub fn strict_stop(r: &impl std::fmt::Display) -> InputError {
+    InputError::Usage(format!("{r} (--strict stops at the first rejected row)"))
+}
