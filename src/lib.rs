@@ -12,17 +12,17 @@
 //! (checked by the `layers` integration test).
 
 pub mod aggregate;
-pub mod cli;
+pub(crate) mod cli;
 mod cmd;
 mod config;
 mod context;
 pub mod domain;
 pub mod fees;
-pub mod forecast;
-pub mod insight;
-pub mod output;
+pub(crate) mod forecast;
+pub(crate) mod insight;
+pub(crate) mod output;
 pub mod pricing;
-pub mod reconcile;
+pub(crate) mod reconcile;
 pub mod sources;
 
 pub use cmd::run;

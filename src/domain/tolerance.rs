@@ -2,7 +2,7 @@
 
 use super::money::Money;
 
-/// Drift allowed before a mismatch (CONTRACT §6).
+/// Drift allowed before a mismatch (docs/formats.md §6).
 #[derive(Debug, Clone, Copy)]
 pub struct Tolerance {
     pub tokens: u64,

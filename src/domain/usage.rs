@@ -172,7 +172,7 @@ impl TopupMethod {
     }
 }
 
-/// One purchase of credits from the top-up ledger (CONTRACT §4).
+/// One purchase of credits from the top-up ledger (docs/formats.md §4).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Purchase {
     /// Where it was read, for messages and `topups.csv`.

@@ -1,5 +1,5 @@
 //! BYOK fees: a percentage of each BYOK call's list cost, charged only past a monthly free
-//! allowance that is counted in call order (CONTRACT §2, `rates/fees.toml`).
+//! allowance that is counted in call order (docs/formats.md §2, `rates/fees.toml`).
 //!
 //! Call order matters only for the one call that crosses an allowance in requests, so the scan
 //! keeps per-minute buckets (count and list cost of the BYOK calls of a provider in that UTC

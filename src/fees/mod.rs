@@ -5,7 +5,7 @@
 //! is), the BYOK percentage per call (exact: the gateway deducts it call by call) and a
 //! subscription per month (prorated by the days it is in force, rounded to the cent).
 
-pub mod byok;
+pub(crate) mod byok;
 pub mod policy;
 mod report;
 

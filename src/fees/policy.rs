@@ -1,4 +1,4 @@
-//! `rates/fees.toml`: each gateway's fee policy over time (CONTRACT §2). Policies change, so every
+//! `rates/fees.toml`: each gateway's fee policy over time (docs/formats.md §2). Policies change, so every
 //! entry has dates, and a purchase or a call is charged by the entry in force on its day.
 //!
 //! Dates are inclusive calendar days in `--tz`, the same clock that cuts months (a fee is a

@@ -1,5 +1,5 @@
 //! Month-end spend per provider × model from the days seen so far: a run-rate with
-//! weekday/weekend seasonality and a range (CONTRACT §6 `forecast.csv`).
+//! weekday/weekend seasonality and a range (docs/formats.md §6 `forecast.csv`).
 //!
 //! The days seen are the days of the month from the first to the last day with any log record
 //! (a day inside that window without calls to a model counts as a day it cost nothing). Each

@@ -143,7 +143,7 @@ impl Traffic {
     }
 }
 
-/// One row of the scenario table (`whatif.csv`'s columns, CONTRACT §6).
+/// One row of the scenario table (`whatif.csv`'s columns, docs/formats.md §6).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioRow {
     pub month: Month,

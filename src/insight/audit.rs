@@ -1,6 +1,6 @@
 //! The slug audit: every provider × model in the logs checked against the rate table and the slug
 //! map, so a retired, soon-retiring, never-listed or pinned slug is seen before it breaks or
-//! bills wrongly (CONTRACT §6 `audit.csv`).
+//! bills wrongly (docs/formats.md §6 `audit.csv`).
 //!
 //! Built on the daily rows, so its calls, tokens and cost add up with `daily.csv`: `calls` counts
 //! every call (failed ones too: a retired slug often shows up as errors), tokens and cost the

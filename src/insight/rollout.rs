@@ -2,7 +2,7 @@
 //! of the day's calls, errors, nearest-rank p50/p95 latency and the cost per call and per million
 //! tokens, to watch a 10 % → 25/50/100 % ramp from one gateway to another.
 //!
-//! Decisions (the README's *Canary dashboard* section says the same):
+//! Decisions (docs/commands/rollout.md says the same):
 //! - User traffic only: shadow calls (`shadow` true) are left out of every column. They still
 //!   count as *used* rows in `files.csv` (read and valid); the summary says how many were left out.
 //! - `calls` counts every status, `errors` the non-2xx calls, `share_pct` is `calls` over all
@@ -103,12 +103,9 @@ impl LatencyCounts {
     }
 
     /// Calls with a latency.
-    pub fn len(&self) -> u64 {
+    #[cfg(test)]
+    fn len(&self) -> u64 {
         self.n
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.n == 0
     }
 
     /// Sorts the pending keys, counts each value's run and merges the runs into the arrays.

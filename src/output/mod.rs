@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub use run::{write_focus, write_xlsx, Out};
-pub use table::{is_flagged, kind_of, Kind, Table};
+pub use table::{is_flagged, Kind, Table};
 
 /// Output format of a command's main table (`--format`).
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

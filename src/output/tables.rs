@@ -41,7 +41,7 @@ pub const DAILY_HEADER: [&str; 11] = [
     "failed_requests",
 ];
 
-/// `daily.csv` (CONTRACT §6). `cost_usd` is empty where a billable call had no rate.
+/// `daily.csv` (docs/formats.md §6). `cost_usd` is empty where a billable call had no rate.
 pub fn daily_table(d: &Daily) -> Table {
     table(
         &DAILY_HEADER,
@@ -105,7 +105,7 @@ fn opt_money(m: Option<Money>) -> String {
     m.map(money).unwrap_or_default()
 }
 
-/// `fees.csv` (CONTRACT §6) plus a `note` in words.
+/// `fees.csv` (docs/formats.md §6) plus a `note` in words.
 pub fn fees_table(rows: &[FeeRow]) -> Table {
     table(
         &[
@@ -169,7 +169,7 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
     )
 }
 
-/// `audit.csv` (CONTRACT §6).
+/// `audit.csv` (docs/formats.md §6).
 pub fn audit_table(rows: &[AuditRow]) -> Table {
     table(
         &[
@@ -205,7 +205,7 @@ pub fn audit_table(rows: &[AuditRow]) -> Table {
     )
 }
 
-/// `forecast.csv` (CONTRACT §6).
+/// `forecast.csv` (docs/formats.md §6).
 pub fn forecast_table(rows: &[ForecastRow]) -> Table {
     table(
         &[
@@ -237,7 +237,7 @@ pub fn forecast_table(rows: &[ForecastRow]) -> Table {
     )
 }
 
-/// `whatif.csv` (CONTRACT §6), also `fees --months`' `scenarios.csv`.
+/// `whatif.csv` (docs/formats.md §6), also `fees --months`' `scenarios.csv`.
 pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
     table(
         &[

@@ -1,5 +1,5 @@
 //! Reconciliation: logged usage (priced at the rate table) against what the gateways billed, one
-//! row per day × provider × model with exactly one status (CONTRACT §6) and a note in plain words.
+//! row per day × provider × model with exactly one status (docs/formats.md §6) and a note in plain words.
 
 pub mod findings;
 mod run;

@@ -1,4 +1,4 @@
-//! Invoices (`--invoices PATH`, CONTRACT §3): what the gateways say they billed, as daily lines
+//! Invoices (`--invoices PATH`, docs/formats.md §3): what the gateways say they billed, as daily lines
 //! per day × provider × model.
 //!
 //! # Files

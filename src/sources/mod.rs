@@ -9,11 +9,11 @@ pub mod delimited;
 pub mod invoices;
 pub mod jsonl;
 mod logset;
-pub mod parquet;
+pub(crate) mod parquet;
 pub mod record;
-pub mod rejects;
-pub mod sheet;
-pub mod timestamp;
+pub(crate) mod rejects;
+pub(crate) mod sheet;
+pub(crate) mod timestamp;
 pub mod topups;
 
 pub use logset::{strict_stop, LogSet};

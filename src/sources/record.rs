@@ -1,4 +1,4 @@
-//! One log record, format-neutral: the fields CONTRACT §1 names, as the reader found them, and the
+//! One log record, format-neutral: the fields docs/formats.md §1 names, as the reader found them, and the
 //! rules that turn them into a [`Call`] or a reason for rejecting the row.
 //!
 //! Every reader (JSON lines, CSV, Parquet) fills [`Fields`] and calls [`Fields::into_call`], so the
@@ -542,7 +542,7 @@ fn short(s: &str) -> String {
 }
 
 impl<'a> Fields<'a> {
-    /// Applies CONTRACT §1: required fields, the two token conventions, aliases and defaults.
+    /// Applies docs/formats.md §1: required fields, the two token conventions, aliases and defaults.
     pub fn into_call(mut self) -> Result<Call<'a>, RowError> {
         self.take_call()
     }

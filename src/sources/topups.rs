@@ -1,4 +1,4 @@
-//! The top-up ledger (`--topups PATH`, CONTRACT §4): the credits bought from each gateway, one
+//! The top-up ledger (`--topups PATH`, docs/formats.md §4): the credits bought from each gateway, one
 //! row per purchase, so that the fee each purchase bore can be checked against the provider's
 //! fee policy.
 //!
