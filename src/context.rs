@@ -11,12 +11,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Result};
 use chrono_tz::Tz;
 
-use crate::cli::{CommonArgs, LogArgs, MatchArgs};
+use crate::cli::{CommonArgs, FeeArgs, LogArgs, MatchArgs};
 use crate::domain::{Period, Tolerance};
 use crate::fees::policy::FeeBook;
 use crate::output::{Out, Sink};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
+use crate::reconcile::{self, Inputs, Reconciliation};
 use crate::sources::LogSet;
 
 /// One run's resolved options.
@@ -67,35 +68,61 @@ impl Context {
     /// `rates/models.csv`, with `--rates-override`'s rows in place of the same provider and
     /// model.
     pub fn rates(&self) -> Result<&RateTable> {
-        if let Some(r) = self.rates.get() {
-            return Ok(r);
-        }
-        let table = self.tables.rates()?;
-        Ok(self.rates.get_or_init(|| table))
+        cached(&self.rates, || self.tables.rates())
     }
 
     /// `rates/slugs.csv` from the same place as the rate table.
     pub fn slugs(&self) -> Result<&SlugMap> {
-        if let Some(s) = self.slugs.get() {
-            return Ok(s);
-        }
-        let map = match self.tables.find("slugs.csv") {
-            Some(dir) => SlugMap::load_dir(&dir)?,
-            None => SlugMap::builtin(),
-        };
-        Ok(self.slugs.get_or_init(|| map))
+        cached(&self.slugs, || {
+            Ok(match self.tables.find("slugs.csv") {
+                Some(dir) => SlugMap::load_dir(&dir)?,
+                None => SlugMap::builtin(),
+            })
+        })
     }
 
     /// `rates/fees.toml` from the same place as the rate table, as written.
     pub fn fee_book(&self) -> Result<&FeeBook> {
-        if let Some(b) = self.fees.get() {
-            return Ok(b);
-        }
-        let book = match self.tables.find("fees.toml") {
-            Some(dir) => FeeBook::load_dir(&dir)?,
-            None => FeeBook::builtin(),
-        };
-        Ok(self.fees.get_or_init(|| book))
+        cached(&self.fees, || {
+            Ok(match self.tables.find("fees.toml") {
+                Some(dir) => FeeBook::load_dir(&dir)?,
+                None => FeeBook::builtin(),
+            })
+        })
+    }
+
+    /// The fee policies with `--byok-subscription` applied, and notes on what it changed.
+    pub fn fee_book_with(&self, fees: &FeeArgs) -> Result<(FeeBook, Vec<String>)> {
+        let mut book = self.fee_book()?.clone();
+        let notes = crate::fees::apply_subscription(&mut book, fees.byok_subscription)
+            .map_err(|m| anyhow!(m))?;
+        Ok((book, notes))
+    }
+
+    /// The reconciliation `reconcile` and `report` ask for (`report`'s invoices may be none),
+    /// with the notes on what `--byok-subscription` changed.
+    pub fn reconciliation(
+        &self,
+        invoices: &[PathBuf],
+        matching: &MatchArgs,
+        fees: &FeeArgs,
+    ) -> Result<(Reconciliation, Vec<String>)> {
+        let (rates, slugs) = (self.rates()?, self.slugs()?);
+        let (book, notes) = self.fee_book_with(fees)?;
+        let r = reconcile::compute(&Inputs {
+            logs: &self.logs,
+            period: self.period,
+            tz: self.tz,
+            rates,
+            slugs,
+            book: &book,
+            invoices,
+            sheet: matching.sheet.as_deref(),
+            tolerance: tolerance(matching),
+            topups: &fees.topups,
+            subscription_price: fees.byok_subscription,
+        })?;
+        Ok((r, notes))
     }
 
     /// The output sink alone, for commands that read no logs.
@@ -104,8 +131,17 @@ impl Context {
     }
 }
 
+/// A table loaded on first use, then kept.
+fn cached<T>(cell: &OnceCell<T>, load: impl FnOnce() -> Result<T>) -> Result<&T> {
+    if let Some(v) = cell.get() {
+        return Ok(v);
+    }
+    let v = load()?;
+    Ok(cell.get_or_init(|| v))
+}
+
 /// The tolerances of `reconcile` and `report`.
-pub fn tolerance(m: &MatchArgs) -> Tolerance {
+fn tolerance(m: &MatchArgs) -> Tolerance {
     Tolerance {
         tokens: m.tolerance_tokens,
         pct: m.tolerance_pct,

@@ -1,35 +1,17 @@
 //! `spendrecon reconcile`: logs and invoices → recon.csv, findings.csv, daily.csv, summary.csv,
 //! rejected.csv, files.csv; fees.csv and topups.csv with fees or a ledger.
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 
 use crate::cli::ReconcileArgs;
-use crate::context::{self, Context};
+use crate::context::Context;
 use crate::domain::Outcome;
-use crate::fees;
 use crate::output::focus::FocusInput;
 use crate::output::{self, summary, tables};
-use crate::reconcile::{self, Inputs};
 
 pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    let (rates, slugs) = (ctx.rates()?, ctx.slugs()?);
-    let mut book = ctx.fee_book()?.clone();
-    let notes =
-        fees::apply_subscription(&mut book, args.fees.byok_subscription).map_err(|m| anyhow!(m))?;
-    let r = reconcile::compute(&Inputs {
-        logs: &ctx.logs,
-        period: ctx.period,
-        tz: ctx.tz,
-        rates,
-        slugs,
-        book: &book,
-        invoices: &args.invoices,
-        sheet: args.matching.sheet.as_deref(),
-        tolerance: context::tolerance(&args.matching),
-        topups: &args.fees.topups,
-        subscription_price: args.fees.byok_subscription,
-    })?;
+    let (r, notes) = ctx.reconciliation(&args.invoices, &args.matching, &args.fees)?;
 
     let recon_table = tables::recon_table(&r.rows);
     let findings_table = tables::findings_table(&r.findings);

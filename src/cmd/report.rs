@@ -2,15 +2,13 @@
 //! (`report.html` in `--out`), for readers who will not open CSV files. The invoices are
 //! optional: without them the page shows what the logs cost and skips the comparison.
 
-use anyhow::{anyhow, bail, Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 
 use crate::cli::{Format, ReportArgs};
-use crate::context::{self, Context};
+use crate::context::Context;
 use crate::domain::{Month, Outcome};
-use crate::fees;
 use crate::forecast::run_rate;
 use crate::output::{html, report_page, summary, write_atomic};
-use crate::reconcile::{self, Inputs};
 
 pub fn run(args: &ReportArgs) -> Result<Outcome> {
     let Some(dir) = args.common.out.as_ref() else {
@@ -20,23 +18,7 @@ pub fn run(args: &ReportArgs) -> Result<Outcome> {
         bail!("report writes HTML: --format does not apply");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
-    let (rates, slugs) = (ctx.rates()?, ctx.slugs()?);
-    let mut book = ctx.fee_book()?.clone();
-    let notes =
-        fees::apply_subscription(&mut book, args.fees.byok_subscription).map_err(|m| anyhow!(m))?;
-    let r = reconcile::compute(&Inputs {
-        logs: &ctx.logs,
-        period: ctx.period,
-        tz: ctx.tz,
-        rates,
-        slugs,
-        book: &book,
-        invoices: &args.invoices,
-        sheet: args.matching.sheet.as_deref(),
-        tolerance: context::tolerance(&args.matching),
-        topups: &args.fees.topups,
-        subscription_price: args.fees.byok_subscription,
-    })?;
+    let (r, notes) = ctx.reconciliation(&args.invoices, &args.matching, &args.fees)?;
     let last = r.daily.rows.iter().map(|d| d.day).max();
     let forecast = last
         .map(|d| run_rate::forecast(&r.daily, Month::of(d)))
