@@ -1,8 +1,6 @@
 //! Invoice reading (CONTRACT §3, §7) on hand-computed fixtures in `tests/fixtures/invoices/`,
 //! plus an XLSX built here with rust_xlsxwriter (no binary is committed).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use rust_decimal_macros::dec;
@@ -964,7 +962,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // A sheet that would uncompress to 3 GiB is refused from the zip directory, unread.
     let bomb = dir.path().join("bomb.xlsx");
     small_xlsx(&bomb);
-    common::declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
+    crate::util::declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
     let e = read_err(&[bomb], None);
     assert!(
         e.ends_with(
@@ -976,7 +974,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // Shared strings are held whole in memory: their limit is 512 MiB.
     let strings = dir.path().join("strings.xlsx");
     small_xlsx(&strings);
-    common::declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
+    crate::util::declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
     let e = read_err(&[strings], None);
     assert!(
         e.contains("uncompresses to 600 MiB (629145600 bytes), over the 512 MiB limit for a part read whole into memory"),
@@ -986,7 +984,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // reader stops at the declared size with an error.
     let liar = dir.path().join("liar.xlsx");
     small_xlsx(&liar);
-    common::declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
+    crate::util::declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
     let e = read_err(&[liar], None);
     assert!(
         e.contains("cannot read sheet `Usage`: ")

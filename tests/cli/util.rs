@@ -1,4 +1,4 @@
-//! Helpers shared by the test files (each test file is its own crate: `mod common;`).
+//! Helpers shared by the test modules.
 
 use std::path::Path;
 

@@ -7,8 +7,6 @@
 //! Rate: tests/fixtures/daily/rates (acme/big: 3 USD per million prompt tokens, 15 per million
 //! completion tokens).
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -727,7 +725,7 @@ fn zip_and_gzip_bombs_get_a_clear_message() {
     invoice_row(ws, 1, 1000);
     ws.write_number(1, 5, 0.0045).unwrap();
     wb.save(&xlsx).unwrap();
-    common::declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
+    crate::util::declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
     let (code, stderr, _out) = reconcile_sheet(dir.path());
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");

@@ -2,7 +2,7 @@
 //! committed seed corpus (tests/fuzz/seeds/), and the inputs the fuzzer found crashing
 //! (tests/fixtures/fuzz/) with the outcome each must now have.
 
-#[path = "fuzz/harness.rs"]
+#[path = "../fuzz/harness.rs"]
 mod harness;
 
 use std::path::{Path, PathBuf};
