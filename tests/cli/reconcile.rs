@@ -16,37 +16,26 @@
 //!   04-02 openrouter ghost: invoiced, never logged → missing_in_logs
 //!   04-02 openrouter old  p200 c20 vs 200/20, USD 0.00024 vs 0.00, retired 2026-03-01 → retired_model
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
+use crate::util::{fixture, run_out, spendrecon};
 
 fn reconcile(invoice: &Path, extra: &[&str]) -> (tempfile::TempDir, i32) {
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .arg("reconcile")
-        .arg("--logs")
-        .arg(fixture("daily/logs.jsonl"))
-        .arg("--logs")
-        .arg(fixture("reconcile/extra.jsonl"))
-        .arg("--invoices")
-        .arg(invoice)
-        .arg("--rates")
-        .arg(fixture("reconcile/rates"))
-        .arg("--out")
-        .arg(out.path())
-        .arg("-q")
-        .args(extra)
-        .output()
-        .unwrap()
-        .status;
-    (out, status.code().unwrap())
+    let (out, o) = run_out(
+        spendrecon()
+            .arg("reconcile")
+            .arg("--logs")
+            .arg(fixture("daily/logs.jsonl"))
+            .arg("--logs")
+            .arg(fixture("reconcile/extra.jsonl"))
+            .arg("--invoices")
+            .arg(invoice)
+            .arg("--rates")
+            .arg(fixture("reconcile/rates"))
+            .arg("-q")
+            .args(extra),
+    );
+    (out, o.status.code().unwrap())
 }
 
 fn statuses(dir: &Path) -> Vec<(String, String, String)> {
@@ -208,8 +197,7 @@ fn clean_invoice_reconciles_with_exit_0() {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    Command::cargo_bin("spendrecon")
-        .unwrap()
+    spendrecon()
         .args(["reconcile", "--to", "2026-04-01", "-q", "--logs"])
         .arg(fixture("daily/logs.jsonl"))
         .arg("--invoices")

@@ -13,42 +13,13 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-
-fn root(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-}
-
-fn fixture(p: &str) -> PathBuf {
-    root("tests/fixtures/report").join(p)
-}
+use crate::util::{fixture, root, run_out, spendrecon, SAMPLE_MONTH};
 
 /// Runs spendrecon with `args` and `--out` a fresh directory; the directory and the exit status.
 fn run(args: &[&str]) -> (tempfile::TempDir, i32) {
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .arg("--out")
-        .arg(out.path())
-        .arg("-q")
-        .output()
-        .unwrap()
-        .status;
-    (out, status.code().unwrap())
+    let (out, o) = run_out(spendrecon().current_dir(root()).args(args).arg("-q"));
+    (out, o.status.code().unwrap())
 }
-
-const SAMPLE: &[&str] = &[
-    "--logs",
-    "sample-data/logs",
-    "--invoices",
-    "sample-data/invoices/openrouter-2026-04.xlsx",
-    "--invoices",
-    "sample-data/invoices/ominigate-2026-04.csv",
-    "--topups",
-    "sample-data/topups/ledger-2026-04.csv",
-];
 
 /// The sample month's report and reconcile outputs, made once: each run reads 202,271 calls.
 fn sample() -> &'static (tempfile::TempDir, i32, tempfile::TempDir, i32) {
@@ -56,10 +27,10 @@ fn sample() -> &'static (tempfile::TempDir, i32, tempfile::TempDir, i32) {
         OnceLock::new();
     SAMPLE_RUNS.get_or_init(|| {
         let mut report = vec!["report"];
-        report.extend(SAMPLE);
+        report.extend(SAMPLE_MONTH);
         let (r, rc) = run(&report);
         let mut recon = vec!["reconcile"];
-        recon.extend(SAMPLE);
+        recon.extend(SAMPLE_MONTH);
         let (c, cc) = run(&recon);
         (r, rc, c, cc)
     })
@@ -200,8 +171,8 @@ fn sample_month_page_has_every_section_and_reconciles_figures() {
 
 #[test]
 fn hostile_slugs_are_escaped_and_the_run_reconciles_without_invoices() {
-    let logs = fixture("hostile.jsonl");
-    let rates = fixture("rates");
+    let logs = fixture("report/hostile.jsonl");
+    let rates = fixture("report/rates");
     let (dir, code) = run(&[
         "report",
         "--logs",
@@ -225,9 +196,9 @@ fn hostile_slugs_are_escaped_and_the_run_reconciles_without_invoices() {
 
 #[test]
 fn matching_invoice_exits_0_and_a_rerun_gives_the_same_bytes() {
-    let logs = fixture("clean.jsonl");
-    let inv = fixture("clean-invoice.csv");
-    let rates = fixture("rates");
+    let logs = fixture("report/clean.jsonl");
+    let inv = fixture("report/clean-invoice.csv");
+    let rates = fixture("report/rates");
     let args = [
         "report",
         "--logs",
@@ -250,15 +221,15 @@ fn matching_invoice_exits_0_and_a_rerun_gives_the_same_bytes() {
 
 #[test]
 fn a_top_up_ledger_fills_the_fee_table() {
-    let logs = fixture("clean.jsonl");
+    let logs = fixture("report/clean.jsonl");
     let (dir, code) = run(&[
         "report",
         "--logs",
         logs.to_str().unwrap(),
         "--topups",
-        fixture("topups.csv").to_str().unwrap(),
+        fixture("report/topups.csv").to_str().unwrap(),
         "--rates",
-        fixture("rates").to_str().unwrap(),
+        fixture("report/rates").to_str().unwrap(),
     ]);
     // 5.5 % of 100 is 5.50: charged right, so only the fee table shows, unflagged.
     assert_eq!(code, 0);
@@ -275,9 +246,8 @@ fn bad_input_and_usage_exit_2() {
         "tests/fixtures/report/no-such-file.jsonl",
     ]);
     assert_eq!(code, 2);
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    let out = spendrecon()
+        .current_dir(root())
         .args(["report", "--logs", "tests/fixtures/report/clean.jsonl"])
         .output()
         .unwrap();
