@@ -2,7 +2,7 @@
 //! win; relative paths are the file's; a typo is an error with the line. Then the generated
 //! completion scripts and manual page.
 //!
-//! Logs: tests/fixtures/daily/logs.jsonl (hand-priced in tests/daily.rs).
+//! Logs: tests/fixtures/daily/logs.jsonl (hand-priced in tests/cli/daily.rs).
 
 use crate::util::{fixture, spendrecon};
 

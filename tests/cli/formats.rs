@@ -2,7 +2,7 @@
 //! table` and `--format json`, each checked against the CSV the same run writes.
 //!
 //! Inputs: the reconcile fixture (tests/fixtures/reconcile, its planted faults described in
-//! tests/reconcile.rs) plus one call to a model slug that a spreadsheet would run as a formula.
+//! tests/cli/reconcile.rs) plus one call to a model slug that a spreadsheet would run as a formula.
 
 use std::path::Path;
 

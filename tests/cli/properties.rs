@@ -1368,7 +1368,7 @@ fn fixture_rate_table_is_the_one_modelled() {
     );
 }
 
-/// The reference model itself, on calls worked by hand (tests/daily.rs, calls 1, 4, 7 and 9).
+/// The reference model itself, on calls worked by hand (tests/cli/daily.rs, calls 1, 4, 7 and 9).
 #[test]
 fn reference_model_agrees_with_hand_computed_calls() {
     let call = |provider, model, ts: &str, (prompt, cached, cache_write, completion)| Call {

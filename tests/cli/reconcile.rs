@@ -1,12 +1,12 @@
 //! End-to-end tests of `spendrecon reconcile` (tests/fixtures/reconcile): every planted fault is
 //! found with its status, nothing else is flagged, and the tolerances bite exactly at their edge.
 //!
-//! Logs: tests/fixtures/daily/logs.jsonl (the ten hand-priced calls of tests/daily.rs) plus
+//! Logs: tests/fixtures/daily/logs.jsonl (the ten hand-priced calls of tests/cli/daily.rs) plus
 //! extra.jsonl, two calls to the retired acme/old (rate 1 / 2 per Mtok: 100×1 + 10×2 = 120 →
 //! 0.00012 each, 0.00024 together) that share one request_id, one with total_tokens 999 and a
 //! reported cost of 0.5, the other answered by `acme/older`.
 //!
-//! Logged day rows (from tests/daily.rs) against invoice.csv:
+//! Logged day rows (from tests/cli/daily.rs) against invoice.csv:
 //!   04-01 ominigate big   p100 c10, USD 0.00045 vs 100/10, 0.00: |Δ$| 0.00045 ≤ 0.01 → ok
 //!   04-01 openrouter big  p3000 c300 vs 3000/600: completion Δ +300 > max(10, 0.3) → token_mismatch
 //!   04-02 ominigate big   logged, no invoice line → missing_in_invoice
