@@ -56,7 +56,7 @@ fn jsonl_matches_hand_computed_daily() {
     let (out, code) = run_to_dir(&[&fixture("daily/logs.jsonl")], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture("daily/"), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
     // acme/unknown has no rate: flagged, exit status 1.
     assert_eq!(code, 1);
@@ -71,7 +71,7 @@ fn csv_matches_hand_computed_daily() {
     let (out, _) = run_to_dir(&[&fixture("daily/logs.csv")], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture("daily/"), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
 }
 
@@ -90,7 +90,7 @@ fn gzip_matches_plain() {
     let (out, _) = run_to_dir(&[&gz], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture("daily/"), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
 }
 
@@ -102,7 +102,7 @@ fn time_zone_cuts_days_but_rates_follow_utc_day() {
     );
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture("daily/"), "expected_daily_new_york.csv")
+        read(fixture("daily"), "expected_daily_new_york.csv")
     );
 }
 
@@ -128,7 +128,7 @@ fn from_to_filter_inclusively_and_account_for_rows() {
 
 #[test]
 fn stdout_without_out_dir() {
-    let expected = read(&fixture("daily/"), "expected_daily_utc.csv");
+    let expected = read(fixture("daily"), "expected_daily_utc.csv");
     daily(&[
         "--logs",
         fixture("daily/logs.jsonl").to_str().unwrap(),
@@ -289,7 +289,7 @@ fn directory_reads_every_log_file_and_skips_others() {
     let (out, _) = run_to_dir(&[dir.path()], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture("daily/"), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
 }
 
