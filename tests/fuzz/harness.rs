@@ -1,5 +1,5 @@
 //! The bodies of the fuzz targets in `fuzz_targets/`, one function per target. They live here so
-//! that `tests/fuzz_regressions.rs` runs the very same checks on stable over the committed seed
+//! that `tests/cli/fuzz_regressions.rs` runs the very same checks on stable over the committed seed
 //! corpus and crash inputs. Any input may be rejected (`Err`, a rejected row); a panic or a
 //! failed assertion is a bug.
 

@@ -1,26 +1,14 @@
 //! Invoice reading (CONTRACT §3, §7) on hand-computed fixtures in `tests/fixtures/invoices/`,
 //! plus an XLSX built here with rust_xlsxwriter (no binary is committed).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
+use crate::util::{day, declare_size, fixture, rejected, stats};
 use rust_decimal_macros::dec;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-use spendrecon::domain::Day;
 use spendrecon::input::invoices::{read_invoices, InvoiceLine, InvoiceRead};
-use spendrecon::input::{FileStats, InputError};
+use spendrecon::input::InputError;
 use spendrecon::pricing::slugs::SlugMap;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/invoices")
-        .join(name)
-}
-
-fn day(s: &str) -> Day {
-    Day::parse(s).unwrap()
-}
 
 fn read(paths: &[PathBuf], sheet: Option<&str>, tz: Option<chrono_tz::Tz>) -> InvoiceRead {
     read_invoices(paths, sheet, tz, &SlugMap::builtin()).unwrap()
@@ -61,27 +49,9 @@ fn line(
     }
 }
 
-fn stats(file: &Path, read: u64, used: u64, rejected: u64) -> FileStats {
-    FileStats {
-        file: file.display().to_string(),
-        read,
-        used,
-        out_of_range: 0,
-        rejected,
-    }
-}
-
-/// (line, column, start of reason) of each rejection, for compact assertions.
-fn rejected(r: &InvoiceRead) -> Vec<(u64, Option<&'static str>, String)> {
-    r.rejections
-        .iter()
-        .map(|x| (x.line, x.column, x.reason.clone()))
-        .collect()
-}
-
 #[test]
 fn daily_lines_csv_sums_lines_of_the_same_key() {
-    let f = fixture("daily_lines.csv");
+    let f = fixture("invoices/daily_lines.csv");
     let r = read(std::slice::from_ref(&f), None, None);
     assert!(r.rejections.is_empty(), "{:?}", r.rejections);
     // Header names are trimmed and matched case-insensitively; `memo` is ignored; the blank
@@ -142,7 +112,7 @@ const HAIKU: &str = "anthropic/claude-haiku-4.8";
 
 #[test]
 fn activity_export_in_utc() {
-    let f = fixture("activity.csv");
+    let f = fixture("invoices/activity.csv");
     let r = read(std::slice::from_ref(&f), None, None);
     assert!(r.rejections.is_empty(), "{:?}", r.rejections);
     assert_eq!(r.files, vec![stats(&f, 6, 6, 0)]);
@@ -198,7 +168,7 @@ fn activity_export_in_utc() {
 
 #[test]
 fn activity_export_in_new_york() {
-    let f = fixture("activity.csv");
+    let f = fixture("invoices/activity.csv");
     let r = read(&[f], None, Some(chrono_tz::America::New_York));
     // February: EST = UTC−5. a1 13:54 02-06, a2 18:59 02-06, a3 19:00 02-06,
     // a4 23:59:59.999 02-06, a5 00:00:00.000 02-07 (local midnight: the new day), a6 07:00 02-07.
@@ -263,7 +233,7 @@ fn activity_export_in_new_york() {
 
 #[test]
 fn overlapping_activity_exports_do_not_count_a_generation_twice() {
-    let f = fixture("activity.csv");
+    let f = fixture("invoices/activity.csv");
     // The same file named twice is read once.
     let r = read(&[f.clone(), f.clone()], None, None);
     assert_eq!(r.files, vec![stats(&f, 6, 6, 0)]);
@@ -287,9 +257,9 @@ fn overlapping_activity_exports_do_not_count_a_generation_twice() {
 
 #[test]
 fn bad_daily_rows_are_rejected_with_line_and_column() {
-    let f = fixture("daily_bad.csv");
+    let f = fixture("invoices/daily_bad.csv");
     let r = read(std::slice::from_ref(&f), None, None);
-    let got = rejected(&r);
+    let got = rejected(&r.rejections);
     let want: Vec<(u64, Option<&str>, &str)> = vec![
         (3, Some("date"), "`2026-02-30` is not a date"),
         (4, Some("prompt_tokens"), "negative token count -100"),
@@ -331,9 +301,9 @@ fn bad_daily_rows_are_rejected_with_line_and_column() {
 
 #[test]
 fn bad_activity_rows_are_rejected_with_line_and_column() {
-    let f = fixture("activity_bad.csv");
+    let f = fixture("invoices/activity_bad.csv");
     let r = read(std::slice::from_ref(&f), None, None);
-    let got = rejected(&r);
+    let got = rejected(&r.rejections);
     // Line 1 is a title above the header on line 2.
     let want: Vec<(u64, Option<&str>, &str)> = vec![
         (
@@ -389,7 +359,7 @@ fn bad_activity_rows_are_rejected_with_line_and_column() {
 
 #[test]
 fn unknown_header_lists_known_shapes_and_the_columns_seen() {
-    let f = fixture("unknown_header.csv");
+    let f = fixture("invoices/unknown_header.csv");
     let e = read_err(&[f], None);
     assert!(e.contains("unknown_header.csv"), "{e}");
     assert!(e.contains("unknown invoice header"), "{e}");
@@ -576,7 +546,7 @@ fn xlsx_sheet_with_title_row_date_cells_and_numbers_as_text() {
     );
     // Rows 4–7, 9 and 10 are read (row 8 is blank; rows 1–3 are the title and the header).
     assert_eq!(r.files, vec![stats(&f, 6, 4, 2)]);
-    let got = rejected(&r);
+    let got = rejected(&r.rejections);
     assert_eq!(
         got,
         vec![
@@ -751,7 +721,7 @@ fn xlsx_formula_cells_are_read_by_their_cached_result() {
     wb.save(&g).unwrap();
     let r = read(std::slice::from_ref(&g), None, None);
     assert_eq!(
-        rejected(&r),
+        rejected(&r.rejections),
         vec![(
             2,
             Some("amount_usd"),
@@ -803,7 +773,7 @@ fn xlsx_error_cells_reject_their_row_naming_the_error() {
     wb.save(&f).unwrap();
     let r = read(std::slice::from_ref(&f), None, None);
     assert_eq!(
-        rejected(&r),
+        rejected(&r.rejections),
         vec![
             (
                 2,
@@ -849,7 +819,7 @@ fn xlsx_merged_title_and_merged_header_cells() {
     assert_eq!(r.lines.len(), 1);
     assert_eq!(r.lines[0].amount_usd, dec!(0.5));
     assert_eq!(
-        rejected(&r),
+        rejected(&r.rejections),
         vec![(
             4,
             Some("amount_usd"),
@@ -964,7 +934,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // A sheet that would uncompress to 3 GiB is refused from the zip directory, unread.
     let bomb = dir.path().join("bomb.xlsx");
     small_xlsx(&bomb);
-    common::declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
+    declare_size(&bomb, "xl/worksheets/sheet1.xml", 3 << 30);
     let e = read_err(&[bomb], None);
     assert!(
         e.ends_with(
@@ -976,7 +946,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // Shared strings are held whole in memory: their limit is 512 MiB.
     let strings = dir.path().join("strings.xlsx");
     small_xlsx(&strings);
-    common::declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
+    declare_size(&strings, "xl/sharedStrings.xml", 600 << 20);
     let e = read_err(&[strings], None);
     assert!(
         e.contains("uncompresses to 600 MiB (629145600 bytes), over the 512 MiB limit for a part read whole into memory"),
@@ -986,7 +956,7 @@ fn xlsx_zip_bombs_are_refused_before_or_while_inflating() {
     // reader stops at the declared size with an error.
     let liar = dir.path().join("liar.xlsx");
     small_xlsx(&liar);
-    common::declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
+    declare_size(&liar, "xl/worksheets/sheet1.xml", 300);
     let e = read_err(&[liar], None);
     assert!(
         e.contains("cannot read sheet `Usage`: ")
@@ -1039,7 +1009,7 @@ fn csv_record_over_64_mib_or_16384_fields_is_refused() {
 /// the completion and not added again.
 #[test]
 fn openrouter_aggregated_activity_export() {
-    let f = fixture("openrouter_aggregated.csv");
+    let f = fixture("invoices/openrouter_aggregated.csv");
     let r = read(std::slice::from_ref(&f), None, None);
     let or = "openrouter";
     let sonnet = "anthropic/claude-sonnet-4.6";
@@ -1095,7 +1065,7 @@ fn openrouter_aggregated_activity_export() {
         ]
     );
     assert_eq!(
-        rejected(&r),
+        rejected(&r.rejections),
         vec![
             (6, Some("usage"), "`n/a` is not a number".into()),
             (

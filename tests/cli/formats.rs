@@ -2,18 +2,12 @@
 //! table` and `--format json`, each checked against the CSV the same run writes.
 //!
 //! Inputs: the reconcile fixture (tests/fixtures/reconcile, its planted faults described in
-//! tests/reconcile.rs) plus one call to a model slug that a spreadsheet would run as a formula.
+//! tests/cli/reconcile.rs) plus one call to a model slug that a spreadsheet would run as a formula.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+use crate::util::{fixture, spendrecon};
 use calamine::{Data, Reader};
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
 
 const EVIL: &str = "=cmd|' /C calc'!A0";
 
@@ -34,8 +28,7 @@ fn reconcile_in(dir: &Path, extra: &[&str]) -> std::process::Output {
         ),
     )
     .unwrap();
-    Command::cargo_bin("spendrecon")
-        .unwrap()
+    spendrecon()
         .arg("reconcile")
         .args(["--logs".as_ref(), fixture("daily/logs.jsonl").as_os_str()])
         .args([
@@ -194,8 +187,7 @@ fn rejected_rows_of_logs_and_invoices_are_in_the_rejected_sheet() {
     let dir = tempfile::tempdir().unwrap();
     let book = dir.path().join("daily.xlsx");
     let out = dir.path().join("out");
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .arg("daily")
         .args(["--logs".as_ref(), fixture("daily/bad.jsonl").as_os_str()])
         .args(["--rates".as_ref(), fixture("daily/rates").as_os_str()])
@@ -269,8 +261,7 @@ fn control_characters_from_logs_do_not_reach_the_terminal() {
         r#"{"ts":"2026-04-01T10:00:00Z","provider":"openrouter","model":"acme/\u001b[2Jbig","prompt_tokens":1,"completion_tokens":1}"#,
     )
     .unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .args(["daily", "--format", "table", "-q", "--logs"])
         .arg(&log)
         .args(["--rates".as_ref(), fixture("daily/rates").as_os_str()])

@@ -3,21 +3,16 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::util::{fixture, rejected, stats};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use spendrecon::domain::{Day, TopupMethod};
 use spendrecon::input::topups::{read_topups, Purchase, TopupRead};
-use spendrecon::input::{FileStats, InputError};
+use spendrecon::input::InputError;
 
 const BERLIN: Option<chrono_tz::Tz> = Some(chrono_tz::Europe::Berlin);
 const NEW_YORK: Option<chrono_tz::Tz> = Some(chrono_tz::America::New_York);
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/topups")
-        .join(name)
-}
 
 fn read(paths: &[PathBuf], sheet: Option<&str>, tz: Option<chrono_tz::Tz>) -> TopupRead {
     read_topups(paths, sheet, tz).unwrap()
@@ -51,24 +46,6 @@ fn purchase(
     }
 }
 
-fn stats(file: &Path, read: u64, used: u64, rejected: u64) -> FileStats {
-    FileStats {
-        file: file.display().to_string(),
-        read,
-        used,
-        out_of_range: 0,
-        rejected,
-    }
-}
-
-/// (line, column, reason) of each rejection.
-fn rejected(r: &TopupRead) -> Vec<(u64, Option<&'static str>, String)> {
-    r.rejections
-        .iter()
-        .map(|x| (x.line, x.column, x.reason.clone()))
-        .collect()
-}
-
 /// (line, day) of each purchase.
 fn days(r: &TopupRead) -> Vec<(u64, String)> {
     r.purchases
@@ -81,8 +58,8 @@ use TopupMethod::{Card, Crypto, Invoice};
 
 #[test]
 fn every_method_with_and_without_fee() {
-    let f = fixture("ledger.csv");
-    let g = fixture("ledger_no_fee.csv");
+    let f = fixture("topups/ledger.csv");
+    let g = fixture("topups/ledger_no_fee.csv");
     let r = read(&[f.clone(), g.clone()], None, None);
     assert!(r.rejections.is_empty(), "{:?}", r.rejections);
     assert_eq!(r.files, vec![stats(&f, 5, 5, 0), stats(&g, 2, 2, 0)]);
@@ -151,9 +128,9 @@ fn every_method_with_and_without_fee() {
 
 #[test]
 fn each_bad_row_is_rejected_with_line_and_column() {
-    let f = fixture("bad.csv");
+    let f = fixture("topups/bad.csv");
     let r = read(std::slice::from_ref(&f), None, None);
-    let got = rejected(&r);
+    let got = rejected(&r.rejections);
     let above_0 = "is not above 0: a top-up buys credits; refunds and zero rows are not fee-bearing purchases";
     let want: Vec<(u64, Option<&str>, String)> = vec![
         (
@@ -236,7 +213,7 @@ fn each_bad_row_is_rejected_with_line_and_column() {
 
 #[test]
 fn local_midnight_belongs_to_the_new_day() {
-    let f = fixture("midnight.csv");
+    let f = fixture("topups/midnight.csv");
     // Rows: 2 22:00Z 03-31, 3 21:59:59.999Z 03-31, 4 plain day 04-01, 5 00:30+02:00 04-01
     // (22:30Z 03-31), 6 23:30 (no offset: UTC) 03-31.
     let utc = read(std::slice::from_ref(&f), None, None);
@@ -306,7 +283,7 @@ fn title_row_bom_crlf_and_invalid_utf8() {
         ]
     );
     assert_eq!(
-        rejected(&r),
+        rejected(&r.rejections),
         vec![
             (5, Some("amount_usd"), "`x` is not a number".to_string()),
             (6, None, "field 2 is not valid UTF-8".to_string()),
@@ -317,7 +294,7 @@ fn title_row_bom_crlf_and_invalid_utf8() {
 
 #[test]
 fn unknown_header_lists_the_expected_and_the_seen_columns() {
-    let f = fixture("unknown_header.csv");
+    let f = fixture("topups/unknown_header.csv");
     let e = read_err(std::slice::from_ref(&f), None);
     assert_eq!(
         e,
@@ -330,7 +307,7 @@ fn unknown_header_lists_the_expected_and_the_seen_columns() {
         )
     );
     // An invoice is no ledger: it lacks only `method`.
-    let inv = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/invoices/daily_lines.csv");
+    let inv = fixture("invoices/daily_lines.csv");
     let e = read_err(&[inv], None);
     assert!(e.ends_with("(top-up ledger lacks method)"), "{e}");
 }
@@ -502,7 +479,7 @@ fn xlsx_date_cells_date_time_cells_and_numbers_as_text() {
     assert_eq!(r.files, vec![stats(&f, 7, 4, 3)]);
     let above_0 = "is not above 0: a top-up buys credits; refunds and zero rows are not fee-bearing purchases";
     assert_eq!(
-        rejected(&r),
+        rejected(&r.rejections),
         vec![
             (
                 9,

@@ -1,17 +1,13 @@
 //! The shipped sample month (sample-data/, made by `cargo run --example gen_sample`): every planted
 //! bad row is rejected at its file and line, nothing else is, and the accounting adds up.
 
-use std::path::Path;
-
-use assert_cmd::Command;
+use crate::util::{root, spendrecon};
 
 #[test]
 fn sample_month_rejects_exactly_the_planted_rows() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
-    let assert = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(root)
+    let assert = spendrecon()
+        .current_dir(root())
         .args([
             "daily",
             "--logs",
@@ -25,7 +21,7 @@ fn sample_month_rejects_exactly_the_planted_rows() {
     // Planted bad rows and the never-listed google/gemini-3.1-pro (no rate) are flagged.
     assert.code(1);
 
-    let planted = std::fs::read_to_string(root.join("sample-data/bad_rows.csv")).unwrap();
+    let planted = std::fs::read_to_string(root().join("sample-data/bad_rows.csv")).unwrap();
     let mut want: Vec<(String, u64, String)> = planted
         .lines()
         .skip(1)

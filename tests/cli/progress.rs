@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use assert_cmd::Command;
+use crate::util::{daily_rates, spendrecon};
 
 /// A 10 MB log (over the 8 MiB the bar waits for): the same call, 120,000 times.
 fn big_log(dir: &Path) -> std::path::PathBuf {
@@ -25,10 +25,6 @@ fn big_log(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-fn rates() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/daily/rates")
-}
-
 #[test]
 fn no_bar_when_stderr_is_not_a_terminal_and_the_data_is_the_same() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,12 +32,12 @@ fn no_bar_when_stderr_is_not_a_terminal_and_the_data_is_the_same() {
     assert!(std::fs::metadata(&log).unwrap().len() > 8 << 20);
     let run = |quiet: bool| {
         let out = tempfile::tempdir().unwrap();
-        let mut c = Command::cargo_bin("spendrecon").unwrap();
+        let mut c = spendrecon();
         c.arg("daily")
             .arg("--logs")
             .arg(&log)
             .arg("--rates")
-            .arg(rates());
+            .arg(daily_rates());
         c.arg("--out").arg(out.path());
         if quiet {
             c.arg("-q");
@@ -72,7 +68,7 @@ fn a_bar_on_a_terminal_unless_quiet() {
             "{} daily {quiet} --logs {} --rates {} --out {}",
             bin.display(),
             log.display(),
-            rates().display(),
+            daily_rates().display(),
             dir.path().join("out").display()
         );
         let o = std::process::Command::new("script")

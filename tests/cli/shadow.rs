@@ -34,25 +34,18 @@
 //!   prompt 0 1 2 → 1, max 2; completion 0 0 1 → 0, max 1
 //!   → 2026-04-03,acme/csv,3,2,1,2,0,1,0
 
-use std::path::{Path, PathBuf};
-
+use crate::util::{fixture, read, root, run_out, spendrecon};
 use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/shadow")
-        .join(p)
-}
 
 const HEADER: &str = "day,model,pairs,unpaired,median_prompt_drift,max_prompt_drift,median_completion_drift,max_completion_drift,over_tolerance\n";
 const PAIRS_HEADER: &str =
     "day,model,primary_request_id,shadow_request_id,prompt_drift,completion_drift\n";
 
 fn cmd(logs: &[&str], extra: &[&str]) -> Command {
-    let mut c = Command::cargo_bin("spendrecon").unwrap();
+    let mut c = spendrecon();
     c.arg("shadow");
     for l in logs {
-        c.arg("--logs").arg(fixture(l));
+        c.arg("--logs").arg(fixture("shadow").join(l));
     }
     c.args(extra);
     c
@@ -60,18 +53,8 @@ fn cmd(logs: &[&str], extra: &[&str]) -> Command {
 
 /// Runs with `--out` into a fresh directory: (dir, exit code).
 fn run(logs: &[&str], extra: &[&str]) -> (tempfile::TempDir, i32) {
-    let out = tempfile::tempdir().unwrap();
-    let o = cmd(logs, extra)
-        .arg("--out")
-        .arg(out.path())
-        .arg("-q")
-        .output()
-        .unwrap();
+    let (out, o) = run_out(cmd(logs, extra).arg("-q"));
     (out, o.status.code().unwrap())
-}
-
-fn read(dir: &tempfile::TempDir, name: &str) -> String {
-    std::fs::read_to_string(dir.path().join(name)).unwrap()
 }
 
 #[test]
@@ -234,10 +217,9 @@ fn bad_usage_exits_2() {
 /// (their primaries failed), 21 pairs over max(10, 0.1 %), each listed once.
 #[test]
 fn sample_month_shadow_week_matches_the_generator() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
-    let mut c = Command::cargo_bin("spendrecon").unwrap();
-    c.current_dir(root)
+    let mut c = spendrecon();
+    c.current_dir(root())
         .arg("shadow")
         .arg("-q")
         .arg("--out")

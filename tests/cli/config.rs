@@ -2,17 +2,9 @@
 //! win; relative paths are the file's; a typo is an error with the line. Then the generated
 //! completion scripts and manual page.
 //!
-//! Logs: tests/fixtures/daily/logs.jsonl (hand-priced in tests/daily.rs).
+//! Logs: tests/fixtures/daily/logs.jsonl (hand-priced in tests/cli/daily.rs).
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
+use crate::util::{fixture, spendrecon};
 
 /// A directory holding `spendrecon.toml` with `body`, the fixture logs as `logs/` and the rate
 /// table as `rates/` (so the file's relative paths are checked too).
@@ -48,8 +40,7 @@ fn days(csv: &str) -> Vec<String> {
 fn the_file_sets_defaults_and_a_flag_overrides_it() {
     let dir = setup("logs = [\"logs\"]\nrates = \"rates\"\nto = \"2026-04-01\"\nquiet = true\n");
     // From the file's directory: ./spendrecon.toml is found; --to from the file keeps April 1.
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .current_dir(dir.path())
         .arg("daily")
         .output()
@@ -64,8 +55,7 @@ fn the_file_sets_defaults_and_a_flag_overrides_it() {
     assert!(o.stderr.is_empty(), "quiet from the file");
 
     // The flag wins over the file's --to.
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .current_dir(dir.path())
         .args(["daily", "--to", "2026-04-02"])
         .output()
@@ -76,8 +66,7 @@ fn the_file_sets_defaults_and_a_flag_overrides_it() {
     );
 
     // From elsewhere with --config: the file's relative paths are its own directory's.
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .current_dir(std::env::temp_dir())
         .arg("daily")
         .arg("--config")
@@ -95,8 +84,7 @@ fn the_file_sets_defaults_and_a_flag_overrides_it() {
     // --logs on the command line replaces the file's list (an empty directory: no rows).
     std::fs::create_dir(dir.path().join("none")).unwrap();
     std::fs::write(dir.path().join("none/empty.jsonl"), "").unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .current_dir(dir.path())
         .args(["daily", "--logs", "none"])
         .output()
@@ -107,8 +95,7 @@ fn the_file_sets_defaults_and_a_flag_overrides_it() {
 #[test]
 fn a_typo_in_the_file_is_an_error_with_its_line() {
     let dir = setup("logs = [\"logs\"]\ntolerence_usd = \"0.05\"\n");
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .current_dir(dir.path())
         .arg("daily")
         .output()
@@ -119,8 +106,7 @@ fn a_typo_in_the_file_is_an_error_with_its_line() {
         err.starts_with("spendrecon: error: spendrecon.toml:2: unknown key `tolerence_usd`"),
         "{err}"
     );
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .args(["daily", "--config", "no-such.toml"])
         .output()
         .unwrap();
@@ -131,22 +117,14 @@ fn a_typo_in_the_file_is_an_error_with_its_line() {
 #[test]
 fn completions_and_the_manual_page_come_from_the_definitions() {
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let o = Command::cargo_bin("spendrecon")
-            .unwrap()
-            .args(["completions", shell])
-            .output()
-            .unwrap();
+        let o = spendrecon().args(["completions", shell]).output().unwrap();
         assert!(o.status.success(), "{shell}");
         let text = String::from_utf8(o.stdout).unwrap();
         for word in ["reconcile", "forecast", "tolerance-usd"] {
             assert!(text.contains(word), "{shell} lacks {word}");
         }
     }
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .arg("man")
-        .output()
-        .unwrap();
+    let o = spendrecon().arg("man").output().unwrap();
     let text = String::from_utf8(o.stdout).unwrap();
     assert!(text.contains(".TH spendrecon 1"), "{text}");
     assert!(text.contains("reconcile") && text.contains("\\-\\-config"));

@@ -13,25 +13,16 @@
 //!                     0.0006) and on 04-12 (a 404: counted as a call, no tokens) → retired
 //!   acme/soon         retires 2026-06-29, exactly 60 days after 04-30 → retiring
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/audit")
-        .join(p)
-}
+use crate::util::{fixture, root, spendrecon};
 
 #[test]
 fn each_slug_gets_its_status() {
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let out = spendrecon()
         .arg("audit")
         .arg("--logs")
-        .arg(fixture("logs.jsonl"))
+        .arg(fixture("audit/logs.jsonl"))
         .arg("--rates")
-        .arg(fixture("rates"))
+        .arg(fixture("audit/rates"))
         .arg("-q")
         .output()
         .unwrap();
@@ -55,12 +46,11 @@ openrouter,acme/soon,retiring,1,100,10,0.00012,2026-04-20,2026-04-20,2026-06-29,
 /// period is on 04-05 (the last logged day too), and 04-10 is 5 days later → `retiring`.
 #[test]
 fn the_period_decides_retired_or_retiring() {
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let out = spendrecon()
         .args(["audit", "--to", "2026-04-09", "--logs"])
-        .arg(fixture("logs.jsonl"))
+        .arg(fixture("audit/logs.jsonl"))
         .arg("--rates")
-        .arg(fixture("rates"))
+        .arg(fixture("audit/rates"))
         .arg("-q")
         .output()
         .unwrap();
@@ -78,10 +68,8 @@ fn the_period_decides_retired_or_retiring() {
 /// gateways and the dated snapshot retiring on 2026-06-15 are the only rows not `ok`.
 #[test]
 fn sample_month_flags_the_never_listed_and_the_retiring_slug() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(root)
+    let out = spendrecon()
+        .current_dir(root())
         .args([
             "audit",
             "--logs",

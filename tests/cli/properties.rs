@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
+use crate::util::{daily_rates, spendrecon};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -710,10 +710,6 @@ fn write_text(path: &Path, text: &[u8], gzip_level: Option<u32>) {
 // Running the binary
 // ---------------------------------------------------------------------------------------------
 
-fn rates_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/daily/rates")
-}
-
 #[derive(Debug)]
 struct Output {
     daily: String,
@@ -725,10 +721,10 @@ struct Output {
 
 fn run_daily(logs: &[PathBuf], o: &RunOpts) -> Output {
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = Command::cargo_bin("spendrecon").unwrap();
+    let mut cmd = spendrecon();
     cmd.arg("daily")
         .arg("--rates")
-        .arg(rates_dir())
+        .arg(daily_rates())
         .arg("--out")
         .arg(out.path())
         .arg("--threads")
@@ -1178,8 +1174,8 @@ proptest! {
         let inv = dir.path().join("invoice.csv");
         std::fs::write(&inv, invoice).unwrap();
         let out = tempfile::tempdir().unwrap();
-        let res = Command::cargo_bin("spendrecon").unwrap()
-            .arg("reconcile").arg("--rates").arg(rates_dir())
+        let res = spendrecon()
+            .arg("reconcile").arg("--rates").arg(daily_rates())
             .arg("--logs").arg(&log).arg("--invoices").arg(&inv)
             .arg("--out").arg(out.path()).arg("-q")
             .output().unwrap();
@@ -1352,7 +1348,7 @@ fn big_files_cut_into_chunks_match_the_reference() {
 /// The reference model above hard-codes the fixture rate table; fail loudly if it changes.
 #[test]
 fn fixture_rate_table_is_the_one_modelled() {
-    let table = std::fs::read_to_string(rates_dir().join("models.csv")).unwrap();
+    let table = std::fs::read_to_string(daily_rates().join("models.csv")).unwrap();
     let rows: Vec<&str> = table.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(
         rows[..4],
@@ -1372,7 +1368,7 @@ fn fixture_rate_table_is_the_one_modelled() {
     );
 }
 
-/// The reference model itself, on calls worked by hand (tests/daily.rs, calls 1, 4, 7 and 9).
+/// The reference model itself, on calls worked by hand (tests/cli/daily.rs, calls 1, 4, 7 and 9).
 #[test]
 fn reference_model_agrees_with_hand_computed_calls() {
     let call = |provider, model, ts: &str, (prompt, cached, cache_write, completion)| Call {

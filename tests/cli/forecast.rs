@@ -3,31 +3,19 @@
 //! replacement on the other gateway. Prices: tests/fixtures/fees/rates (acme/m 1 USD per million
 //! prompt tokens), and the built-in fees.toml (OpenRouter card top-ups 5.5 %, OminiGate none).
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
+use crate::util::{fixture, run_out, spendrecon};
 
 fn forecast(logs: &str, rates: &str, extra: &[&str]) -> (String, String, i32) {
-    let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .arg("forecast")
-        .arg("--logs")
-        .arg(fixture(logs))
-        .arg("--rates")
-        .arg(fixture(rates))
-        .arg("--out")
-        .arg(out.path())
-        .arg("-q")
-        .args(extra)
-        .output()
-        .unwrap();
+    let (out, o) = run_out(
+        spendrecon()
+            .arg("forecast")
+            .arg("--logs")
+            .arg(fixture(logs))
+            .arg("--rates")
+            .arg(fixture(rates))
+            .arg("-q")
+            .args(extra),
+    );
     let read = |f: &str| std::fs::read_to_string(out.path().join(f)).unwrap_or_default();
     (
         read("forecast.csv"),
@@ -101,8 +89,7 @@ fn month_and_period_choose_the_days_seen() {
         row.starts_with("2026-04,openrouter,acme/m,7,30,54.00,236.00,236.00,236.00,"),
         "{row}"
     );
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let out = spendrecon()
         .args(["forecast", "--month", "2026-05", "--logs"])
         .arg(fixture("forecast/logs.jsonl"))
         .output()
@@ -148,8 +135,7 @@ fn moved_traffic_is_priced_at_the_replacement_slug() {
 
 #[test]
 fn a_move_of_more_than_all_traffic_is_refused() {
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let out = spendrecon()
         .args([
             "forecast",
             "--move",

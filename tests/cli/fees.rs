@@ -8,37 +8,26 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
+use crate::util::{fixture, run_out, spendrecon};
 
 /// Runs `spendrecon fees` with the fixture rates; returns fees.csv's rows (header dropped) and
 /// the exit status.
 fn fees(args: &[&std::ffi::OsStr]) -> (Vec<String>, i32, tempfile::TempDir) {
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .arg("fees")
-        .args(args)
-        .arg("--rates")
-        .arg(fixture("fees/rates"))
-        .arg("--out")
-        .arg(out.path())
-        .arg("-q")
-        .output()
-        .unwrap()
-        .status;
+    let (out, o) = run_out(
+        spendrecon()
+            .arg("fees")
+            .args(args)
+            .arg("--rates")
+            .arg(fixture("fees/rates"))
+            .arg("-q"),
+    );
     let text = std::fs::read_to_string(out.path().join("fees.csv")).unwrap();
     let mut lines = text.lines().map(str::to_string);
     assert_eq!(
         lines.next().unwrap(),
         "month,provider,kind,basis_usd,fee_usd,expected_fee_usd,status,note"
     );
-    (lines.collect(), status.code().unwrap(), out)
+    (lines.collect(), o.status.code().unwrap(), out)
 }
 
 /// A CSV log of BYOK calls on OpenRouter one millisecond apart from 2026-04-01T00:00:00Z, with
@@ -183,8 +172,7 @@ fn a_policy_change_in_the_middle_of_the_month() {
     let dir = fixture("fees/policy_change");
     let run = |extra: &[&str]| {
         let out = tempfile::tempdir().unwrap();
-        let o = Command::cargo_bin("spendrecon")
-            .unwrap()
+        let o = spendrecon()
             .arg("fees")
             .arg("--logs")
             .arg(dir.join("logs.jsonl"))
@@ -239,8 +227,7 @@ fn a_policy_change_in_the_middle_of_the_month() {
 fn twelve_month_view_prices_the_same_traffic_on_each_gateway() {
     let dir = fixture("fees/scenario");
     let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .args([
             "fees",
             "--months",
@@ -289,8 +276,7 @@ fn twelve_month_view_prices_the_same_traffic_on_each_gateway() {
 fn reconcile_with_topups_reports_fees_and_the_effective_total() {
     let dir = fixture("fees/reconcile");
     let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .arg("reconcile")
         .arg("--logs")
         .arg(dir.join("logs.jsonl"))

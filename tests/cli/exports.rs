@@ -4,41 +4,34 @@
 //!
 //! Shipped rates: openai/gpt-5-nano 0.05 / 0.40 USD per Mtok; anthropic/claude-haiku-4.5 1 / 5.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
+use crate::util::{day, fixture, root, run_out, spendrecon};
 use rust_decimal_macros::dec;
-use spendrecon::domain::Day;
 use spendrecon::input::invoices::{read_invoices, InvoiceRead};
 use spendrecon::pricing::slugs::SlugMap;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/exports")
-        .join(name)
-}
-
 fn read(name: &str) -> InvoiceRead {
-    read_invoices(&[fixture(name)], None, None, &SlugMap::builtin()).unwrap()
+    read_invoices(
+        &[fixture("exports").join(name)],
+        None,
+        None,
+        &SlugMap::builtin(),
+    )
+    .unwrap()
 }
 
 /// Runs `reconcile` on the month's logs (fixture `logs.jsonl`) and `invoices`, with the shipped
 /// rates; the output directory and the process's output.
 fn reconcile(invoices: &[PathBuf]) -> (tempfile::TempDir, std::process::Output) {
-    let out = tempfile::tempdir().unwrap();
-    let mut c = Command::cargo_bin("spendrecon").unwrap();
-    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+    let mut c = spendrecon();
+    c.current_dir(root())
         .args(["reconcile", "-q", "--rates", "rates", "--logs"])
-        .arg(fixture("logs.jsonl"));
+        .arg(fixture("exports/logs.jsonl"));
     for f in invoices {
         c.arg("--invoices").arg(f);
     }
-    let o = c.arg("--out").arg(out.path()).output().unwrap();
-    (out, o)
-}
-
-fn day(s: &str) -> Day {
-    Day::parse(s).unwrap()
+    run_out(&mut c)
 }
 
 #[test]
@@ -147,7 +140,10 @@ fn anthropic_usage_export_adds_cache_reads_and_writes_to_the_prompt() {
 ///   anthropic 04-02: completion 400 logged, 900 billed: Δ 500 > 10 → token_mismatch
 #[test]
 fn openai_costs_and_anthropic_usage_reconcile_against_the_logs() {
-    let (out, o) = reconcile(&[fixture("openai_costs.csv"), fixture("anthropic_usage.csv")]);
+    let (out, o) = reconcile(&[
+        fixture("exports/openai_costs.csv"),
+        fixture("exports/anthropic_usage.csv"),
+    ]);
     assert_eq!(
         o.status.code(),
         Some(1),
@@ -269,7 +265,10 @@ fn anthropic_cost_export_maps_display_names_and_sums_token_types() {
 /// usage (cost_mismatch) with the tokens equal.
 #[test]
 fn a_usage_and_a_costs_export_together_are_compared_on_both() {
-    let (out, o) = reconcile(&[fixture("openai_costs.csv"), fixture("openai_usage.csv")]);
+    let (out, o) = reconcile(&[
+        fixture("exports/openai_costs.csv"),
+        fixture("exports/openai_usage.csv"),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
     let lines: Vec<&str> = recon.lines().skip(1).collect();
@@ -286,23 +285,18 @@ fn a_usage_and_a_costs_export_together_are_compared_on_both() {
 /// every row in files.csv and writes one recon row per day × model it holds or logged.
 #[test]
 fn every_export_shape_reconciles_end_to_end() {
-    let inv = |p: &str| {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(p)
-    };
     // (file, rows read, rows rejected, recon rows)
     let cases = [
-        (inv("exports/openai_costs.csv"), 5, 0, 2),
-        (inv("exports/openai_costs_old.csv"), 4, 1, 2),
-        (inv("exports/openai_usage.csv"), 3, 1, 2),
-        (inv("exports/openai_usage_old.csv"), 2, 1, 2),
-        (inv("exports/anthropic_usage.csv"), 2, 0, 2),
+        (fixture("exports/openai_costs.csv"), 5, 0, 2),
+        (fixture("exports/openai_costs_old.csv"), 4, 1, 2),
+        (fixture("exports/openai_usage.csv"), 3, 1, 2),
+        (fixture("exports/openai_usage_old.csv"), 2, 1, 2),
+        (fixture("exports/anthropic_usage.csv"), 2, 0, 2),
         // The cost export holds 04-01 only; the 04-02 logged call is missing in it.
-        (inv("exports/anthropic_cost.csv"), 4, 0, 2),
+        (fixture("exports/anthropic_cost.csv"), 4, 0, 2),
         // OpenRouter's exports bill no provider these logs call: every line is missing in logs.
-        (inv("invoices/openrouter_aggregated.csv"), 6, 2, 4),
-        (inv("invoices/activity.csv"), 6, 0, 3),
+        (fixture("invoices/openrouter_aggregated.csv"), 6, 2, 4),
+        (fixture("invoices/activity.csv"), 6, 0, 3),
     ];
     for (file, read, rejected, recon_rows) in cases {
         let (out, o) = reconcile(std::slice::from_ref(&file));

@@ -1,12 +1,12 @@
 //! End-to-end tests of `spendrecon reconcile` (tests/fixtures/reconcile): every planted fault is
 //! found with its status, nothing else is flagged, and the tolerances bite exactly at their edge.
 //!
-//! Logs: tests/fixtures/daily/logs.jsonl (the ten hand-priced calls of tests/daily.rs) plus
+//! Logs: tests/fixtures/daily/logs.jsonl (the ten hand-priced calls of tests/cli/daily.rs) plus
 //! extra.jsonl, two calls to the retired acme/old (rate 1 / 2 per Mtok: 100×1 + 10×2 = 120 →
 //! 0.00012 each, 0.00024 together) that share one request_id, one with total_tokens 999 and a
 //! reported cost of 0.5, the other answered by `acme/older`.
 //!
-//! Logged day rows (from tests/daily.rs) against invoice.csv:
+//! Logged day rows (from tests/cli/daily.rs) against invoice.csv:
 //!   04-01 ominigate big   p100 c10, USD 0.00045 vs 100/10, 0.00: |Δ$| 0.00045 ≤ 0.01 → ok
 //!   04-01 openrouter big  p3000 c300 vs 3000/600: completion Δ +300 > max(10, 0.3) → token_mismatch
 //!   04-02 ominigate big   logged, no invoice line → missing_in_invoice
@@ -16,37 +16,26 @@
 //!   04-02 openrouter ghost: invoiced, never logged → missing_in_logs
 //!   04-02 openrouter old  p200 c20 vs 200/20, USD 0.00024 vs 0.00, retired 2026-03-01 → retired_model
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(p)
-}
+use crate::util::{fixture, run_out, spendrecon};
 
 fn reconcile(invoice: &Path, extra: &[&str]) -> (tempfile::TempDir, i32) {
-    let out = tempfile::tempdir().unwrap();
-    let status = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .arg("reconcile")
-        .arg("--logs")
-        .arg(fixture("daily/logs.jsonl"))
-        .arg("--logs")
-        .arg(fixture("reconcile/extra.jsonl"))
-        .arg("--invoices")
-        .arg(invoice)
-        .arg("--rates")
-        .arg(fixture("reconcile/rates"))
-        .arg("--out")
-        .arg(out.path())
-        .arg("-q")
-        .args(extra)
-        .output()
-        .unwrap()
-        .status;
-    (out, status.code().unwrap())
+    let (out, o) = run_out(
+        spendrecon()
+            .arg("reconcile")
+            .arg("--logs")
+            .arg(fixture("daily/logs.jsonl"))
+            .arg("--logs")
+            .arg(fixture("reconcile/extra.jsonl"))
+            .arg("--invoices")
+            .arg(invoice)
+            .arg("--rates")
+            .arg(fixture("reconcile/rates"))
+            .arg("-q")
+            .args(extra),
+    );
+    (out, o.status.code().unwrap())
 }
 
 fn statuses(dir: &Path) -> Vec<(String, String, String)> {
@@ -208,8 +197,7 @@ fn clean_invoice_reconciles_with_exit_0() {
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    Command::cargo_bin("spendrecon")
-        .unwrap()
+    spendrecon()
         .args(["reconcile", "--to", "2026-04-01", "-q", "--logs"])
         .arg(fixture("daily/logs.jsonl"))
         .arg("--invoices")

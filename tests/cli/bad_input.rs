@@ -7,16 +7,10 @@
 //! Rate: tests/fixtures/daily/rates (acme/big: 3 USD per million prompt tokens, 15 per million
 //! completion tokens).
 
-mod common;
-
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
-
-fn rates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/daily/rates")
-}
+use crate::util::{daily_rates, declare_size, root, run_out, spendrecon};
 
 const GOOD: &str = r#"{"ts":"2026-04-01T10:00:00Z","provider":"openrouter","model":"acme/big","prompt_tokens":1000,"completion_tokens":100}"#;
 const CSV_HEADER: &str = "ts,provider,model,prompt_tokens,completion_tokens";
@@ -196,15 +190,7 @@ fn log_cases() -> Vec<Case> {
 }
 
 fn run(dir: &Path, args: &[&std::ffi::OsStr]) -> (i32, String, tempfile::TempDir) {
-    let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(dir)
-        .args(args)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let (out, o) = run_out(spendrecon().current_dir(dir).args(args));
     (
         o.status.code().unwrap(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
@@ -224,7 +210,7 @@ fn bad_log_input_is_rejected_row_by_row_and_accounted_for() {
             &[
                 "daily".as_ref(),
                 "--rates".as_ref(),
-                rates().as_os_str(),
+                daily_rates().as_os_str(),
                 "--logs".as_ref(),
                 ".".as_ref(),
             ],
@@ -312,8 +298,7 @@ fn bad_rate_and_fee_tables_stop_with_file_and_line() {
         let log = dir.path().join("good.jsonl");
         std::fs::write(&log, GOOD).unwrap();
         let cmd = if file == "fees.toml" { "fees" } else { "daily" };
-        let o = Command::cargo_bin("spendrecon")
-            .unwrap()
+        let o = spendrecon()
             .arg(cmd)
             .arg("--rates")
             .arg(dir.path())
@@ -338,12 +323,10 @@ fn bad_rate_and_fee_tables_stop_with_file_and_line() {
 /// row order whatever the thread count), and no temporary file is left beside them.
 #[test]
 fn reruns_write_the_same_bytes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run_once = |threads: &str| {
         let out = tempfile::tempdir().unwrap();
-        Command::cargo_bin("spendrecon")
-            .unwrap()
-            .current_dir(root)
+        spendrecon()
+            .current_dir(root())
             .args([
                 "reconcile",
                 "--logs",
@@ -408,11 +391,10 @@ fn formulas_from_logs_are_neutralised_and_keys_masked() {
     .unwrap();
     for cmd in ["daily", "audit", "rollout", "shadow", "forecast"] {
         let out = tempfile::tempdir().unwrap();
-        let o = Command::cargo_bin("spendrecon")
-            .unwrap()
+        let o = spendrecon()
             .arg(cmd)
             .arg("--rates")
-            .arg(rates())
+            .arg(daily_rates())
             .arg("--logs")
             .arg(&log)
             .arg("--out")
@@ -469,12 +451,11 @@ fn too_many_distinct_models_are_rejected_not_grown_without_bound() {
     writeln!(w, "2026-04-01T10:00:00Z,openrouter,acme/m7,1,1").unwrap();
     drop(w);
     let out = tempfile::tempdir().unwrap();
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .args(["daily", "--threads", "1", "-q", "--logs"])
         .arg(&log)
         .arg("--rates")
-        .arg(rates())
+        .arg(daily_rates())
         .arg("--out")
         .arg(out.path())
         .output()
@@ -653,7 +634,7 @@ fn reconcile_sheet(dir: &Path) -> (i32, String, tempfile::TempDir) {
             "reconcile".as_ref(),
             "-q".as_ref(),
             "--rates".as_ref(),
-            rates().as_os_str(),
+            daily_rates().as_os_str(),
             "--logs".as_ref(),
             "logs.jsonl".as_ref(),
             "--invoices".as_ref(),
@@ -727,7 +708,7 @@ fn zip_and_gzip_bombs_get_a_clear_message() {
     invoice_row(ws, 1, 1000);
     ws.write_number(1, 5, 0.0045).unwrap();
     wb.save(&xlsx).unwrap();
-    common::declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
+    declare_size(&xlsx, "xl/worksheets/sheet1.xml", 3 << 30);
     let (code, stderr, _out) = reconcile_sheet(dir.path());
     assert_eq!(code, 2, "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -753,7 +734,7 @@ fn zip_and_gzip_bombs_get_a_clear_message() {
             "daily".as_ref(),
             "-q".as_ref(),
             "--rates".as_ref(),
-            rates().as_os_str(),
+            daily_rates().as_os_str(),
             "--logs".as_ref(),
             "bomb.jsonl.gz".as_ref(),
         ],

@@ -4,34 +4,20 @@
 //! "Planted faults"); with the sample top-up ledger, only its one wrong fee is flagged.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use assert_cmd::Command;
+use crate::util::{root, spendrecon, SAMPLE_MONTH};
 
 /// One row of recon.csv, by column name.
 type Row = BTreeMap<String, String>;
 
 /// recon.csv's rows and fees.csv's lines.
 fn recon() -> (Vec<Row>, Vec<String>) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
-    Command::cargo_bin("spendrecon")
-        .unwrap()
-        .current_dir(root)
-        .args([
-            "reconcile",
-            "--logs",
-            "sample-data/logs",
-            "--invoices",
-            "sample-data/invoices/openrouter-2026-04.xlsx",
-            "--invoices",
-            "sample-data/invoices/ominigate-2026-04.csv",
-            "--topups",
-            "sample-data/topups/ledger-2026-04.csv",
-            "--rates",
-            "rates",
-            "--out",
-        ])
+    spendrecon()
+        .current_dir(root())
+        .arg("reconcile")
+        .args(SAMPLE_MONTH)
+        .args(["--rates", "rates", "--out"])
         .arg(out.path())
         .assert()
         .code(1);

@@ -7,17 +7,11 @@
 //! 100,000 prompt tokens = 0.30. The invoice bills exactly that (1.65); the ledger holds one card
 //! top-up of 100 with a 5.50 fee on openrouter.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use assert_cmd::Command;
+use crate::util::{fixture, spendrecon};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
-
-fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/report")
-        .join(p)
-}
 
 /// The mandatory columns of FOCUS 1.2 (Column IDs of the specification's mandatory columns).
 const MANDATORY: [&str; 21] = [
@@ -83,11 +77,10 @@ impl Focus {
 fn run(args: &[&str]) -> (tempfile::TempDir, Focus, i32) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("focus.csv");
-    let o = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let o = spendrecon()
         .args(args)
-        .args(["--logs".as_ref(), fixture("clean.jsonl").as_os_str()])
-        .args(["--rates".as_ref(), fixture("rates").as_os_str()])
+        .args(["--logs".as_ref(), fixture("report/clean.jsonl").as_os_str()])
+        .args(["--rates".as_ref(), fixture("report/rates").as_os_str()])
         .args(["--focus".as_ref(), file.as_os_str()])
         .arg("-q")
         .output()
@@ -161,9 +154,9 @@ fn reconcile_focus_bills_the_invoice_and_spreads_fees_onto_usage() {
     let (_dir, f, code) = run(&[
         "reconcile",
         "--invoices",
-        fixture("clean-invoice.csv").to_str().unwrap(),
+        fixture("report/clean-invoice.csv").to_str().unwrap(),
         "--topups",
-        fixture("topups.csv").to_str().unwrap(),
+        fixture("report/topups.csv").to_str().unwrap(),
     ]);
     assert_eq!(code, 0);
     check_conformance(&f);

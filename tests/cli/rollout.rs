@@ -42,38 +42,25 @@
 //! ominigate has 39 calls (share 39/40 = 97.50), 11 errors (28.205… → 28.21); openrouter's share
 //! becomes 1/40 = 2.50; 04-02 keeps only openrouter (100.00).
 
-use std::path::{Path, PathBuf};
-
+use crate::util::{fixture, read, run_out, spendrecon};
 use assert_cmd::Command;
 use predicates::str::contains;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/rollout")
-        .join(name)
-}
-
 fn rollout(logs: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("spendrecon").unwrap();
+    let mut cmd = spendrecon();
     cmd.arg("rollout")
         .arg("--rates")
-        .arg(fixture("rates"))
+        .arg(fixture("rollout/rates"))
         .arg("--logs")
-        .arg(fixture(logs))
+        .arg(fixture("rollout").join(logs))
         .args(args);
     cmd
 }
 
 fn run_to_dir(logs: &str, args: &[&str]) -> (tempfile::TempDir, i32, String) {
-    let out = tempfile::tempdir().unwrap();
-    let assert = rollout(logs, args).arg("--out").arg(out.path()).assert();
-    let o = assert.get_output();
-    let stderr = String::from_utf8(o.stderr.clone()).unwrap();
+    let (out, o) = run_out(&mut rollout(logs, args));
+    let stderr = String::from_utf8(o.stderr).unwrap();
     (out, o.status.code().unwrap(), stderr)
-}
-
-fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name)).unwrap()
 }
 
 /// The row of `csv` for `day` and `provider`.
@@ -87,7 +74,7 @@ fn row<'a>(csv: &'a str, day: &str, provider: &str) -> &'a str {
 fn utc_matches_hand_computed_dashboard() {
     let (out, code, stderr) = run_to_dir("logs.csv", &[]);
     let csv = read(out.path(), "rollout.csv");
-    assert_eq!(csv, read(&fixture(""), "expected_rollout_utc.csv"));
+    assert_eq!(csv, read(fixture("rollout"), "expected_rollout_utc.csv"));
     // Spelled out, so the expected file cannot drift from the hand computation above.
     assert_eq!(
         csv.lines().next().unwrap(),
@@ -128,7 +115,7 @@ fn utc_matches_hand_computed_dashboard() {
     // The shadow row is read and valid: used, not rejected or out of range.
     assert_eq!(
         read(out.path(), "files.csv").lines().nth(1).unwrap(),
-        format!("{},78,78,0,0", fixture("logs.csv").display())
+        format!("{},78,78,0,0", fixture("rollout/logs.csv").display())
     );
     assert_eq!(read(out.path(), "rejected.csv").lines().count(), 1);
 }
@@ -137,7 +124,10 @@ fn utc_matches_hand_computed_dashboard() {
 fn tz_moves_calls_to_the_local_day() {
     let (out, _, _) = run_to_dir("logs.csv", &["--tz", "America/New_York"]);
     let csv = read(out.path(), "rollout.csv");
-    assert_eq!(csv, read(&fixture(""), "expected_rollout_new_york.csv"));
+    assert_eq!(
+        csv,
+        read(fixture("rollout"), "expected_rollout_new_york.csv")
+    );
     assert_eq!(
         row(&csv, "2026-04-01", "ominigate"),
         "2026-04-01,ominigate,39,97.50,11,28.21,45,90,0.0084,0.000300,2.727273"
@@ -164,7 +154,7 @@ fn from_to_keeps_one_day_and_counts_the_rest_out_of_range() {
     // 40 rows of 04-02 used; 33 of 04-01 (shadow included) and 5 of 04-03 out of range.
     assert_eq!(
         read(out.path(), "files.csv").lines().nth(1).unwrap(),
-        format!("{},78,40,38,0", fixture("logs.csv").display())
+        format!("{},78,40,38,0", fixture("rollout/logs.csv").display())
     );
 }
 

@@ -2,13 +2,14 @@
 //! committed seed corpus (tests/fuzz/seeds/), and the inputs the fuzzer found crashing
 //! (tests/fixtures/fuzz/) with the outcome each must now have.
 
-#[path = "fuzz/harness.rs"]
+#[path = "../fuzz/harness.rs"]
 mod harness;
 
+use crate::util::{daily_rates, fixture, fixture_bytes, root, spendrecon};
 use std::path::{Path, PathBuf};
 
 fn files(dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let dir = root().join(dir);
     let mut out: Vec<(PathBuf, Vec<u8>)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -45,13 +46,6 @@ fn rate_table_seeds() {
     run_seeds("rate_table", harness::rate_table);
 }
 
-fn fixture(name: &str) -> Vec<u8> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/fuzz")
-        .join(name);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
-
 /// log_line, found after about 100 runs: the fast JSON scanner accepted a line with invalid
 /// UTF-8 in a key it skips (`{"\xff":""}`), which serde_json rejects, so the two parsers
 /// disagreed. Such a line is now rejected on both paths, as invalid UTF-8 in a known field's
@@ -61,7 +55,7 @@ fn fixture(name: &str) -> Vec<u8> {
 fn invalid_utf8_in_a_key_rejects_the_line_both_ways() {
     use spendrecon::input::jsonl::{parse_line, parse_line_serde};
     use spendrecon::input::record::FieldSet;
-    let data = fixture("log_line-invalid-utf8-key.jsonl");
+    let data = fixture_bytes("fuzz/log_line-invalid-utf8-key.jsonl");
     let e = parse_line(&data, FieldSet::ALL).unwrap_err();
     assert!(
         e.reason
@@ -75,7 +69,7 @@ fn invalid_utf8_in_a_key_rejects_the_line_both_ways() {
     );
     harness::log_line(&data);
 
-    let data = fixture("log_line-invalid-utf8-skipped-value.jsonl");
+    let data = fixture_bytes("fuzz/log_line-invalid-utf8-skipped-value.jsonl");
     let call = parse_line(&data, FieldSet::ALL).unwrap();
     assert_eq!((call.usage.prompt, call.usage.completion), (1, 1));
     assert_eq!(
@@ -94,7 +88,7 @@ fn card_fee_on_the_largest_amount_does_not_overflow() {
     use rust_decimal_macros::dec;
     use spendrecon::domain::{Day, Money};
     use spendrecon::fees::policy::FeeBook;
-    let data = fixture("rate_table-card-fee-on-largest-amount.toml");
+    let data = fixture_bytes("fuzz/rate_table-card-fee-on-largest-amount.toml");
     let book = FeeBook::parse(Path::new("fees.toml"), std::str::from_utf8(&data).unwrap()).unwrap();
     let card = &book
         .on("openrouter", Day::parse("2026-04-01").unwrap())
@@ -112,7 +106,7 @@ fn card_fee_on_the_largest_amount_does_not_overflow() {
 #[test]
 fn fee_percentage_over_100_is_an_error() {
     use spendrecon::fees::policy::FeeBook;
-    let data = fixture("rate_table-fee-pct-over-100.toml");
+    let data = fixture_bytes("fuzz/rate_table-fee-pct-over-100.toml");
     let e =
         FeeBook::parse(Path::new("fees.toml"), std::str::from_utf8(&data).unwrap()).unwrap_err();
     assert_eq!(
@@ -131,9 +125,9 @@ fn fee_percentage_over_100_is_an_error() {
 fn a_bom_opening_a_csv_line_is_not_data() {
     use spendrecon::input::delimited::{parse_plain_line, parse_record, CsvLayout};
     use spendrecon::input::record::FieldSet;
-    let data = fixture("log_line-bom-opens-a-line.csv");
+    let data = fixture_bytes("fuzz/log_line-bom-opens-a-line.csv");
     harness::log_line(&data);
-    let data = fixture("log_line-bom-opens-a-data-line.csv");
+    let data = fixture_bytes("fuzz/log_line-bom-opens-a-data-line.csv");
     harness::log_line(&data);
     let layout = CsvLayout::from_header(
         &[
@@ -162,13 +156,11 @@ fn a_bom_opening_a_csv_line_is_not_data() {
 
     // End to end: the BOM line sits inside a chunk without quotes (the plain path) and is used.
     let out = tempfile::tempdir().unwrap();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/fuzz/log_line-bom-opens-a-data-line.csv");
-    assert_cmd::Command::cargo_bin("spendrecon")
-        .unwrap()
+    let path = fixture("fuzz/log_line-bom-opens-a-data-line.csv");
+    spendrecon()
         .arg("daily")
         .arg("--rates")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/daily/rates"))
+        .arg(daily_rates())
         .arg("--logs")
         .arg(&path)
         .arg("--out")
@@ -187,7 +179,7 @@ fn a_bom_opening_a_csv_line_is_not_data() {
 fn a_key_named_twice_inside_usage_rejects_the_line() {
     use spendrecon::input::jsonl::{parse_line, parse_line_serde};
     use spendrecon::input::record::FieldSet;
-    let data = fixture("log_line-duplicate-key-in-usage.jsonl");
+    let data = fixture_bytes("fuzz/log_line-duplicate-key-in-usage.jsonl");
     // All fields, and what `daily` reads.
     let daily = spendrecon::aggregate::FIELDS;
     for needed in [FieldSet::ALL, daily] {
@@ -211,8 +203,6 @@ fn a_key_named_twice_inside_usage_rejects_the_line() {
 /// the decimal range (exit status 101). Amounts over USD 10^15 are now rejected rows.
 #[test]
 fn amounts_past_usd_10_15_are_rejected_rows() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let fx = |p: &str| root.join("tests/fixtures").join(p);
     let runs: [(&[&str], &str); 3] = [
         (
             &["fees", "--topups", "fuzz/topups-largest-amount.csv"],
@@ -234,10 +224,10 @@ fn amounts_past_usd_10_15_are_rejected_rows() {
         ),
     ];
     for (args, reason) in runs {
-        let mut cmd = assert_cmd::Command::cargo_bin("spendrecon").unwrap();
-        cmd.arg(args[0]).arg("--rates").arg(fx("daily/rates"));
+        let mut cmd = spendrecon();
+        cmd.arg(args[0]).arg("--rates").arg(daily_rates());
         for pair in args[1..].chunks(2) {
-            cmd.arg(pair[0]).arg(fx(pair[1]));
+            cmd.arg(pair[0]).arg(fixture(pair[1]));
         }
         let out = cmd.assert().code(1).get_output().clone();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -28,14 +28,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::util::{fixture, spendrecon};
 use assert_cmd::Command;
 use predicates::str::contains;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/litellm")
-        .join(name)
-}
 
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap()
@@ -44,7 +39,11 @@ fn read(p: &Path) -> String {
 /// A temporary copy of the fixture rate directory, to write into.
 fn rates_copy() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture("rates/models.csv"), dir.path().join("models.csv")).unwrap();
+    std::fs::copy(
+        fixture("litellm/rates/models.csv"),
+        dir.path().join("models.csv"),
+    )
+    .unwrap();
     dir
 }
 
@@ -53,7 +52,7 @@ fn import(rates: &Path, json: &Path, extra: &[&str]) -> Command {
 }
 
 fn import_on(day: &str, rates: &Path, json: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("spendrecon").unwrap();
+    let mut cmd = spendrecon();
     cmd.args(["rates", "import-litellm"])
         .arg(json)
         .arg("--rates")
@@ -67,7 +66,7 @@ fn import_on(day: &str, rates: &Path, json: &Path, extra: &[&str]) -> Command {
 fn report_lists_new_changed_unchanged_and_leaves_the_table_alone() {
     let rates = rates_copy();
     let before = std::fs::read(rates.path().join("models.csv")).unwrap();
-    let out = import(rates.path(), &fixture("model_prices.json"), &[])
+    let out = import(rates.path(), &fixture("litellm/model_prices.json"), &[])
         .assert()
         .success()
         .stderr(contains(
@@ -79,7 +78,7 @@ fn report_lists_new_changed_unchanged_and_leaves_the_table_alone() {
         .clone();
     assert_eq!(
         String::from_utf8(out).unwrap(),
-        read(&fixture("expected_report.csv"))
+        read(&fixture("litellm/expected_report.csv"))
     );
     assert_eq!(
         std::fs::read(rates.path().join("models.csv")).unwrap(),
@@ -90,19 +89,22 @@ fn report_lists_new_changed_unchanged_and_leaves_the_table_alone() {
 #[test]
 fn write_closes_the_old_row_and_the_table_prices_calls() {
     let rates = rates_copy();
-    import(rates.path(), &fixture("model_prices.json"), &["--write"])
-        .assert()
-        .success()
-        .stderr(contains("wrote"));
+    import(
+        rates.path(),
+        &fixture("litellm/model_prices.json"),
+        &["--write"],
+    )
+    .assert()
+    .success()
+    .stderr(contains("wrote"));
     assert_eq!(
         read(&rates.path().join("models.csv")),
-        read(&fixture("expected_models.csv"))
+        read(&fixture("litellm/expected_models.csv"))
     );
 
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let out = spendrecon()
         .args(["daily", "--quiet", "--logs"])
-        .arg(fixture("calls.jsonl"))
+        .arg(fixture("litellm/calls.jsonl"))
         .arg("--rates")
         .arg(rates.path())
         .assert()
@@ -121,20 +123,24 @@ fn write_closes_the_old_row_and_the_table_prices_calls() {
     );
 
     // Importing the same file again changes nothing.
-    import(rates.path(), &fixture("model_prices.json"), &["--write"])
-        .assert()
-        .success()
-        .stderr(contains("0 new, 0 changed, 5 unchanged"))
-        .stderr(contains("nothing to write"));
+    import(
+        rates.path(),
+        &fixture("litellm/model_prices.json"),
+        &["--write"],
+    )
+    .assert()
+    .success()
+    .stderr(contains("0 new, 0 changed, 5 unchanged"))
+    .stderr(contains("nothing to write"));
     assert_eq!(
         read(&rates.path().join("models.csv")),
-        read(&fixture("expected_models.csv"))
+        read(&fixture("litellm/expected_models.csv"))
     );
 
     // A day before rows the table already has is a conflict: left out, exit status 1. Here
     // every slug is a conflict or unchanged, so the table is not touched.
     let before = std::fs::read(rates.path().join("models.csv")).unwrap();
-    import_on("2026-04-15", rates.path(), &fixture("model_prices.json"), &["--write"])
+    import_on("2026-04-15", rates.path(), &fixture("litellm/model_prices.json"), &["--write"])
         .assert()
         .code(1)
         .stdout(contains(
@@ -181,22 +187,20 @@ fn malformed_json_and_negative_price_are_bad_input() {
 
 #[test]
 fn effective_from_is_required() {
-    Command::cargo_bin("spendrecon")
-        .unwrap()
+    spendrecon()
         .args(["rates", "import-litellm"])
-        .arg(fixture("model_prices.json"))
+        .arg(fixture("litellm/model_prices.json"))
         .assert()
         .code(2)
         .stderr(contains("--effective-from"));
 }
 
 fn daily_csv(extra: &[&str]) -> String {
-    let out = Command::cargo_bin("spendrecon")
-        .unwrap()
+    let out = spendrecon()
         .args(["daily", "--quiet", "--logs"])
-        .arg(fixture("calls.jsonl"))
+        .arg(fixture("litellm/calls.jsonl"))
         .arg("--rates")
-        .arg(fixture("rates"))
+        .arg(fixture("litellm/rates"))
         .args(extra)
         .assert()
         // google/gemini-2.5-pro is not in the fixture table: unpriced, flagged.
@@ -210,7 +214,7 @@ fn daily_csv(extra: &[&str]) -> String {
 #[test]
 fn override_changes_only_the_overridden_slug() {
     let base = daily_csv(&[]);
-    let over = fixture("override.csv");
+    let over = fixture("litellm/override.csv");
     let with = daily_csv(&["--rates-override", over.to_str().unwrap()]);
     let gpt5 = "2026-05-02,openrouter,openai/gpt-5,1,1000,0,0,100,1100";
     assert!(base.contains(&format!("{gpt5},0.00225,0")), "{base}");
@@ -231,10 +235,9 @@ fn override_changes_only_the_overridden_slug() {
 #[test]
 fn a_bad_override_file_is_bad_input() {
     let (_d, p) = bad_json("provider,model\n*,m\n");
-    Command::cargo_bin("spendrecon")
-        .unwrap()
+    spendrecon()
         .args(["daily", "--logs"])
-        .arg(fixture("calls.jsonl"))
+        .arg(fixture("litellm/calls.jsonl"))
         .arg("--rates-override")
         .arg(&p)
         .assert()

@@ -27,62 +27,51 @@
 //! In America/New_York (UTC−4) call #4 (04-02 00:00Z) falls on local 04-01 but keeps the gateway
 //! price of its UTC day: 04-01 ominigate big = #4 + #5 = 0.00255; 04-02 ominigate big = #10.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::util::{fixture, read, run_out, spendrecon};
 use assert_cmd::Command;
 use predicates::str::contains;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/daily")
-        .join(name)
-}
-
 fn daily(args: &[&str]) -> Command {
-    let mut cmd = Command::cargo_bin("spendrecon").unwrap();
+    let mut cmd = spendrecon();
     cmd.arg("daily")
         .arg("--rates")
-        .arg(fixture("rates"))
+        .arg(fixture("daily/rates"))
         .args(args);
     cmd
 }
 
 fn run_to_dir(logs: &[&Path], extra: &[&str]) -> (tempfile::TempDir, i32) {
-    let out = tempfile::tempdir().unwrap();
     let mut cmd = daily(extra);
     for l in logs {
         cmd.arg("--logs").arg(l);
     }
-    let assert = cmd.arg("--out").arg(out.path()).assert();
-    let code = assert.get_output().status.code().unwrap();
-    (out, code)
-}
-
-fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name)).unwrap()
+    let (out, o) = run_out(&mut cmd);
+    (out, o.status.code().unwrap())
 }
 
 #[test]
 fn jsonl_matches_hand_computed_daily() {
-    let (out, code) = run_to_dir(&[&fixture("logs.jsonl")], &[]);
+    let (out, code) = run_to_dir(&[&fixture("daily/logs.jsonl")], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture(""), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
     // acme/unknown has no rate: flagged, exit status 1.
     assert_eq!(code, 1);
     assert_eq!(
         read(out.path(), "files.csv").lines().nth(1).unwrap(),
-        format!("{},10,10,0,0", fixture("logs.jsonl").display())
+        format!("{},10,10,0,0", fixture("daily/logs.jsonl").display())
     );
 }
 
 #[test]
 fn csv_matches_hand_computed_daily() {
-    let (out, _) = run_to_dir(&[&fixture("logs.csv")], &[]);
+    let (out, _) = run_to_dir(&[&fixture("daily/logs.csv")], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture(""), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
 }
 
@@ -95,22 +84,25 @@ fn gzip_matches_plain() {
         std::fs::File::create(&gz).unwrap(),
         flate2::Compression::default(),
     );
-    enc.write_all(&std::fs::read(fixture("logs.jsonl")).unwrap())
+    enc.write_all(&std::fs::read(fixture("daily/logs.jsonl")).unwrap())
         .unwrap();
     enc.finish().unwrap();
     let (out, _) = run_to_dir(&[&gz], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture(""), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
 }
 
 #[test]
 fn time_zone_cuts_days_but_rates_follow_utc_day() {
-    let (out, _) = run_to_dir(&[&fixture("logs.jsonl")], &["--tz", "America/New_York"]);
+    let (out, _) = run_to_dir(
+        &[&fixture("daily/logs.jsonl")],
+        &["--tz", "America/New_York"],
+    );
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture(""), "expected_daily_new_york.csv")
+        read(fixture("daily"), "expected_daily_new_york.csv")
     );
 }
 
@@ -118,7 +110,7 @@ fn time_zone_cuts_days_but_rates_follow_utc_day() {
 fn from_to_filter_inclusively_and_account_for_rows() {
     // Calls 1, 2, 3 and 5 are on 2026-04-01 UTC: outside --from 2026-04-02.
     let (out, code) = run_to_dir(
-        &[&fixture("logs.jsonl")],
+        &[&fixture("daily/logs.jsonl")],
         &["--from", "2026-04-02", "--to", "2026-04-02"],
     );
     let daily = read(out.path(), "daily.csv");
@@ -130,24 +122,28 @@ fn from_to_filter_inclusively_and_account_for_rows() {
     assert!(read(out.path(), "files.csv").contains(",10,6,4,0"));
     assert_eq!(code, 1);
     // 04-01 alone is fully priced and clean: exit 0.
-    let (_, code) = run_to_dir(&[&fixture("logs.jsonl")], &["--to", "2026-04-01"]);
+    let (_, code) = run_to_dir(&[&fixture("daily/logs.jsonl")], &["--to", "2026-04-01"]);
     assert_eq!(code, 0);
 }
 
 #[test]
 fn stdout_without_out_dir() {
-    let expected = read(&fixture(""), "expected_daily_utc.csv");
-    daily(&["--logs", fixture("logs.jsonl").to_str().unwrap(), "--quiet"])
-        .assert()
-        .code(1)
-        .stdout(expected);
+    let expected = read(fixture("daily"), "expected_daily_utc.csv");
+    daily(&[
+        "--logs",
+        fixture("daily/logs.jsonl").to_str().unwrap(),
+        "--quiet",
+    ])
+    .assert()
+    .code(1)
+    .stdout(expected);
 }
 
 #[test]
 fn json_format_has_csv_columns() {
     let out = daily(&[
         "--logs",
-        fixture("logs.jsonl").to_str().unwrap(),
+        fixture("daily/logs.jsonl").to_str().unwrap(),
         "--format",
         "json",
         "-q",
@@ -163,11 +159,11 @@ fn json_format_has_csv_columns() {
 
 #[test]
 fn bad_jsonl_rows_are_rejected_with_line_and_reason() {
-    let (out, code) = run_to_dir(&[&fixture("bad.jsonl")], &[]);
+    let (out, code) = run_to_dir(&[&fixture("daily/bad.jsonl")], &[]);
     assert_eq!(code, 1);
     let rejected = read(out.path(), "rejected.csv");
     let lines: Vec<&str> = rejected.lines().collect();
-    let file = fixture("bad.jsonl").display().to_string();
+    let file = fixture("daily/bad.jsonl").display().to_string();
     let expect = [
         (2, "", "cut short"),
         (3, "prompt_tokens", "negative token count -5"),
@@ -194,7 +190,7 @@ fn bad_jsonl_rows_are_rejected_with_line_and_reason() {
 
 #[test]
 fn bad_csv_rows_keep_physical_line_numbers() {
-    let (out, _) = run_to_dir(&[&fixture("bad.csv")], &[]);
+    let (out, _) = run_to_dir(&[&fixture("daily/bad.csv")], &[]);
     let rejected = read(out.path(), "rejected.csv");
     let lines: Vec<&str> = rejected.lines().skip(1).collect();
     assert_eq!(lines.len(), 4, "{rejected}");
@@ -226,7 +222,7 @@ fn bad_csv_rows_keep_physical_line_numbers() {
 
 #[test]
 fn bom_crlf_and_latin1() {
-    let (out, _) = run_to_dir(&[&fixture("bom_crlf_latin1.csv")], &[]);
+    let (out, _) = run_to_dir(&[&fixture("daily/bom_crlf_latin1.csv")], &[]);
     let rejected = read(out.path(), "rejected.csv");
     assert!(rejected.contains(",3,model,not valid UTF-8"), "{rejected}");
     // The raw row is kept (lossily decoded) so the analyst can find it.
@@ -240,11 +236,15 @@ fn bom_crlf_and_latin1() {
 
 #[test]
 fn strict_stops_with_status_2_and_location() {
-    daily(&["--logs", fixture("bad.jsonl").to_str().unwrap(), "--strict"])
-        .assert()
-        .code(2)
-        .stderr(contains("bad.jsonl:2:"))
-        .stderr(contains("--strict"));
+    daily(&[
+        "--logs",
+        fixture("daily/bad.jsonl").to_str().unwrap(),
+        "--strict",
+    ])
+    .assert()
+    .code(2)
+    .stderr(contains("bad.jsonl:2:"))
+    .stderr(contains("--strict"));
 }
 
 #[test]
@@ -254,7 +254,7 @@ fn unknown_format_and_missing_file_are_usage_errors() {
         .code(2);
     daily(&[
         "--logs",
-        fixture("rates/models.csv")
+        fixture("daily/rates/models.csv")
             .parent()
             .unwrap()
             .to_str()
@@ -276,7 +276,7 @@ fn unknown_format_and_missing_file_are_usage_errors() {
 fn directory_reads_every_log_file_and_skips_others() {
     let dir = tempfile::tempdir().unwrap();
     // The ten calls split over two formats in one directory, plus an unrelated file.
-    let jsonl = std::fs::read_to_string(fixture("logs.jsonl")).unwrap();
+    let jsonl = std::fs::read_to_string(fixture("daily/logs.jsonl")).unwrap();
     let (a, b): (Vec<_>, Vec<_>) = jsonl.lines().enumerate().partition(|(i, _)| i % 2 == 0);
     let join = |v: Vec<(usize, &str)>| {
         v.into_iter()
@@ -289,22 +289,21 @@ fn directory_reads_every_log_file_and_skips_others() {
     let (out, _) = run_to_dir(&[dir.path()], &[]);
     assert_eq!(
         read(out.path(), "daily.csv"),
-        read(&fixture(""), "expected_daily_utc.csv")
+        read(fixture("daily"), "expected_daily_utc.csv")
     );
 }
 
 #[test]
 fn overlapping_rate_periods_are_bad_input() {
     let dir = tempfile::tempdir().unwrap();
-    let mut rates = std::fs::read_to_string(fixture("rates/models.csv")).unwrap();
+    let mut rates = std::fs::read_to_string(fixture("daily/rates/models.csv")).unwrap();
     rates.push_str("*,acme/big,2026-03-01,2026-03-31,1,1,,,,,,overlaps line 2\n");
     std::fs::write(dir.path().join("models.csv"), rates).unwrap();
-    Command::cargo_bin("spendrecon")
-        .unwrap()
+    spendrecon()
         .args([
             "daily",
             "--logs",
-            fixture("logs.jsonl").to_str().unwrap(),
+            fixture("daily/logs.jsonl").to_str().unwrap(),
             "--rates",
         ])
         .arg(dir.path())
@@ -319,7 +318,7 @@ fn truncated_gzip_keeps_rows_before_the_break_and_says_where() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
     // 3000 copies of call #2 (p2000 c100 → 0.0075 each), compressed, then cut short.
-    let line = std::fs::read_to_string(fixture("logs.jsonl"))
+    let line = std::fs::read_to_string(fixture("daily/logs.jsonl"))
         .unwrap()
         .lines()
         .nth(1)
@@ -359,7 +358,7 @@ fn truncated_gzip_keeps_rows_before_the_break_and_says_where() {
 fn many_bad_rows_are_all_listed_in_input_order() {
     // 50,000 broken lines interleaved with 50,000 good ones: enough to spill to disk.
     let dir = tempfile::tempdir().unwrap();
-    let good = std::fs::read_to_string(fixture("logs.jsonl"))
+    let good = std::fs::read_to_string(fixture("daily/logs.jsonl"))
         .unwrap()
         .lines()
         .nth(1)

@@ -1,0 +1,27 @@
+//! The integration tests, one binary (as ripgrep and xsv arrange theirs): a module per command
+//! or concern, and `util` for the helpers they share. One binary links the crate and its
+//! dependencies (polars among them) once instead of once per test file.
+
+mod util;
+
+mod audit;
+mod bad_input;
+mod config;
+mod daily;
+mod exports;
+mod fees;
+mod focus;
+mod forecast;
+mod formats;
+mod fuzz_regressions;
+mod invoices;
+mod progress;
+mod properties;
+mod rates_import;
+mod reconcile;
+mod report;
+mod rollout;
+mod sample_invoices;
+mod sample_month;
+mod shadow;
+mod topups;
