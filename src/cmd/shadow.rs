@@ -9,7 +9,7 @@ use crate::cli::ShadowArgs;
 use crate::context::Context;
 use crate::domain::{Money, Outcome, Tolerance};
 use crate::insight::shadow::{self, Limits, ShadowRun};
-use crate::output::summary;
+use crate::output::{summary, tables};
 
 pub fn run(args: &ShadowArgs) -> Result<Outcome> {
     if args.tolerance_pct < Money::ZERO {
@@ -37,7 +37,8 @@ pub fn run(args: &ShadowArgs) -> Result<Outcome> {
         .join(collected, &tol)
         .context("joining shadow calls with their primaries")?;
 
-    ctx.out.write_main("shadow", &result.table())?;
+    ctx.out
+        .write_main("shadow", &tables::shadow_table(&result))?;
     ctx.sink()
         .copy_secondary("shadow_pairs.csv", result.pairs_csv.path())
         .context("writing shadow_pairs.csv")?;

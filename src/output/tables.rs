@@ -12,6 +12,7 @@ use crate::forecast::run_rate::ForecastRow;
 use crate::forecast::whatif::ScenarioRow;
 use crate::insight::audit::AuditRow;
 use crate::insight::rollout::{self, Rollout};
+use crate::insight::shadow::{self, ShadowReport};
 use crate::pricing::litellm::{self, Plan};
 use crate::reconcile::findings::Finding;
 use crate::reconcile::{ProviderSummary, ReconRow};
@@ -411,5 +412,30 @@ pub fn import_table(plan: &Plan) -> Table {
     Table {
         header: litellm::REPORT_HEADER.to_vec(),
         rows: plan.report_rows(),
+    }
+}
+
+/// `shadow.csv`. Empty cells where a row has no pairs.
+pub fn shadow_table(report: &ShadowReport) -> Table {
+    let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_default();
+    Table {
+        header: shadow::HEADER.to_vec(),
+        rows: report
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.day.to_string(),
+                    r.model.clone(),
+                    r.pairs.to_string(),
+                    r.unpaired.to_string(),
+                    opt(r.prompt_drift.map(|x| x.0)),
+                    opt(r.prompt_drift.map(|x| x.1)),
+                    opt(r.completion_drift.map(|x| x.0)),
+                    opt(r.completion_drift.map(|x| x.1)),
+                    r.over_tolerance.to_string(),
+                ]
+            })
+            .collect(),
     }
 }

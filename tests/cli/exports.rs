@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use crate::util::{day, fixture, root, run_out, spendrecon};
 use rust_decimal_macros::dec;
-use spendrecon::input::invoices::{read_invoices, InvoiceRead};
 use spendrecon::pricing::slugs::SlugMap;
+use spendrecon::sources::invoices::{read_invoices, InvoiceRead};
 
 fn read(name: &str) -> InvoiceRead {
     read_invoices(

@@ -53,8 +53,8 @@ fn rate_table_seeds() {
 /// unread, so that line stays usable on both paths.
 #[test]
 fn invalid_utf8_in_a_key_rejects_the_line_both_ways() {
-    use spendrecon::input::jsonl::{parse_line, parse_line_serde};
-    use spendrecon::input::record::FieldSet;
+    use spendrecon::sources::jsonl::{parse_line, parse_line_serde};
+    use spendrecon::sources::record::FieldSet;
     let data = fixture_bytes("fuzz/log_line-invalid-utf8-key.jsonl");
     let e = parse_line(&data, FieldSet::ALL).unwrap_err();
     assert!(
@@ -123,8 +123,8 @@ fn fee_percentage_over_100_is_an_error() {
 /// either path.
 #[test]
 fn a_bom_opening_a_csv_line_is_not_data() {
-    use spendrecon::input::delimited::{parse_plain_line, parse_record, CsvLayout};
-    use spendrecon::input::record::FieldSet;
+    use spendrecon::sources::delimited::{parse_plain_line, parse_record, CsvLayout};
+    use spendrecon::sources::record::FieldSet;
     let data = fixture_bytes("fuzz/log_line-bom-opens-a-line.csv");
     harness::log_line(&data);
     let data = fixture_bytes("fuzz/log_line-bom-opens-a-data-line.csv");
@@ -177,8 +177,8 @@ fn a_bom_opening_a_csv_line_is_not_data() {
 /// now declines the fast path, so the row is rejected with serde_json's message.
 #[test]
 fn a_key_named_twice_inside_usage_rejects_the_line() {
-    use spendrecon::input::jsonl::{parse_line, parse_line_serde};
-    use spendrecon::input::record::FieldSet;
+    use spendrecon::sources::jsonl::{parse_line, parse_line_serde};
+    use spendrecon::sources::record::FieldSet;
     let data = fixture_bytes("fuzz/log_line-duplicate-key-in-usage.jsonl");
     // All fields, and what `daily` reads.
     let daily = spendrecon::aggregate::FIELDS;

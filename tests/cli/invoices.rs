@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::util::{day, declare_size, fixture, rejected, stats};
 use rust_decimal_macros::dec;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-use spendrecon::input::invoices::{read_invoices, InvoiceLine, InvoiceRead};
-use spendrecon::input::InputError;
 use spendrecon::pricing::slugs::SlugMap;
+use spendrecon::sources::invoices::{read_invoices, InvoiceLine, InvoiceRead};
+use spendrecon::sources::InputError;
 
 fn read(paths: &[PathBuf], sheet: Option<&str>, tz: Option<chrono_tz::Tz>) -> InvoiceRead {
     read_invoices(paths, sheet, tz, &SlugMap::builtin()).unwrap()

@@ -15,6 +15,7 @@ mod forecast;
 mod formats;
 mod fuzz_regressions;
 mod invoices;
+mod layers;
 mod progress;
 mod properties;
 mod rates_import;

@@ -8,8 +8,8 @@ use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use spendrecon::domain::{Day, TopupMethod};
-use spendrecon::input::topups::{read_topups, Purchase, TopupRead};
-use spendrecon::input::InputError;
+use spendrecon::sources::topups::{read_topups, Purchase, TopupRead};
+use spendrecon::sources::InputError;
 
 const BERLIN: Option<chrono_tz::Tz> = Some(chrono_tz::Europe::Berlin);
 const NEW_YORK: Option<chrono_tz::Tz> = Some(chrono_tz::America::New_York);

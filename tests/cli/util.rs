@@ -7,7 +7,7 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use spendrecon::domain::Day;
-use spendrecon::input::{FileStats, Rejection};
+use spendrecon::sources::{FileStats, Rejection};
 
 /// The crate's root (where Cargo.toml is): the directory that `rates/` and `sample-data/` are
 /// relative to.

@@ -8,12 +8,12 @@ use std::sync::OnceLock;
 
 use spendrecon::domain::{Money, Tier, TokenSums, TopupMethod};
 use spendrecon::fees::policy::FeeBook;
-use spendrecon::input::delimited::{parse_plain_line, parse_record, CsvLayout};
-use spendrecon::input::invoices::{read_invoice_csv_bytes, InvoiceRead};
-use spendrecon::input::jsonl::{parse_line, parse_line_serde};
-use spendrecon::input::record::FieldSet;
 use spendrecon::pricing::slugs::SlugMap;
 use spendrecon::pricing::{cost, RateTable};
+use spendrecon::sources::delimited::{parse_plain_line, parse_record, CsvLayout};
+use spendrecon::sources::invoices::{read_invoice_csv_bytes, InvoiceRead};
+use spendrecon::sources::jsonl::{parse_line, parse_line_serde};
+use spendrecon::sources::record::FieldSet;
 
 /// The header of `tests/fixtures/daily/logs.csv`.
 const FIXTURE_HEADER: &str = "ts,provider,model,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,status,input_tokens,output_tokens,cache_read_input_tokens,cache_creation_input_tokens,request_id";
@@ -135,7 +135,7 @@ fn check_invoices(r: &InvoiceRead) {
     }
     assert!(r.lines.len() as u64 <= f.used);
     for w in r.lines.windows(2) {
-        let key = |l: &spendrecon::input::invoices::InvoiceLine| {
+        let key = |l: &spendrecon::sources::invoices::InvoiceLine| {
             (l.day, l.provider.clone(), l.model.clone())
         };
         assert!(key(&w[0]) < key(&w[1]), "lines sorted and summed per key");

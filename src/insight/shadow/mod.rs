@@ -46,7 +46,6 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
 use crate::domain::{Day, DayCutter, Period, Tolerance};
-use crate::output::Table;
 use crate::sources::record::{FieldId, FieldSet};
 
 mod pairs;
@@ -156,31 +155,6 @@ pub struct ShadowReport {
 }
 
 impl ShadowReport {
-    /// `shadow.csv`. Empty cells where a row has no pairs.
-    pub fn table(&self) -> Table {
-        let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_default();
-        Table {
-            header: HEADER.to_vec(),
-            rows: self
-                .rows
-                .iter()
-                .map(|r| {
-                    vec![
-                        r.day.to_string(),
-                        r.model.clone(),
-                        r.pairs.to_string(),
-                        r.unpaired.to_string(),
-                        opt(r.prompt_drift.map(|x| x.0)),
-                        opt(r.prompt_drift.map(|x| x.1)),
-                        opt(r.completion_drift.map(|x| x.0)),
-                        opt(r.completion_drift.map(|x| x.1)),
-                        r.over_tolerance.to_string(),
-                    ]
-                })
-                .collect(),
-        }
-    }
-
     /// Anything to flag: a pair over tolerance or an unpaired shadow call.
     pub fn flagged(&self) -> bool {
         self.totals.over_tolerance > 0 || self.totals.unpaired.total() > 0

@@ -252,10 +252,12 @@ fn rows_sort_by_day_then_model_and_pairs_by_ids() {
             ("2026-04-02".to_string(), "b"),
         ]
     );
-    assert_eq!(r.table().rows[0][1], "=cmd");
-    assert!(String::from_utf8(r.table().csv())
-        .unwrap()
-        .contains("\n2026-04-01,'=cmd,"));
+    assert_eq!(crate::output::tables::shadow_table(&r).rows[0][1], "=cmd");
+    assert!(
+        String::from_utf8(crate::output::tables::shadow_table(&r).csv())
+            .unwrap()
+            .contains("\n2026-04-01,'=cmd,")
+    );
     assert_eq!(
         pairs_csv(&r),
         "day,model,primary_request_id,shadow_request_id,prompt_drift,completion_drift\n\
