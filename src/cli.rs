@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{Day, Money, Month};
-pub use crate::output::Format;
+pub(crate) use crate::output::Format;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -16,7 +16,7 @@ pub use crate::output::Format;
     about = "What your LLM API traffic really cost, and whether the gateways' bills are right",
     after_help = "Exit status: 0 all reconciled, 1 something was flagged (rejected rows, unpriced calls, mismatches), 2 bad input or usage."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Defaults for the options from this file (default: ./spendrecon.toml when present);
     /// flags on the command line win
     #[arg(long, global = true, value_name = "FILE")]
@@ -26,7 +26,7 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Tokens and priced cost per day × provider × model → daily.csv
     Daily(DailyArgs),
     /// Logs against gateway invoices → recon.csv, findings.csv, daily.csv, summary.csv, rejected.csv
@@ -61,14 +61,14 @@ pub enum Command {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum RatesCommand {
+pub(crate) enum RatesCommand {
     /// Compare LiteLLM's model_prices_and_context_window.json with the rate table: new, changed
     /// and unchanged slugs on stdout; --write adds the rows to DIR/models.csv
     ImportLitellm(ImportArgs),
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// LiteLLM's model_prices_and_context_window.json, downloaded beforehand (no network use)
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
@@ -95,7 +95,7 @@ pub struct ImportArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ForecastArgs {
+pub(crate) struct ForecastArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     /// Month to forecast (default: the month of the last logged day)
@@ -122,7 +122,7 @@ pub struct ForecastArgs {
 
 /// The fee model's inputs, shared by `fees` and `reconcile`.
 #[derive(Args, Debug, Clone)]
-pub struct FeeArgs {
+pub(crate) struct FeeArgs {
     /// Top-up ledger, .csv or .xlsx: date,provider,amount_usd,method[,fee_usd] (repeatable)
     #[arg(long = "topups", value_name = "PATH")]
     pub topups: Vec<PathBuf>,
@@ -134,7 +134,7 @@ pub struct FeeArgs {
 
 #[derive(Args, Debug, Clone)]
 #[command(mut_arg("paths", |a| a.required(false)))]
-pub struct FeesArgs {
+pub(crate) struct FeesArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -159,7 +159,7 @@ pub struct FeesArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ReconcileArgs {
+pub(crate) struct ReconcileArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     /// Invoice or activity export, .csv or .xlsx (repeatable)
@@ -179,7 +179,7 @@ pub struct ReconcileArgs {
 
 /// How invoices are read and matched, shared by `reconcile` and `report`.
 #[derive(Args, Debug, Clone)]
-pub struct MatchArgs {
+pub(crate) struct MatchArgs {
     /// XLSX sheet to read (default: the first)
     #[arg(long, value_name = "NAME")]
     pub sheet: Option<String>,
@@ -197,7 +197,7 @@ pub struct MatchArgs {
 /// `reconcile`'s options with the invoices optional: without them the page shows what the logs
 /// cost and skips the comparison.
 #[derive(Args, Debug, Clone)]
-pub struct ReportArgs {
+pub(crate) struct ReportArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     /// Invoice or activity export, .csv or .xlsx (repeatable; optional)
@@ -212,7 +212,7 @@ pub struct ReportArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ShadowArgs {
+pub(crate) struct ShadowArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     /// Token drift allowed between a shadow call and its primary, as a count
@@ -226,7 +226,7 @@ pub struct ShadowArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct DailyArgs {
+pub(crate) struct DailyArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -238,7 +238,7 @@ pub struct DailyArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct AuditArgs {
+pub(crate) struct AuditArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -246,7 +246,7 @@ pub struct AuditArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct RolloutArgs {
+pub(crate) struct RolloutArgs {
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -255,7 +255,7 @@ pub struct RolloutArgs {
 
 /// Where the request logs are and which days of them count.
 #[derive(Args, Debug, Clone)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz
     #[arg(long = "logs", required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
@@ -278,7 +278,7 @@ pub struct LogArgs {
 
 /// `--focus`, on the commands that price usage against bills.
 #[derive(Args, Debug, Clone, Default)]
-pub struct FocusArgs {
+pub(crate) struct FocusArgs {
     /// Also write the priced usage (and the fees) as a FinOps FOCUS 1.2 dataset (CSV)
     #[arg(long, value_name = "FILE")]
     pub focus: Option<PathBuf>,
@@ -286,14 +286,14 @@ pub struct FocusArgs {
 
 /// `--xlsx`, on the commands whose tables end in a spreadsheet.
 #[derive(Args, Debug, Clone, Default)]
-pub struct XlsxArgs {
+pub(crate) struct XlsxArgs {
     /// Also write the tables as one workbook: a sheet each, plus Rejected and Files
     #[arg(long, value_name = "FILE")]
     pub xlsx: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// Rate directory (models.csv, slugs.csv, fees.toml); default ./rates if present, else the
     /// tables built into the binary
     #[arg(long, value_name = "DIR")]

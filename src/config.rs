@@ -39,14 +39,14 @@ const KEYS: &[(&str, bool)] = &[
 
 /// The file's settings: option long name → values (one, or several for a list).
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Config {
+pub(crate) struct Config {
     pub file: PathBuf,
     pub values: Vec<(&'static str, Vec<String>)>,
 }
 
 /// Finds the config file: `--config FILE` (or `--config=FILE`) among `args`, else
 /// `./spendrecon.toml`. None when neither is there.
-pub fn find(args: &[OsString]) -> Result<Option<Config>> {
+pub(crate) fn find(args: &[OsString]) -> Result<Option<Config>> {
     let mut given = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -72,7 +72,7 @@ pub fn find(args: &[OsString]) -> Result<Option<Config>> {
 }
 
 /// Reads the file's keys: strings, numbers, booleans, or lists of strings.
-pub fn parse(path: &Path, text: &str) -> Result<Config> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Config> {
     let doc: toml::Spanned<toml::Table> = toml::from_str(text)
         .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), one_line(&e.to_string())))?;
     let base = path.parent().unwrap_or(Path::new(""));
@@ -138,7 +138,7 @@ fn line_of(text: &str, key: &str) -> usize {
 /// Makes the file's values the defaults of every subcommand that has the option, nested ones
 /// (`rates import-litellm`) included. A flag (`quiet = true`) sets the flag unless the command
 /// line says otherwise.
-pub fn apply(mut cmd: clap::Command, cfg: &Config) -> clap::Command {
+pub(crate) fn apply(mut cmd: clap::Command, cfg: &Config) -> clap::Command {
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|s| s.get_name().to_string())

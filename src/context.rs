@@ -21,7 +21,7 @@ use crate::reconcile::{self, Inputs, Reconciliation};
 use crate::sources::LogSet;
 
 /// One run's resolved options.
-pub struct Context {
+pub(crate) struct Context {
     pub logs: LogSet,
     /// `--from`/`--to`, checked to be in order.
     pub period: Period,
@@ -36,7 +36,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub fn new(common: &CommonArgs, logs: &LogArgs) -> Result<Context> {
+    pub(crate) fn new(common: &CommonArgs, logs: &LogArgs) -> Result<Context> {
         if let (Some(f), Some(t)) = (logs.from, logs.to) {
             if f > t {
                 bail!("--from {f} is after --to {t}");
@@ -67,12 +67,12 @@ impl Context {
 
     /// `rates/models.csv`, with `--rates-override`'s rows in place of the same provider and
     /// model.
-    pub fn rates(&self) -> Result<&RateTable> {
+    pub(crate) fn rates(&self) -> Result<&RateTable> {
         cached(&self.rates, || self.tables.rates())
     }
 
     /// `rates/slugs.csv` from the same place as the rate table.
-    pub fn slugs(&self) -> Result<&SlugMap> {
+    pub(crate) fn slugs(&self) -> Result<&SlugMap> {
         cached(&self.slugs, || {
             Ok(match self.tables.find("slugs.csv") {
                 Some(dir) => SlugMap::load_dir(&dir)?,
@@ -82,7 +82,7 @@ impl Context {
     }
 
     /// `rates/fees.toml` from the same place as the rate table, as written.
-    pub fn fee_book(&self) -> Result<&FeeBook> {
+    pub(crate) fn fee_book(&self) -> Result<&FeeBook> {
         cached(&self.fees, || {
             Ok(match self.tables.find("fees.toml") {
                 Some(dir) => FeeBook::load_dir(&dir)?,
@@ -92,7 +92,7 @@ impl Context {
     }
 
     /// The fee policies with `--byok-subscription` applied, and notes on what it changed.
-    pub fn fee_book_with(&self, fees: &FeeArgs) -> Result<(FeeBook, Vec<String>)> {
+    pub(crate) fn fee_book_with(&self, fees: &FeeArgs) -> Result<(FeeBook, Vec<String>)> {
         let mut book = self.fee_book()?.clone();
         let notes = crate::fees::apply_subscription(&mut book, fees.byok_subscription)
             .map_err(|m| anyhow!(m))?;
@@ -101,7 +101,7 @@ impl Context {
 
     /// The reconciliation `reconcile` and `report` ask for (`report`'s invoices may be none),
     /// with the notes on what `--byok-subscription` changed.
-    pub fn reconciliation(
+    pub(crate) fn reconciliation(
         &self,
         invoices: &[PathBuf],
         matching: &MatchArgs,
@@ -126,7 +126,7 @@ impl Context {
     }
 
     /// The output sink alone, for commands that read no logs.
-    pub fn sink(&self) -> &Sink {
+    pub(crate) fn sink(&self) -> &Sink {
         &self.out.sink
     }
 }

@@ -26,7 +26,7 @@ type GroupKey = (u32, Day, Day, bool);
 /// of the names and checked against them (a collision, however unlikely, falls back to `spill`):
 /// no string is built per call.
 #[derive(Default)]
-pub struct Names {
+pub(crate) struct Names {
     ids: FxHashMap<u64, u32>,
     spill: FxHashMap<(String, String), u32>,
     names: Vec<(String, String)>,
@@ -34,11 +34,11 @@ pub struct Names {
 
 /// Distinct provider × model pairs one worker keeps: real traffic has dozens; a log with more is
 /// hostile or broken, and its further pairs are rejected rather than grown without bound.
-pub const MAX_NAMES: usize = 100_000;
+pub(crate) const MAX_NAMES: usize = 100_000;
 
 impl Names {
     /// The id of a pair, or `None` when it would be a new pair beyond [`MAX_NAMES`].
-    pub fn id_capped(&mut self, provider: &str, model: &str) -> Option<u32> {
+    pub(crate) fn id_capped(&mut self, provider: &str, model: &str) -> Option<u32> {
         if self.names.len() < MAX_NAMES {
             return Some(self.id(provider, model));
         }
@@ -60,7 +60,7 @@ impl Names {
         }
     }
 
-    pub fn id(&mut self, provider: &str, model: &str) -> u32 {
+    pub(crate) fn id(&mut self, provider: &str, model: &str) -> u32 {
         use std::hash::{Hash, Hasher};
         let mut h = rustc_hash::FxHasher::default();
         (provider, model).hash(&mut h);
@@ -89,7 +89,7 @@ impl Names {
         new_id
     }
 
-    pub fn get(&self, id: u32) -> (&str, &str) {
+    pub(crate) fn get(&self, id: u32) -> (&str, &str) {
         let (p, m) = &self.names[id as usize];
         (p, m)
     }
@@ -119,7 +119,7 @@ const TOO_MANY_NAMES: &str =
     "more than 100,000 distinct provider × model pairs: further new pairs are rejected (not real traffic)";
 
 /// Per-thread aggregation state; merged into one at the end of the scan.
-pub struct DailyAggregator<'r> {
+pub(crate) struct DailyAggregator<'r> {
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
@@ -128,7 +128,7 @@ pub struct DailyAggregator<'r> {
 }
 
 impl<'r> DailyAggregator<'r> {
-    pub fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
         DailyAggregator {
             rates,
             cutter: DayCutter::new(tz),
@@ -139,7 +139,7 @@ impl<'r> DailyAggregator<'r> {
     }
 
     /// Daily rows sorted by day, provider, model, priced exactly.
-    pub fn finish(self) -> Daily {
+    pub(crate) fn finish(self) -> Daily {
         let mut rows: BTreeMap<(Day, &str, &str), DailyRow> = BTreeMap::new();
         for ((id, local, _utc, byok), g) in &self.groups {
             let (provider, model) = &self.names.get(*id);
@@ -235,7 +235,7 @@ impl CallSink for DailyAggregator<'_> {
 
 /// One row of `daily.csv`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct DailyRow {
+pub(crate) struct DailyRow {
     pub day: Day,
     pub provider: String,
     pub model: String,
@@ -257,29 +257,29 @@ pub struct DailyRow {
 
 impl DailyRow {
     /// What the gateway itself bills for the row's usage: the list cost less BYOK usage.
-    pub fn gateway_usd(&self) -> Option<Money> {
+    pub(crate) fn gateway_usd(&self) -> Option<Money> {
         self.cost_usd.map(|c| c - self.byok_cost_usd)
     }
 
-    pub fn total_tokens(&self) -> u128 {
+    pub(crate) fn total_tokens(&self) -> u128 {
         self.prompt_tokens + self.completion_tokens
     }
 }
 
 /// The daily table with its totals.
 #[derive(Debug, Clone, Default)]
-pub struct Daily {
+pub(crate) struct Daily {
     pub rows: Vec<DailyRow>,
 }
 
 impl Daily {
     /// Sum of priced rows' cost: by construction the sum of the `cost_usd` column.
-    pub fn priced_total(&self) -> Money {
+    pub(crate) fn priced_total(&self) -> Money {
         self.rows.iter().filter_map(|r| r.cost_usd).sum()
     }
 
     /// Unpriced billable calls and their tokens, per provider × model.
-    pub fn unpriced(&self) -> BTreeMap<(String, String), (u64, u128)> {
+    pub(crate) fn unpriced(&self) -> BTreeMap<(String, String), (u64, u128)> {
         let mut out: BTreeMap<(String, String), (u64, u128)> = BTreeMap::new();
         for r in self.rows.iter().filter(|r| r.unpriced_requests > 0) {
             let e = out

@@ -10,7 +10,7 @@ use crate::domain::Outcome;
 use crate::insight::audit::{self, AuditStatus};
 use crate::output::{summary, tables};
 
-pub fn run(args: &AuditArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &AuditArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let (rates, slugs) = (ctx.rates()?, ctx.slugs()?);
     let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {

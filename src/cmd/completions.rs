@@ -8,14 +8,14 @@ use crate::cli::Cli;
 use crate::domain::Outcome;
 use crate::output::to_stdout;
 
-pub fn run(shell: clap_complete::Shell) -> Result<Outcome> {
+pub(crate) fn run(shell: clap_complete::Shell) -> Result<Outcome> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "spendrecon", &mut out);
     to_stdout(&out).context("writing the completion script")?;
     Ok(Outcome::Reconciled)
 }
 
-pub fn man() -> Result<Outcome> {
+pub(crate) fn man() -> Result<Outcome> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)

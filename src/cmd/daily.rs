@@ -9,7 +9,7 @@ use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
 use crate::output::{self, summary, tables};
 
-pub fn run(args: &DailyArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let rates = ctx.rates()?;
     let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {

@@ -14,7 +14,7 @@ use crate::forecast::whatif::TrafficSink;
 use crate::output::{self, summary, tables};
 use crate::sources::topups;
 
-pub fn run(args: &FeesArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
     if args.logs.paths.is_empty() && args.fees.topups.is_empty() {
         bail!("give --topups (the top-up ledger), --logs (for BYOK fees), or both");
     }

@@ -13,7 +13,7 @@ use crate::forecast::whatif::{Projection, TrafficSink};
 use crate::output::{self, summary, tables};
 use crate::sources::record::FieldId;
 
-pub fn run(args: &ForecastArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
     let (tz, period) = (ctx.tz, ctx.period);

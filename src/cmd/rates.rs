@@ -13,7 +13,7 @@ use crate::domain::Outcome;
 use crate::output::{summary, tables, to_stdout, write_atomic};
 use crate::pricing::{litellm, read_table, RateTable, BUILTIN};
 
-pub fn import_litellm(args: &ImportArgs) -> Result<Outcome> {
+pub(crate) fn import_litellm(args: &ImportArgs) -> Result<Outcome> {
     let dir = match &args.rates {
         Some(d) => Some(d.clone()),
         None if Path::new("rates/models.csv").is_file() => Some(PathBuf::from("rates")),

@@ -9,7 +9,7 @@ use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
 use crate::output::{self, summary, tables};
 
-pub fn run(args: &ReconcileArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let (r, notes) = ctx.reconciliation(&args.invoices, &args.matching, &args.fees)?;
 

@@ -10,7 +10,7 @@ use crate::domain::{Month, Outcome};
 use crate::forecast::run_rate;
 use crate::output::{html, report_page, summary, write_atomic};
 
-pub fn run(args: &ReportArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
     let Some(dir) = args.common.out.as_ref() else {
         bail!("report writes report.html: give --out DIR");
     };

@@ -8,7 +8,7 @@ use crate::domain::Outcome;
 use crate::insight::rollout::{self, RolloutSink};
 use crate::output::{summary, tables};
 
-pub fn run(args: &RolloutArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &RolloutArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let rates = ctx.rates()?;
     let (sink, report) = ctx.logs.scan(rollout::FIELDS, || {

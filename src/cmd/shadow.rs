@@ -11,7 +11,7 @@ use crate::domain::{Money, Outcome, Tolerance};
 use crate::insight::shadow::{self, Limits, ShadowRun};
 use crate::output::{summary, tables};
 
-pub fn run(args: &ShadowArgs) -> Result<Outcome> {
+pub(crate) fn run(args: &ShadowArgs) -> Result<Outcome> {
     if args.tolerance_pct < Money::ZERO {
         bail!("--tolerance-pct must not be negative");
     }

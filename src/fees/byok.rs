@@ -71,14 +71,14 @@ impl<'r> Pricer<'r> {
 }
 
 /// Per-thread tally of BYOK calls per provider × UTC minute.
-pub struct ByokSink<'r> {
+pub(crate) struct ByokSink<'r> {
     pricer: Pricer<'r>,
     providers: Vec<String>,
     buckets: FxHashMap<(u32, i64), Bucket>,
 }
 
 impl<'r> ByokSink<'r> {
-    pub fn new(rates: &'r RateTable) -> Self {
+    pub(crate) fn new(rates: &'r RateTable) -> Self {
         ByokSink {
             pricer: Pricer::new(rates),
             providers: Vec::new(),
@@ -96,7 +96,7 @@ impl<'r> ByokSink<'r> {
         }
     }
 
-    pub fn finish(self) -> ByokTally {
+    pub(crate) fn finish(self) -> ByokTally {
         let mut per: Vec<(String, Vec<(i64, Bucket)>)> = self
             .providers
             .into_iter()
@@ -151,10 +151,10 @@ impl CallSink for ByokSink<'_> {
 }
 
 /// A minute whose calls must be taken one by one: the allowance runs out inside it.
-pub type CrossingMinute = (String, i64);
+pub(crate) type CrossingMinute = (String, i64);
 
 /// The second look at crossing minutes: each BYOK call in them with its list cost.
-pub struct MinuteSink<'r, 'w> {
+pub(crate) struct MinuteSink<'r, 'w> {
     pricer: Pricer<'r>,
     wanted: &'w FxHashSet<CrossingMinute>,
     /// (provider, minute) → (timestamp, list cost) per call.
@@ -162,7 +162,7 @@ pub struct MinuteSink<'r, 'w> {
 }
 
 impl<'r, 'w> MinuteSink<'r, 'w> {
-    pub fn new(rates: &'r RateTable, wanted: &'w FxHashSet<CrossingMinute>) -> Self {
+    pub(crate) fn new(rates: &'r RateTable, wanted: &'w FxHashSet<CrossingMinute>) -> Self {
         MinuteSink {
             pricer: Pricer::new(rates),
             wanted,
@@ -192,7 +192,7 @@ impl CallSink for MinuteSink<'_, '_> {
 
 /// What a provider's BYOK calls of one month cost in fees.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ByokMonth {
+pub(crate) struct ByokMonth {
     pub month: Month,
     pub provider: String,
     /// Billable BYOK calls of the month.
@@ -218,20 +218,20 @@ pub struct ByokMonth {
 }
 
 /// Every provider's BYOK minutes, in time order.
-pub struct ByokTally {
+pub(crate) struct ByokTally {
     providers: Vec<(String, Vec<(i64, Bucket)>)>,
 }
 
 impl ByokTally {
     /// Providers with BYOK calls, by name.
-    pub fn providers(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn providers(&self) -> impl Iterator<Item = &str> {
         self.providers.iter().map(|(p, _)| p.as_str())
     }
 
     /// The BYOK fees per month × provider of every provider `book` knows. Crossing minutes found
     /// in `detail` are taken call by call; those missing are returned, to be read and passed in
     /// on a second call (until then their calls count as not charged).
-    pub fn fees(
+    pub(crate) fn fees(
         &self,
         book: &FeeBook,
         tz: Option<chrono_tz::Tz>,

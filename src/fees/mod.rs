@@ -9,7 +9,7 @@ pub(crate) mod byok;
 pub mod policy;
 mod report;
 
-pub use report::{
+pub(crate) use report::{
     apply_subscription, effective, fee_report, Effective, FeeInputs, FeeReport, FIELDS,
 };
 
@@ -23,7 +23,7 @@ use policy::{FeeBook, SubscriptionPrice};
 
 /// `fees.csv` `kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FeeKind {
+pub(crate) enum FeeKind {
     TopupCard,
     TopupCrypto,
     TopupInvoice,
@@ -32,7 +32,7 @@ pub enum FeeKind {
 }
 
 impl FeeKind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FeeKind::TopupCard => "topup_card",
             FeeKind::TopupCrypto => "topup_crypto",
@@ -42,7 +42,7 @@ impl FeeKind {
         }
     }
 
-    pub fn topup(m: TopupMethod) -> FeeKind {
+    pub(crate) fn topup(m: TopupMethod) -> FeeKind {
         match m {
             TopupMethod::Card => FeeKind::TopupCard,
             TopupMethod::Crypto => FeeKind::TopupCrypto,
@@ -50,7 +50,7 @@ impl FeeKind {
         }
     }
 
-    pub fn is_topup(self) -> bool {
+    pub(crate) fn is_topup(self) -> bool {
         matches!(
             self,
             FeeKind::TopupCard | FeeKind::TopupCrypto | FeeKind::TopupInvoice
@@ -60,7 +60,7 @@ impl FeeKind {
 
 /// A fee row's status, most serious first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum FeeStatus {
+pub(crate) enum FeeStatus {
     /// No policy covers the provider on the day: the fee is unknown.
     NoPolicy,
     /// Charged calls without a rate: part of the fee is unknown.
@@ -73,7 +73,7 @@ pub enum FeeStatus {
 }
 
 impl FeeStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FeeStatus::NoPolicy => "no_policy",
             FeeStatus::Unpriced => "unpriced",
@@ -84,14 +84,14 @@ impl FeeStatus {
     }
 
     /// `ok` and `unchecked` are not flagged; the rest make the exit status 1.
-    pub fn flagged(self) -> bool {
+    pub(crate) fn flagged(self) -> bool {
         !matches!(self, FeeStatus::Ok | FeeStatus::Unchecked)
     }
 }
 
 /// One purchase checked against its policy (`topups.csv`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct PurchaseCheck {
+pub(crate) struct PurchaseCheck {
     pub purchase: Purchase,
     pub expected_fee_usd: Option<Money>,
     pub status: FeeStatus,
@@ -99,13 +99,13 @@ pub struct PurchaseCheck {
 
 impl PurchaseCheck {
     /// Charged − expected, when both are known.
-    pub fn delta_usd(&self) -> Option<Money> {
+    pub(crate) fn delta_usd(&self) -> Option<Money> {
         Some(self.purchase.fee_usd? - self.expected_fee_usd?)
     }
 }
 
 /// The expected fee of every purchase, and whether the charged one agrees within `tolerance`.
-pub fn check_purchases(
+pub(crate) fn check_purchases(
     book: &FeeBook,
     purchases: &[Purchase],
     tolerance: Money,
@@ -133,7 +133,7 @@ pub fn check_purchases(
 
 /// A BYOK subscription charged for a month.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SubscriptionMonth {
+pub(crate) struct SubscriptionMonth {
     pub month: Month,
     pub provider: String,
     /// Days of the month the subscription policy is in force.
@@ -144,7 +144,7 @@ pub struct SubscriptionMonth {
 /// The subscription of every provider in `providers` for every month in `months`: the monthly
 /// price prorated by the days its policy is in force. `price` fills policies whose price is left
 /// to the command line; without it such a policy is an error.
-pub fn subscriptions(
+pub(crate) fn subscriptions(
     book: &FeeBook,
     providers: &BTreeSet<String>,
     months: &BTreeSet<Month>,
@@ -190,7 +190,7 @@ pub fn subscriptions(
 
 /// One row of `fees.csv`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct FeeRow {
+pub(crate) struct FeeRow {
     pub month: Month,
     pub provider: String,
     pub kind: FeeKind,
@@ -207,7 +207,7 @@ pub struct FeeRow {
 
 /// `fees.csv`: purchases summed per month × provider × kind, BYOK fees and subscriptions;
 /// sorted by month, provider, kind.
-pub fn fee_rows(
+pub(crate) fn fee_rows(
     checks: &[PurchaseCheck],
     byok: &[ByokMonth],
     subs: &[SubscriptionMonth],
@@ -359,19 +359,19 @@ pub fn fee_rows(
 
 /// Expected fees per provider, for the effective totals.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct FeeTotals {
+pub(crate) struct FeeTotals {
     pub topup_usd: Money,
     pub byok_usd: Money,
     pub subscription_usd: Money,
 }
 
 impl FeeTotals {
-    pub fn total(&self) -> Money {
+    pub(crate) fn total(&self) -> Money {
         self.topup_usd + self.byok_usd + self.subscription_usd
     }
 }
 
-pub fn totals(rows: &[FeeRow]) -> BTreeMap<String, FeeTotals> {
+pub(crate) fn totals(rows: &[FeeRow]) -> BTreeMap<String, FeeTotals> {
     let mut out: BTreeMap<String, FeeTotals> = BTreeMap::new();
     for r in rows {
         let t = out.entry(r.provider.clone()).or_default();

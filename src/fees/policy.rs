@@ -77,7 +77,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub fn covers(&self, day: Day) -> bool {
+    pub(crate) fn covers(&self, day: Day) -> bool {
         day >= self.effective_from && self.effective_to.is_none_or(|to| day <= to)
     }
 
@@ -90,7 +90,7 @@ impl Policy {
     }
 
     /// Dates for messages: `2026-01-01..` or `2026-01-01..2026-04-15`.
-    pub fn period(&self) -> String {
+    pub(crate) fn period(&self) -> String {
         format!(
             "{}..{}",
             self.effective_from,
@@ -115,7 +115,7 @@ pub struct FeeError {
 static BUILTIN: &str = include_str!("../../rates/fees.toml");
 
 impl FeeBook {
-    pub fn load_dir(dir: &Path) -> Result<FeeBook, FeeError> {
+    pub(crate) fn load_dir(dir: &Path) -> Result<FeeBook, FeeError> {
         let path = dir.join("fees.toml");
         let text = std::fs::read_to_string(&path).map_err(|e| FeeError {
             path: path.clone(),
@@ -125,7 +125,7 @@ impl FeeBook {
     }
 
     /// The `rates/fees.toml` shipped with the tool, as built into the binary.
-    pub fn builtin() -> FeeBook {
+    pub(crate) fn builtin() -> FeeBook {
         FeeBook::parse(Path::new("rates/fees.toml"), BUILTIN)
             .expect("the shipped rates/fees.toml is valid (a unit test loads it)")
     }
@@ -255,7 +255,7 @@ impl FeeBook {
 
     /// Whether the file names the provider at all (a gateway it does not name charges no fees
     /// spendrecon knows of).
-    pub fn knows(&self, provider: &str) -> bool {
+    pub(crate) fn knows(&self, provider: &str) -> bool {
         self.policies.contains_key(provider)
     }
 
@@ -265,7 +265,7 @@ impl FeeBook {
 
     /// The `--byok-subscription` scenario: every policy that charges a BYOK percentage charges a
     /// monthly subscription instead. Returns the providers changed.
-    pub fn replace_byok_pct_by_subscription(&mut self) -> Vec<String> {
+    pub(crate) fn replace_byok_pct_by_subscription(&mut self) -> Vec<String> {
         let mut changed = Vec::new();
         for p in self.policies.values_mut().flatten() {
             if !p.byok.pct.is_zero() && p.byok.subscription.is_none() {
@@ -282,7 +282,7 @@ impl FeeBook {
     }
 
     /// Whether any policy's subscription price is left to the command line.
-    pub fn needs_subscription_price(&self) -> bool {
+    pub(crate) fn needs_subscription_price(&self) -> bool {
         self.policies()
             .any(|p| p.byok.subscription == Some(SubscriptionPrice::FromCommandLine))
     }

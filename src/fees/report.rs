@@ -17,12 +17,15 @@ use crate::sources::{InputError, LogSet};
 
 /// What the BYOK tally reads of a record (the flag, and the fee the gateway reported), beside
 /// daily aggregation's fields.
-pub const FIELDS: FieldSet = crate::aggregate::FIELDS.with(&[FieldId::Byok, FieldId::Cost]);
+pub(crate) const FIELDS: FieldSet = crate::aggregate::FIELDS.with(&[FieldId::Byok, FieldId::Cost]);
 
 /// `--byok-subscription` applied to the policies: fills dated subscription policies whose price
 /// is "parameter"; without one, replaces every BYOK percentage for the whole run. The notes say
 /// what it changed.
-pub fn apply_subscription(book: &mut FeeBook, price: Option<Money>) -> Result<Vec<String>, String> {
+pub(crate) fn apply_subscription(
+    book: &mut FeeBook,
+    price: Option<Money>,
+) -> Result<Vec<String>, String> {
     let mut notes = Vec::new();
     if let Some(price) = price {
         if price.is_sign_negative() {
@@ -41,23 +44,23 @@ pub fn apply_subscription(book: &mut FeeBook, price: Option<Money>) -> Result<Ve
 }
 
 /// The fee part's result.
-pub struct FeeReport {
+pub(crate) struct FeeReport {
     pub rows: Vec<FeeRow>,
     pub checks: Vec<PurchaseCheck>,
 }
 
 impl FeeReport {
-    pub fn flagged(&self) -> bool {
+    pub(crate) fn flagged(&self) -> bool {
         self.rows.iter().any(|r| r.status.flagged())
     }
 
-    pub fn totals(&self) -> BTreeMap<String, FeeTotals> {
+    pub(crate) fn totals(&self) -> BTreeMap<String, FeeTotals> {
         super::totals(&self.rows)
     }
 }
 
 /// What the fee model reads once the logs are read.
-pub struct FeeInputs<'a> {
+pub(crate) struct FeeInputs<'a> {
     pub book: &'a FeeBook,
     /// The logs, read again for the minutes where a BYOK allowance runs out (none: no BYOK fees).
     pub logs: Option<&'a LogSet>,
@@ -74,7 +77,7 @@ pub struct FeeInputs<'a> {
 }
 
 /// BYOK fees, top-up checks and subscriptions for the months of the run.
-pub fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
+pub(crate) fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
     let period = i.period;
     // The months of the run: of the period, of the logged days and of the purchases.
     let mut months: BTreeSet<Month> = BTreeSet::new();
@@ -123,19 +126,19 @@ pub fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
 
 /// A provider's usage and fees: what its traffic really cost.
 #[derive(Debug, Clone, Default)]
-pub struct Effective {
+pub(crate) struct Effective {
     pub usage_usd: Money,
     pub tokens: u128,
     pub fees: FeeTotals,
 }
 
 impl Effective {
-    pub fn total(&self) -> Money {
+    pub(crate) fn total(&self) -> Money {
         self.usage_usd + self.fees.total()
     }
 
     /// Fee-inclusive USD per million tokens.
-    pub fn per_mtok(&self) -> Option<Money> {
+    pub(crate) fn per_mtok(&self) -> Option<Money> {
         let t =
             Money::try_from_i128_with_scale(self.tokens.min(i64::MAX as u128) as i128, 0).ok()?;
         (!t.is_zero()).then(|| self.total() * Money::from(1_000_000) / t)
@@ -143,7 +146,7 @@ impl Effective {
 }
 
 /// Usage (priced rows at list prices) and expected fees per provider.
-pub fn effective(daily: &Daily, report: &FeeReport) -> BTreeMap<String, Effective> {
+pub(crate) fn effective(daily: &Daily, report: &FeeReport) -> BTreeMap<String, Effective> {
     let mut out: BTreeMap<String, Effective> = Default::default();
     for r in &daily.rows {
         let e = out.entry(r.provider.clone()).or_default();

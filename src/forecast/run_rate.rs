@@ -20,7 +20,7 @@ use crate::domain::{Day, Money, Month};
 
 /// One row of `forecast.csv`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ForecastRow {
+pub(crate) struct ForecastRow {
     pub month: Month,
     pub provider: String,
     pub model: String,
@@ -37,7 +37,7 @@ pub struct ForecastRow {
 }
 
 /// Saturday or Sunday.
-pub fn is_weekend(day: Day) -> bool {
+pub(crate) fn is_weekend(day: Day) -> bool {
     // 1970-01-01 was a Thursday (index 3 with Monday = 0).
     (day.0 + 3).rem_euclid(7) >= 5
 }
@@ -80,7 +80,7 @@ fn cents(m: Money) -> Money {
 
 /// The forecast of `month` per provider × model of the daily rows; empty when the month has no
 /// rows.
-pub fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
+pub(crate) fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
     let in_month: Vec<_> = daily
         .rows
         .iter()

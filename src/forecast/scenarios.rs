@@ -10,7 +10,7 @@ use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 
 /// A gateway cannot give away more than all its traffic.
-pub fn check_moves(moves: &[Move]) -> Result<(), String> {
+pub(crate) fn check_moves(moves: &[Move]) -> Result<(), String> {
     let mut out: BTreeMap<&str, Money> = BTreeMap::new();
     for m in moves {
         *out.entry(&m.from).or_default() += m.pct;
@@ -25,7 +25,7 @@ pub fn check_moves(moves: &[Move]) -> Result<(), String> {
 
 /// All traffic on each gateway of fees.toml, by policy; and, with a subscription price, on each
 /// gateway that charges a BYOK percentage once more with the subscription instead.
-pub fn gateway_scenarios(book: &FeeBook, price: Option<Money>) -> Vec<Scenario> {
+pub(crate) fn gateway_scenarios(book: &FeeBook, price: Option<Money>) -> Vec<Scenario> {
     let mut gateways: Vec<String> = book.policies().map(|p| p.provider.clone()).collect();
     gateways.dedup();
     let mut out = Vec::new();
@@ -51,7 +51,7 @@ pub fn gateway_scenarios(book: &FeeBook, price: Option<Money>) -> Vec<Scenario> 
 
 /// `forecast`'s scenarios: as logged; moved (all `--move`s together); and with `--months` all
 /// traffic on each gateway of fees.toml. With a subscription price, each once more with it.
-pub fn forecast_scenarios(
+pub(crate) fn forecast_scenarios(
     moves: &[Move],
     price: Option<Money>,
     months: bool,
@@ -93,7 +93,7 @@ pub fn forecast_scenarios(
 
 /// `fees --months`: the last logged month's traffic wholly on each gateway for `months` months
 /// after it, growing by `growth_pct` a month. `None` when the logs hold no billable call.
-pub fn fee_scenarios(
+pub(crate) fn fee_scenarios(
     traffic: &Traffic,
     months: u32,
     growth_pct: Money,

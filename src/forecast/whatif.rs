@@ -34,7 +34,7 @@ struct Group {
 }
 
 /// 2xx traffic per model × month × BYOK × tier.
-pub struct TrafficSink<'r> {
+pub(crate) struct TrafficSink<'r> {
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
@@ -44,7 +44,7 @@ pub struct TrafficSink<'r> {
 }
 
 impl<'r> TrafficSink<'r> {
-    pub fn new(rates: &'r RateTable, tz: Option<chrono_tz::Tz>, period: Period) -> Self {
+    pub(crate) fn new(rates: &'r RateTable, tz: Option<chrono_tz::Tz>, period: Period) -> Self {
         TrafficSink {
             rates,
             cutter: DayCutter::new(tz),
@@ -55,7 +55,7 @@ impl<'r> TrafficSink<'r> {
         }
     }
 
-    pub fn finish(self) -> Traffic {
+    pub(crate) fn finish(self) -> Traffic {
         let mut groups = Vec::new();
         for ((id, month, byok, tier), g) in self.groups {
             let (p, m) = self.names.get(id);
@@ -120,7 +120,7 @@ impl CallSink for TrafficSink<'_> {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct TrafficGroup {
+pub(crate) struct TrafficGroup {
     pub month: Month,
     pub provider: String,
     pub model: String,
@@ -132,20 +132,20 @@ pub struct TrafficGroup {
 
 /// The logged traffic, sorted by month, provider, model.
 #[derive(Debug, Clone, Default)]
-pub struct Traffic {
+pub(crate) struct Traffic {
     pub groups: Vec<TrafficGroup>,
 }
 
 impl Traffic {
     /// The last month with traffic.
-    pub fn last_month(&self) -> Option<Month> {
+    pub(crate) fn last_month(&self) -> Option<Month> {
         self.groups.iter().map(|g| g.month).max()
     }
 }
 
 /// One row of the scenario table (`whatif.csv`'s columns, docs/formats.md §6).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ScenarioRow {
+pub(crate) struct ScenarioRow {
     pub month: Month,
     pub scenario: String,
     pub provider: String,
@@ -159,14 +159,14 @@ pub struct ScenarioRow {
 }
 
 impl ScenarioRow {
-    pub fn total_usd(&self) -> Money {
+    pub(crate) fn total_usd(&self) -> Money {
         self.usage_usd + self.topup_fee_usd + self.byok_fee_usd + self.subscription_usd
     }
 }
 
 /// How a scenario charges BYOK.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ByokMode {
+pub(crate) enum ByokMode {
     /// As the gateway's policy says.
     Policy,
     /// A fixed monthly subscription instead of any percentage, on gateways whose policy
@@ -176,7 +176,7 @@ pub enum ByokMode {
 
 /// A share of one gateway's traffic sent to another (`--move openrouter=ominigate:25`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Move {
+pub(crate) struct Move {
     pub from: String,
     pub to: String,
     /// Percent of `from`'s traffic, 0..=100.
@@ -208,7 +208,7 @@ impl std::str::FromStr for Move {
 
 /// Where the traffic goes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Route {
+pub(crate) enum Route {
     AsLogged,
     AllOn(String),
     Moves(Vec<Move>),
@@ -238,14 +238,14 @@ impl Route {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: String,
     pub route: Route,
     pub byok: ByokMode,
 }
 
 /// A base month of traffic, priced and charged under scenarios in later (or the same) months.
-pub struct Projection<'a> {
+pub(crate) struct Projection<'a> {
     pub traffic: &'a Traffic,
     pub base: Month,
     pub rates: &'a RateTable,
@@ -271,7 +271,12 @@ struct Load {
 impl Projection<'_> {
     /// The base traffic × `factor` in `month`, routed and charged as `scenario` says: one row per
     /// gateway that receives traffic, by gateway name.
-    pub fn month(&self, scenario: &Scenario, month: Month, factor: Money) -> Vec<ScenarioRow> {
+    pub(crate) fn month(
+        &self,
+        scenario: &Scenario,
+        month: Month,
+        factor: Money,
+    ) -> Vec<ScenarioRow> {
         let first = month.first_day();
         let mut loads: BTreeMap<String, Load> = BTreeMap::new();
         let mut priced: BTreeMap<(String, String, String), Option<usize>> = BTreeMap::new();
@@ -364,7 +369,7 @@ impl Projection<'_> {
 
     /// `scenario` over `months` months after the base, traffic growing by `growth_pct` % a
     /// month (compounded): month k carries the base × (1 + growth)^k.
-    pub fn months_after(
+    pub(crate) fn months_after(
         &self,
         scenario: &Scenario,
         months: u32,

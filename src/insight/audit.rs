@@ -14,11 +14,11 @@ use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 
 /// How far ahead a retirement counts as `retiring`.
-pub const RETIRING_WITHIN_DAYS: i32 = 60;
+pub(crate) const RETIRING_WITHIN_DAYS: i32 = 60;
 
 /// In the order that picks a row's status: the first that applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum AuditStatus {
+pub(crate) enum AuditStatus {
     Retired,
     Retiring,
     NeverListed,
@@ -28,7 +28,7 @@ pub enum AuditStatus {
 }
 
 impl AuditStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             AuditStatus::Retired => "retired",
             AuditStatus::Retiring => "retiring",
@@ -42,7 +42,7 @@ impl AuditStatus {
 
 /// One row of `audit.csv`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AuditRow {
+pub(crate) struct AuditRow {
     pub provider: String,
     pub model: String,
     pub status: AuditStatus,
@@ -61,7 +61,7 @@ pub struct AuditRow {
 
 /// A pinned dated version: the model name ends in `-YYYYMMDD` or `-YYYY-MM-DD`
 /// (`claude-sonnet-4-20250514`, `gpt-4o-2024-08-06`).
-pub fn dated_snapshot(model: &str) -> Option<&str> {
+pub(crate) fn dated_snapshot(model: &str) -> Option<&str> {
     let name = model.rsplit('/').next().unwrap_or(model);
     let b = name.as_bytes();
     let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
@@ -106,7 +106,7 @@ fn near_miss(model: &str, rates: &RateTable, slugs: &SlugMap) -> Option<String> 
 }
 
 /// Audits every provider × model of the daily rows; `last_logged` is the last day of the logs.
-pub fn audit(daily: &Daily, rates: &RateTable, slugs: &SlugMap) -> Vec<AuditRow> {
+pub(crate) fn audit(daily: &Daily, rates: &RateTable, slugs: &SlugMap) -> Vec<AuditRow> {
     let Some(last_logged) = daily.rows.iter().map(|r| r.day).max() else {
         return Vec::new();
     };

@@ -37,9 +37,9 @@ use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{CallSink, Disposition};
 
 /// What the dashboard reads of a record: what `daily` reads, the latency and the shadow flag.
-pub const FIELDS: FieldSet = aggregate::FIELDS.with(&[FieldId::LatencyMs, FieldId::Shadow]);
+pub(crate) const FIELDS: FieldSet = aggregate::FIELDS.with(&[FieldId::LatencyMs, FieldId::Shadow]);
 
-pub const HEADER: [&str; 11] = [
+pub(crate) const HEADER: [&str; 11] = [
     "day",
     "provider",
     "calls",
@@ -72,7 +72,7 @@ const MIN_PENDING: usize = if cfg!(test) { 4 } else { 1 << 11 };
 /// value / 2, at least 16 KiB a row); logs in whole milliseconds have at most a few thousand
 /// distinct values a row, so a few hundred KiB a row.
 #[derive(Debug, Clone, Default)]
-pub struct LatencyCounts {
+pub(crate) struct LatencyCounts {
     /// Keys not yet counted, in arrival order.
     pending: Vec<u64>,
     /// Sorted, distinct; `counts[i]` calls had latency `values[i]`.
@@ -94,7 +94,7 @@ fn key(ms: f64) -> u64 {
 }
 
 impl LatencyCounts {
-    pub fn add(&mut self, ms: f64) {
+    pub(crate) fn add(&mut self, ms: f64) {
         self.pending.push(key(ms));
         self.n += 1;
         if self.pending.len() >= MIN_PENDING.max(self.values.len() / 2) {
@@ -173,7 +173,7 @@ impl LatencyCounts {
         }
     }
 
-    pub fn merge(&mut self, mut other: LatencyCounts) {
+    pub(crate) fn merge(&mut self, mut other: LatencyCounts) {
         if self.n == 0 {
             *self = other;
             return;
@@ -186,7 +186,7 @@ impl LatencyCounts {
 
     /// The nearest-rank percentile `num / den`: the ⌈num/den · n⌉-th smallest latency (the
     /// smallest when that rank is 0); `None` without latencies.
-    pub fn nearest_rank(&mut self, num: u64, den: u64) -> Option<f64> {
+    pub(crate) fn nearest_rank(&mut self, num: u64, den: u64) -> Option<f64> {
         self.flush();
         if self.n == 0 {
             return None;
@@ -257,7 +257,7 @@ impl Providers {
 }
 
 /// Per-thread state of the dashboard; merged into one at the end of the scan.
-pub struct RolloutSink<'r> {
+pub(crate) struct RolloutSink<'r> {
     /// The 2xx calls' cost and every call's status, exactly as `daily` counts them.
     daily: DailyAggregator<'r>,
     cutter: DayCutter,
@@ -268,7 +268,7 @@ pub struct RolloutSink<'r> {
 }
 
 impl<'r> RolloutSink<'r> {
-    pub fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
         RolloutSink {
             daily: DailyAggregator::new(rates, tz, period),
             cutter: DayCutter::new(tz),
@@ -280,7 +280,7 @@ impl<'r> RolloutSink<'r> {
     }
 
     /// Rows sorted by day, provider.
-    pub fn finish(self) -> Rollout {
+    pub(crate) fn finish(self) -> Rollout {
         let daily = self.daily.finish();
         let unpriced = daily.unpriced();
         let mut latencies: BTreeMap<(Day, &str), LatencyCounts> = BTreeMap::new();
@@ -376,7 +376,7 @@ impl CallSink for RolloutSink<'_> {
 
 /// One row of `rollout.csv`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RolloutRow {
+pub(crate) struct RolloutRow {
     pub day: Day,
     pub provider: String,
     /// User calls of any status.
@@ -398,7 +398,7 @@ pub struct RolloutRow {
 
 /// The dashboard with what the summary reports.
 #[derive(Debug, Clone, Default)]
-pub struct Rollout {
+pub(crate) struct Rollout {
     pub rows: Vec<RolloutRow>,
     /// Shadow calls in `--from/--to`, left out of every row.
     pub shadow_calls: u64,
@@ -408,7 +408,7 @@ pub struct Rollout {
 
 impl Rollout {
     /// Sum of the priced rows' `cost_usd`.
-    pub fn priced_total(&self) -> Money {
+    pub(crate) fn priced_total(&self) -> Money {
         self.rows.iter().filter_map(|r| r.cost_usd).sum()
     }
 }

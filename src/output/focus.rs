@@ -36,7 +36,7 @@ use crate::fees::{FeeKind, FeeRow};
 use crate::sources::invoices::InvoiceLine;
 
 /// The 21 mandatory columns of FOCUS 1.2, in the specification's alphabetical order.
-pub const MANDATORY: [&str; 21] = [
+pub(crate) const MANDATORY: [&str; 21] = [
     "BilledCost",
     "BillingAccountId",
     "BillingAccountName",
@@ -79,7 +79,7 @@ const MORE: [&str; 10] = [
 const SHARE_DP: u32 = 10;
 
 /// What the dataset is made of.
-pub struct FocusInput<'a> {
+pub(crate) struct FocusInput<'a> {
     pub daily: &'a [DailyRow],
     /// The invoices' daily lines, when the command read invoices (`reconcile`).
     pub invoices: Option<&'a [InvoiceLine]>,
@@ -98,7 +98,7 @@ struct Usage<'a> {
     effective: Money,
 }
 
-pub fn focus_table(input: &FocusInput) -> Table {
+pub(crate) fn focus_table(input: &FocusInput) -> Table {
     let invoiced: BTreeSet<&str> = input
         .invoices
         .unwrap_or_default()

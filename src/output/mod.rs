@@ -5,24 +5,24 @@
 //! Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV injection):
 //! a leading single quote, and RFC 4180 quoting by the `csv` crate.
 
-pub mod focus;
-pub mod html;
-pub mod report_page;
-pub mod run;
-pub mod summary;
+pub(crate) mod focus;
+pub(crate) mod html;
+pub(crate) mod report_page;
+pub(crate) mod run;
+pub(crate) mod summary;
 mod table;
-pub mod tables;
-pub mod xlsx;
+pub(crate) mod tables;
+pub(crate) mod xlsx;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-pub use run::{write_focus, write_xlsx, Out};
-pub use table::{is_flagged, Kind, Table};
+pub(crate) use run::{write_focus, write_xlsx, Out};
+pub(crate) use table::{is_flagged, Kind, Table};
 
 /// Output format of a command's main table (`--format`).
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Csv,
     /// JSON lines with the CSV's columns
     Json,
@@ -31,7 +31,7 @@ pub enum Format {
 }
 
 /// Where a table goes: a file in `--out` (atomically) or stdout.
-pub enum Sink {
+pub(crate) enum Sink {
     Dir(PathBuf),
     Stdout,
 }
@@ -39,7 +39,7 @@ pub enum Sink {
 impl Sink {
     /// Writes `name` via a temporary file in the same directory, renamed into place, so a killed
     /// run never leaves half a CSV behind.
-    pub fn write(&self, name: &str, body: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(&self, name: &str, body: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout => to_stdout(body),
             Sink::Dir(dir) => write_atomic(&dir.join(name), body),
@@ -47,7 +47,7 @@ impl Sink {
     }
 
     /// Copies a finished file into `--out` (atomically); nothing on stdout.
-    pub fn copy_secondary(&self, name: &str, from: &Path) -> io::Result<()> {
+    pub(crate) fn copy_secondary(&self, name: &str, from: &Path) -> io::Result<()> {
         match self {
             Sink::Stdout => Ok(()),
             Sink::Dir(dir) => write_atomic_from(&dir.join(name), &mut std::fs::File::open(from)?),
@@ -55,7 +55,7 @@ impl Sink {
     }
 
     /// Secondary tables only go to `--out`; on stdout there is room for one table.
-    pub fn write_secondary(&self, name: &str, body: &[u8]) -> io::Result<()> {
+    pub(crate) fn write_secondary(&self, name: &str, body: &[u8]) -> io::Result<()> {
         match self {
             Sink::Stdout => Ok(()),
             Sink::Dir(_) => self.write(name, body),
@@ -64,7 +64,7 @@ impl Sink {
 }
 
 /// Writes to stdout; a reader that stopped early (`| head`) is no error.
-pub fn to_stdout(body: &[u8]) -> io::Result<()> {
+pub(crate) fn to_stdout(body: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(body).and_then(|()| out.flush()) {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
@@ -72,12 +72,12 @@ pub fn to_stdout(body: &[u8]) -> io::Result<()> {
     }
 }
 
-pub fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
     write_atomic_from(path, &mut &body[..])
 }
 
 /// As [`write_atomic`], streaming the body from a reader.
-pub fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Result<()> {
+pub(crate) fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -10,7 +10,7 @@ use crate::forecast::run_rate::ForecastRow;
 use crate::reconcile::Reconciliation;
 
 /// The page's figures from the stages' results. `invoiced`: invoices were given.
-pub fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[ForecastRow]) -> Page {
+pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[ForecastRow]) -> Page {
     let daily = &r.daily;
     let mut providers: Vec<String> = daily.rows.iter().map(|d| d.provider.clone()).collect();
     providers.sort();

@@ -12,7 +12,7 @@ use crate::domain::text::unsafe_text;
 use crate::sources::{FileStats, Rejection, ScanReport};
 
 /// Where a run's tables go and how: `--out`, `--format`, `--quiet`.
-pub struct Out {
+pub(crate) struct Out {
     pub sink: Sink,
     pub format: Format,
     /// No human summary on stderr.
@@ -20,7 +20,7 @@ pub struct Out {
 }
 
 impl Out {
-    pub fn new(dir: Option<&Path>, format: Format, quiet: bool) -> Out {
+    pub(crate) fn new(dir: Option<&Path>, format: Format, quiet: bool) -> Out {
         Out {
             sink: match dir {
                 Some(d) => Sink::Dir(d.to_path_buf()),
@@ -32,7 +32,7 @@ impl Out {
     }
 
     /// `--out DIR`, when given.
-    pub fn dir(&self) -> Option<&PathBuf> {
+    pub(crate) fn dir(&self) -> Option<&PathBuf> {
         match &self.sink {
             Sink::Dir(d) => Some(d),
             Sink::Stdout => None,
@@ -40,7 +40,7 @@ impl Out {
     }
 
     /// Writes the command's main table in `--format` (to `--out/NAME.csv` or stdout).
-    pub fn write_main(&self, name: &str, table: &Table) -> Result<()> {
+    pub(crate) fn write_main(&self, name: &str, table: &Table) -> Result<()> {
         let (file, body) = match self.format {
             Format::Csv => (format!("{name}.csv"), table.csv()),
             Format::Json => (format!("{name}.jsonl"), table.json_lines()),
@@ -58,7 +58,7 @@ impl Out {
     }
 
     /// A secondary table as `NAME` in `--out` (nothing without it: stdout has room for one).
-    pub fn write_secondary(&self, name: &str, table: &Table) -> Result<()> {
+    pub(crate) fn write_secondary(&self, name: &str, table: &Table) -> Result<()> {
         self.sink
             .write_secondary(name, &table.csv())
             .with_context(|| format!("writing {name}"))
@@ -66,7 +66,7 @@ impl Out {
 
     /// `rejected.csv` (the log rows, then `extra` rows of other inputs) and `files.csv` (the log
     /// files, then `extra_files`) next to the main table (only with `--out`).
-    pub fn write_accounting(
+    pub(crate) fn write_accounting(
         &self,
         report: Option<&ScanReport>,
         extra: &[Rejection],
@@ -100,7 +100,7 @@ fn all_files(report: Option<&ScanReport>, extra_files: &[FileStats]) -> Vec<File
 }
 
 /// `--focus FILE`: the FOCUS dataset of `input`, written whole or not at all.
-pub fn write_focus(path: Option<&Path>, input: &focus::FocusInput) -> Result<()> {
+pub(crate) fn write_focus(path: Option<&Path>, input: &focus::FocusInput) -> Result<()> {
     let Some(path) = path else {
         return Ok(());
     };
@@ -110,7 +110,7 @@ pub fn write_focus(path: Option<&Path>, input: &focus::FocusInput) -> Result<()>
 
 /// `--xlsx FILE`: `sheets` in order, then Rejected and Files, the same rows as rejected.csv and
 /// files.csv (Rejected holds the first [`xlsx::MAX_SHEET_ROWS`]; the CSV has them all).
-pub fn write_xlsx(
+pub(crate) fn write_xlsx(
     path: Option<&Path>,
     sheets: &[(&str, &Table)],
     report: Option<&ScanReport>,

@@ -20,7 +20,7 @@ use crate::reconcile::Reconciliation;
 use crate::sources::{FileStats, Rejection, ScanReport};
 
 /// Notes (what an option changed, a file skipped) before anything else.
-pub fn notes(out: &Out, notes: &[String]) {
+pub(crate) fn notes(out: &Out, notes: &[String]) {
     if out.quiet {
         return;
     }
@@ -30,7 +30,7 @@ pub fn notes(out: &Out, notes: &[String]) {
 }
 
 /// Rows per log file, the rejected rows, unpriced calls and the total cost.
-pub fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
+pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
     if out.quiet {
         return;
     }
@@ -48,7 +48,7 @@ pub fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
 }
 
 /// The scan's part of the summary: notes, rows per file, the first rejected rows.
-pub fn scan(out: &Out, report: &ScanReport) {
+pub(crate) fn scan(out: &Out, report: &ScanReport) {
     if out.quiet {
         return;
     }
@@ -87,7 +87,7 @@ pub fn scan(out: &Out, report: &ScanReport) {
 }
 
 /// Rejected rows of the non-log inputs (the log rows are shown by [`scan`]).
-pub fn rejections(out: &Out, extra: &[Rejection]) {
+pub(crate) fn rejections(out: &Out, extra: &[Rejection]) {
     if out.quiet {
         return;
     }
@@ -100,7 +100,7 @@ pub fn rejections(out: &Out, extra: &[Rejection]) {
 }
 
 /// Rows per ledger file.
-pub fn ledger_files(out: &Out, files: &[FileStats]) {
+pub(crate) fn ledger_files(out: &Out, files: &[FileStats]) {
     if out.quiet {
         return;
     }
@@ -114,7 +114,7 @@ pub fn ledger_files(out: &Out, files: &[FileStats]) {
 
 /// Flagged fee rows; then one line per provider: usage at list prices, fees, the effective total
 /// and rate.
-pub fn effective(out: &Out, daily: Option<&Daily>, report: &FeeReport) {
+pub(crate) fn effective(out: &Out, daily: Option<&Daily>, report: &FeeReport) {
     if out.quiet {
         return;
     }
@@ -143,7 +143,7 @@ pub fn effective(out: &Out, daily: Option<&Daily>, report: &FeeReport) {
 }
 
 /// `fees --months`: each scenario's totals over all its months, and what it could not price.
-pub fn fee_scenarios(out: &Out, rows: &[ScenarioRow]) {
+pub(crate) fn fee_scenarios(out: &Out, rows: &[ScenarioRow]) {
     if out.quiet {
         return;
     }
@@ -181,7 +181,7 @@ pub fn fee_scenarios(out: &Out, rows: &[ScenarioRow]) {
 
 /// `reconcile`: the daily summary, the other inputs' rejections, one line per provider, the
 /// findings and the fees.
-pub fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
+pub(crate) fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
     if out.quiet {
         return;
     }
@@ -222,7 +222,7 @@ pub fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
 }
 
 /// `audit`: every row not `ok`, then the count.
-pub fn audit(out: &Out, report: &ScanReport, rows: &[AuditRow]) {
+pub(crate) fn audit(out: &Out, report: &ScanReport, rows: &[AuditRow]) {
     if out.quiet {
         return;
     }
@@ -247,7 +247,7 @@ pub fn audit(out: &Out, report: &ScanReport, rows: &[AuditRow]) {
 }
 
 /// `rollout`: per provider over the whole period, calls, share and errors; the totals.
-pub fn rollout(out: &Out, report: &ScanReport, dash: &Rollout) {
+pub(crate) fn rollout(out: &Out, report: &ScanReport, dash: &Rollout) {
     if out.quiet {
         return;
     }
@@ -289,7 +289,7 @@ pub fn rollout(out: &Out, report: &ScanReport, dash: &Rollout) {
 }
 
 /// `shadow`: pairs, unpaired calls and why, pairs over tolerance.
-pub fn shadow(out: &Out, report: &ScanReport, result: &ShadowReport, tol: &Tolerance) {
+pub(crate) fn shadow(out: &Out, report: &ScanReport, result: &ShadowReport, tol: &Tolerance) {
     if out.quiet {
         return;
     }
@@ -348,7 +348,12 @@ pub fn shadow(out: &Out, report: &ScanReport, result: &ShadowReport, tol: &Toler
 }
 
 /// `forecast`: days seen, each provider's month end with its range, the what-if totals.
-pub fn forecast(out: &Out, report: &ScanReport, rows: &[ForecastRow], whatif: &[ScenarioRow]) {
+pub(crate) fn forecast(
+    out: &Out,
+    report: &ScanReport,
+    rows: &[ForecastRow],
+    whatif: &[ScenarioRow],
+) {
     if out.quiet {
         return;
     }
@@ -403,7 +408,13 @@ pub fn forecast(out: &Out, report: &ScanReport, rows: &[ForecastRow], whatif: &[
 }
 
 /// `report`: the daily summary, why the exit status is 1 in words, and where the page is.
-pub fn report(out: &Out, notes_: &[String], r: &Reconciliation, flags: &[String], page: &Path) {
+pub(crate) fn report(
+    out: &Out,
+    notes_: &[String],
+    r: &Reconciliation,
+    flags: &[String],
+    page: &Path,
+) {
     if out.quiet {
         return;
     }
@@ -417,7 +428,7 @@ pub fn report(out: &Out, notes_: &[String], r: &Reconciliation, flags: &[String]
 }
 
 /// `rates import-litellm`: what the price file held, what changed, and what was written.
-pub fn import(
+pub(crate) fn import(
     file: &Path,
     imported: usize,
     conv: &litellm::Conversion,

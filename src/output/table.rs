@@ -8,7 +8,7 @@ use crate::domain::{Money, Status};
 /// What a column holds, which decides how each writer shows it: text is neutralised in CSV
 /// and written as a string cell in XLSX; numbers are right-aligned; days become date cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Words, or text that came from an input (slugs, providers, files, reasons): never trusted.
     Text,
     /// The tool's own vocabulary (`status`, `kind`, `method`): flagged values are marked.
@@ -27,7 +27,7 @@ pub enum Kind {
 
 /// The kind of a column, by its name: column names are the contract's, the same in every table.
 /// A name not listed is text, the safe default.
-pub fn kind_of(column: &str) -> Kind {
+pub(crate) fn kind_of(column: &str) -> Kind {
     match column {
         "day" | "first_day" | "last_day" | "retired_on" => Kind::Day,
         "month" => Kind::Month,
@@ -54,18 +54,18 @@ pub fn kind_of(column: &str) -> Kind {
 /// A table of formatted cells. Cells hold the text as it is (a slug from a log is kept as
 /// logged); each writer makes it safe for where it goes (CSV: [`safe_text`] on text columns).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Table {
+pub(crate) struct Table {
     pub header: Vec<&'static str>,
     pub rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub fn kinds(&self) -> Vec<Kind> {
+    pub(crate) fn kinds(&self) -> Vec<Kind> {
         self.header.iter().map(|h| kind_of(h)).collect()
     }
 
     /// RFC 4180 CSV, LF line ends.
-    pub fn csv(&self) -> Vec<u8> {
+    pub(crate) fn csv(&self) -> Vec<u8> {
         let mut out = Vec::new();
         {
             let mut w = csv_writer(&mut out);
@@ -76,7 +76,7 @@ impl Table {
     }
 
     /// The rows as CSV without the header, to append to a file that has one.
-    pub fn csv_rows(&self) -> Vec<u8> {
+    pub(crate) fn csv_rows(&self) -> Vec<u8> {
         let kinds = self.kinds();
         let mut out = Vec::new();
         let mut w = csv_writer(&mut out);
@@ -97,7 +97,7 @@ impl Table {
     /// An aligned table for a terminal (`--format table`): numbers right-aligned, money shown
     /// to the cent (the CSV keeps the exact amount), a flagged status marked with `!`, and
     /// control characters from inputs shown as `?` so a log line cannot drive the terminal.
-    pub fn terminal(&self) -> String {
+    pub(crate) fn terminal(&self) -> String {
         use comfy_table::{presets, CellAlignment};
         let kinds = self.kinds();
         let mut t = comfy_table::Table::new();
@@ -129,7 +129,7 @@ impl Table {
     }
 
     /// JSON lines with the CSV's columns; every value a string (exact decimals), empty as null.
-    pub fn json_lines(&self) -> Vec<u8> {
+    pub(crate) fn json_lines(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for r in &self.rows {
             let obj: serde_json::Map<String, serde_json::Value> = self
@@ -153,7 +153,7 @@ impl Table {
 }
 
 /// A status that asks for attention: anything but ok, drift (within tolerance) and unchecked.
-pub fn is_flagged(status: &str) -> bool {
+pub(crate) fn is_flagged(status: &str) -> bool {
     !matches!(status, "" | "ok" | "drift" | "unchecked")
 }
 

@@ -28,7 +28,7 @@ fn table(header: &[&'static str], rows: impl IntoIterator<Item = Vec<String>>) -
     }
 }
 
-pub const DAILY_HEADER: [&str; 11] = [
+pub(crate) const DAILY_HEADER: [&str; 11] = [
     "day",
     "provider",
     "model",
@@ -43,7 +43,7 @@ pub const DAILY_HEADER: [&str; 11] = [
 ];
 
 /// `daily.csv` (docs/formats.md §6). `cost_usd` is empty where a billable call had no rate.
-pub fn daily_table(d: &Daily) -> Table {
+pub(crate) fn daily_table(d: &Daily) -> Table {
     table(
         &DAILY_HEADER,
         d.rows.iter().map(|r| {
@@ -65,7 +65,7 @@ pub fn daily_table(d: &Daily) -> Table {
 }
 
 /// Per-file accounting: read = used + out_of_range + rejected.
-pub fn files_table(files: &[FileStats]) -> Table {
+pub(crate) fn files_table(files: &[FileStats]) -> Table {
     table(
         &[
             "file",
@@ -87,7 +87,7 @@ pub fn files_table(files: &[FileStats]) -> Table {
 }
 
 /// Rejected rows of inputs read whole (invoices, ledgers), in `rejected.csv`'s columns.
-pub fn rejections_table(rows: &[Rejection]) -> Table {
+pub(crate) fn rejections_table(rows: &[Rejection]) -> Table {
     table(
         &crate::sources::rejects::REJECTED_HEADER,
         rows.iter().map(|r| {
@@ -107,7 +107,7 @@ fn opt_money(m: Option<Money>) -> String {
 }
 
 /// `fees.csv` (docs/formats.md §6) plus a `note` in words.
-pub fn fees_table(rows: &[FeeRow]) -> Table {
+pub(crate) fn fees_table(rows: &[FeeRow]) -> Table {
     table(
         &[
             "month",
@@ -136,7 +136,7 @@ pub fn fees_table(rows: &[FeeRow]) -> Table {
 
 /// `topups.csv`: every purchase with its expected fee and what the credits cost with it, in
 /// ledger order.
-pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
+pub(crate) fn topups_table(checks: &[PurchaseCheck]) -> Table {
     table(
         &[
             "day",
@@ -171,7 +171,7 @@ pub fn topups_table(checks: &[PurchaseCheck]) -> Table {
 }
 
 /// `audit.csv` (docs/formats.md §6).
-pub fn audit_table(rows: &[AuditRow]) -> Table {
+pub(crate) fn audit_table(rows: &[AuditRow]) -> Table {
     table(
         &[
             "provider",
@@ -207,7 +207,7 @@ pub fn audit_table(rows: &[AuditRow]) -> Table {
 }
 
 /// `forecast.csv` (docs/formats.md §6).
-pub fn forecast_table(rows: &[ForecastRow]) -> Table {
+pub(crate) fn forecast_table(rows: &[ForecastRow]) -> Table {
     table(
         &[
             "month",
@@ -239,7 +239,7 @@ pub fn forecast_table(rows: &[ForecastRow]) -> Table {
 }
 
 /// `whatif.csv` (docs/formats.md §6), also `fees --months`' `scenarios.csv`.
-pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
+pub(crate) fn scenarios_table(rows: &[ScenarioRow]) -> Table {
     table(
         &[
             "month",
@@ -267,7 +267,7 @@ pub fn scenarios_table(rows: &[ScenarioRow]) -> Table {
 }
 
 /// `recon.csv` (docs/formats.md §6): one row per day × provider × model, one status each.
-pub fn recon_table(rows: &[ReconRow]) -> Table {
+pub(crate) fn recon_table(rows: &[ReconRow]) -> Table {
     let opt = |v: Option<u128>| v.map(|n| n.to_string()).unwrap_or_default();
     table(
         &[
@@ -310,7 +310,7 @@ pub fn recon_table(rows: &[ReconRow]) -> Table {
 }
 
 /// `findings.csv`: what the logs themselves show (duplicates, gaps, reported costs).
-pub fn findings_table(findings: &[Finding]) -> Table {
+pub(crate) fn findings_table(findings: &[Finding]) -> Table {
     table(
         &["kind", "day", "provider", "model", "count", "detail"],
         findings.iter().map(|f| {
@@ -328,7 +328,7 @@ pub fn findings_table(findings: &[Finding]) -> Table {
 
 /// `summary.csv`: per provider, logged against invoiced, rows per status, fees and the
 /// effective cost.
-pub fn summary_table(
+pub(crate) fn summary_table(
     summary: &[ProviderSummary],
     effective: &BTreeMap<String, Effective>,
 ) -> Table {
@@ -380,7 +380,7 @@ pub fn summary_table(
 }
 
 /// `rollout.csv`: cells formatted, text made spreadsheet-safe.
-pub fn rollout_table(r: &Rollout) -> Table {
+pub(crate) fn rollout_table(r: &Rollout) -> Table {
     let opt = |m: Option<Money>| m.map(|m| m.to_string()).unwrap_or_default();
     let ms = |l: Option<f64>| l.map(|l| l.to_string()).unwrap_or_default();
     Table {
@@ -408,7 +408,7 @@ pub fn rollout_table(r: &Rollout) -> Table {
 }
 
 /// `rates import-litellm`'s report: one row per slug, old → new.
-pub fn import_table(plan: &Plan) -> Table {
+pub(crate) fn import_table(plan: &Plan) -> Table {
     Table {
         header: litellm::REPORT_HEADER.to_vec(),
         rows: plan.report_rows(),
@@ -416,7 +416,7 @@ pub fn import_table(plan: &Plan) -> Table {
 }
 
 /// `shadow.csv`. Empty cells where a row has no pairs.
-pub fn shadow_table(report: &ShadowReport) -> Table {
+pub(crate) fn shadow_table(report: &ShadowReport) -> Table {
     let opt = |v: Option<i64>| v.map(|d| d.to_string()).unwrap_or_default();
     Table {
         header: shadow::HEADER.to_vec(),

@@ -20,13 +20,13 @@ use super::{is_flagged, Kind, Table};
 use crate::domain::{Day, Money, Month};
 
 /// The most data rows a sheet is given; the rest stay in the CSV (a sheet holds 1,048,575).
-pub const MAX_SHEET_ROWS: usize = 100_000;
+pub(crate) const MAX_SHEET_ROWS: usize = 100_000;
 
 /// The widest a column is made, in characters (a long note wraps the view, not the file).
 const MAX_WIDTH: usize = 60;
 
 /// A workbook being filled, sheet by sheet, in the order given.
-pub struct Workbook {
+pub(crate) struct Workbook {
     wb: rust_xlsxwriter::Workbook,
     formats: Formats,
 }
@@ -87,7 +87,7 @@ impl Default for Workbook {
 }
 
 impl Workbook {
-    pub fn new() -> Workbook {
+    pub(crate) fn new() -> Workbook {
         let mut wb = rust_xlsxwriter::Workbook::new();
         // A fixed creation time: the same inputs give the same bytes.
         if let Ok(t) = ExcelDateTime::from_ymd(2000, 1, 1) {
@@ -111,12 +111,12 @@ impl Workbook {
 
     /// Adds `table` as sheet `name` (its first [`MAX_SHEET_ROWS`] rows, and a line saying how
     /// many more the CSV has).
-    pub fn sheet(&mut self, name: &str, table: &Table) -> Result<()> {
+    pub(crate) fn sheet(&mut self, name: &str, table: &Table) -> Result<()> {
         self.sheet_part(name, table, 0)
     }
 
     /// As [`Workbook::sheet`] for a table that is part of a longer one: `omitted` rows more.
-    pub fn sheet_part(&mut self, name: &str, table: &Table, omitted: usize) -> Result<()> {
+    pub(crate) fn sheet_part(&mut self, name: &str, table: &Table, omitted: usize) -> Result<()> {
         let ws = self.wb.add_worksheet();
         ws.set_name(name)
             .with_context(|| format!("naming sheet {name}"))?;
@@ -125,7 +125,7 @@ impl Workbook {
     }
 
     /// Writes the workbook to `path`, whole or not at all.
-    pub fn save(mut self, path: &Path) -> Result<()> {
+    pub(crate) fn save(mut self, path: &Path) -> Result<()> {
         let body = self.wb.save_to_buffer().context("building the workbook")?;
         super::write_atomic(path, &body).with_context(|| format!("writing {}", path.display()))
     }

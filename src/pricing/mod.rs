@@ -69,11 +69,11 @@ const REQUIRED: [&str; 11] = [
 
 impl RateTable {
     /// Loads `DIR/models.csv`.
-    pub fn load_dir(dir: &Path) -> Result<RateTable, RateError> {
+    pub(crate) fn load_dir(dir: &Path) -> Result<RateTable, RateError> {
         Self::load(&dir.join("models.csv"))
     }
 
-    pub fn load(path: &Path) -> Result<RateTable, RateError> {
+    pub(crate) fn load(path: &Path) -> Result<RateTable, RateError> {
         Self::parse(path, &read_table(path, "rate table")?)
     }
 
@@ -192,7 +192,7 @@ impl RateTable {
     }
 
     /// Adds a row, refusing one whose period overlaps another for the same provider and model.
-    pub fn push(&mut self, rate: Rate) -> Result<(), String> {
+    pub(crate) fn push(&mut self, rate: Rate) -> Result<(), String> {
         let key = (rate.provider.clone(), rate.model.clone());
         let rows = self.index.entry(key).or_default();
         for &i in rows.iter() {
@@ -216,7 +216,7 @@ impl RateTable {
         Ok(())
     }
 
-    pub fn get(&self, idx: usize) -> &Rate {
+    pub(crate) fn get(&self, idx: usize) -> &Rate {
         &self.rates[idx]
     }
 
@@ -238,7 +238,7 @@ impl RateTable {
     /// names: all of that key's rows go, whatever their periods, so an override file states a
     /// model's whole price history and never mixes with the rows it replaces. Keys `over` does
     /// not name are kept as they are (an override of `*` leaves a provider's own rows winning).
-    pub fn with_override(self, over: RateTable) -> Result<RateTable, String> {
+    pub(crate) fn with_override(self, over: RateTable) -> Result<RateTable, String> {
         let mut out = RateTable {
             path: self.path,
             ..Default::default()
@@ -258,7 +258,7 @@ impl RateTable {
     }
 
     /// Whether the model appears in the table at all, for any provider or period.
-    pub fn knows_model(&self, model: &str) -> bool {
+    pub(crate) fn knows_model(&self, model: &str) -> bool {
         self.rates.iter().any(|r| r.model == model)
     }
 }

@@ -40,7 +40,7 @@ use crate::pricing::RateError;
 const BUILTIN: &str = include_str!("../../rates/slugs.csv");
 
 /// The pseudo-provider of rows mapping an OpenRouter permaslug to its public slug.
-pub const PERMASLUG_PROVIDER: &str = "openrouter-permaslug";
+pub(crate) const PERMASLUG_PROVIDER: &str = "openrouter-permaslug";
 
 const COLUMNS: [&str; 6] = [
     "from_provider",
@@ -88,11 +88,11 @@ pub struct SlugMap {
 
 impl SlugMap {
     /// Loads `DIR/slugs.csv`.
-    pub fn load_dir(dir: &Path) -> Result<SlugMap, RateError> {
+    pub(crate) fn load_dir(dir: &Path) -> Result<SlugMap, RateError> {
         Self::load(&dir.join("slugs.csv"))
     }
 
-    pub fn load(path: &Path) -> Result<SlugMap, RateError> {
+    pub(crate) fn load(path: &Path) -> Result<SlugMap, RateError> {
         Self::parse(path, &super::read_table(path, "slug map")?)
     }
 

@@ -17,7 +17,7 @@ use crate::sources::{CallSink, Disposition};
 /// Every request id seen, as a 64-bit hash (8 bytes an id, not the string), in shards so the
 /// workers rarely wait for each other. At 2^64 the chance of two distinct ids colliding among ten
 /// million is about 3 in a million.
-pub struct SeenIds {
+pub(crate) struct SeenIds {
     shards: Vec<Mutex<FxHashSet<u64>>>,
 }
 
@@ -57,7 +57,7 @@ struct Counts {
 
 /// One row of `findings.csv`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub kind: &'static str,
     pub day: Option<Day>,
     pub provider: String,
@@ -66,7 +66,7 @@ pub struct Finding {
     pub detail: String,
 }
 
-pub struct FindingsSink<'r> {
+pub(crate) struct FindingsSink<'r> {
     rates: &'r RateTable,
     ids: &'r SeenIds,
     cutter: DayCutter,
@@ -77,7 +77,12 @@ pub struct FindingsSink<'r> {
 }
 
 impl<'r> FindingsSink<'r> {
-    pub fn new(rates: &'r RateTable, ids: &'r SeenIds, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(
+        rates: &'r RateTable,
+        ids: &'r SeenIds,
+        tz: Option<Tz>,
+        period: Period,
+    ) -> Self {
         FindingsSink {
             rates,
             ids,
@@ -91,7 +96,7 @@ impl<'r> FindingsSink<'r> {
 
     /// Findings sorted by day, provider, model, kind; `tolerance_usd` bounds cost disagreements.
     /// `span` is the period whose days without any log record are reported.
-    pub fn finish(self, tolerance_usd: Money, span: Option<(Day, Day)>) -> Vec<Finding> {
+    pub(crate) fn finish(self, tolerance_usd: Money, span: Option<(Day, Day)>) -> Vec<Finding> {
         let mut per: BTreeMap<(Day, String, String), Counts> = BTreeMap::new();
         let mut expected: BTreeMap<(Day, String, String), Money> = BTreeMap::new();
         for ((id, local, _), c) in &self.counts {

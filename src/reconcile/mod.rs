@@ -1,10 +1,10 @@
 //! Reconciliation: logged usage (priced at the rate table) against what the gateways billed, one
 //! row per day × provider × model with exactly one status (docs/formats.md §6) and a note in plain words.
 
-pub mod findings;
+pub(crate) mod findings;
 mod run;
 
-pub use run::{compute, Inputs, Reconciliation};
+pub(crate) use run::{compute, Inputs, Reconciliation};
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +17,7 @@ use crate::sources::invoices::InvoiceLine;
 
 /// One row of `recon.csv`. A side that has no line leaves its columns empty.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReconRow {
+pub(crate) struct ReconRow {
     pub day: Day,
     pub provider: String,
     pub model: String,
@@ -52,7 +52,7 @@ fn usd(m: Money) -> String {
 
 /// Matches the daily log rows to the invoice lines of every provider that has an invoice line;
 /// providers without any are left out (nothing was given to reconcile them against).
-pub fn reconcile(
+pub(crate) fn reconcile(
     daily: &Daily,
     invoices: &[InvoiceLine],
     slugs: &SlugMap,
@@ -223,14 +223,14 @@ fn row(
 
 /// Per provider: logged (list-price) cost, invoiced cost, their difference, rows by status.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct ProviderSummary {
+pub(crate) struct ProviderSummary {
     pub provider: String,
     pub logged_usd: Money,
     pub invoiced_usd: Money,
     pub rows: BTreeMap<&'static str, u64>,
 }
 
-pub fn summarize(rows: &[ReconRow]) -> Vec<ProviderSummary> {
+pub(crate) fn summarize(rows: &[ReconRow]) -> Vec<ProviderSummary> {
     let mut by: BTreeMap<&str, ProviderSummary> = BTreeMap::new();
     for r in rows {
         let s = by.entry(&r.provider).or_insert_with(|| ProviderSummary {

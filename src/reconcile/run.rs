@@ -52,7 +52,7 @@ const FIELDS: FieldSet = {
 };
 
 /// What a reconciliation reads and how strictly it compares.
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     pub logs: &'a LogSet,
     pub period: Period,
     pub tz: Option<Tz>,
@@ -69,7 +69,7 @@ pub struct Inputs<'a> {
 }
 
 /// Everything a reconciliation computes before anything is written.
-pub struct Reconciliation {
+pub(crate) struct Reconciliation {
     pub daily: Daily,
     pub rows: Vec<ReconRow>,
     pub findings: Vec<Finding>,
@@ -89,7 +89,7 @@ pub struct Reconciliation {
 
 impl Reconciliation {
     /// Exit status 1: a row not `ok`/`drift`, a finding, a rejected row or a flagged fee.
-    pub fn flagged(&self) -> bool {
+    pub(crate) fn flagged(&self) -> bool {
         self.rows.iter().any(|r| !r.status.reconciled())
             || !self.findings.is_empty()
             || !self.report.rejections.is_empty()
@@ -98,7 +98,7 @@ impl Reconciliation {
     }
 }
 
-pub fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
+pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     let (rates, period, tz, tol) = (i.rates, i.period, i.tz, i.tolerance);
     let inv = if i.invoices.is_empty() {
         invoices::InvoiceRead::default()

@@ -9,14 +9,14 @@ use super::{file_error, InputError};
 
 /// Formats the contract names, detected from the file name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
+pub(crate) enum Format {
     Jsonl,
     Csv,
     Parquet,
 }
 
 #[derive(Debug, Clone)]
-pub struct LogFile {
+pub(crate) struct LogFile {
     pub path: PathBuf,
     pub format: Format,
     pub gzip: bool,
@@ -24,7 +24,7 @@ pub struct LogFile {
 
 impl LogFile {
     /// `None` when the name is not a log format we read.
-    pub fn detect(path: &Path) -> Option<LogFile> {
+    pub(crate) fn detect(path: &Path) -> Option<LogFile> {
         let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         let (stem, gzip) = match name.strip_suffix(".gz") {
             Some(s) => (s, true),
@@ -60,7 +60,7 @@ pub(crate) fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
 
 /// Expands `--logs` arguments: files as given, directories to every log file inside (sorted, not
 /// recursive). Other files in a directory are skipped and named in the returned notes.
-pub fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputError> {
+pub(crate) fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputError> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
     for p in paths {

@@ -331,7 +331,7 @@ mod fast {
     }
 
     /// Fills `f` in place (no copies of the wide struct); `None` declines the line.
-    pub fn fields<'a>(line: &'a [u8], f: &mut Fields<'a>, needed: FieldSet) -> Option<()> {
+    pub(crate) fn fields<'a>(line: &'a [u8], f: &mut Fields<'a>, needed: FieldSet) -> Option<()> {
         let mut s = Scan {
             b: line,
             i: 0,

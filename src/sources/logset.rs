@@ -9,7 +9,7 @@ use super::{discover, scan, CallSink, InputError, ScanOptions, ScanReport};
 
 /// `--logs` paths with the options that say how to read them.
 #[derive(Debug, Clone, Default)]
-pub struct LogSet {
+pub(crate) struct LogSet {
     pub paths: Vec<PathBuf>,
     /// Stop at the first rejected row (`--strict`).
     pub strict: bool,
@@ -21,13 +21,13 @@ pub struct LogSet {
 }
 
 impl LogSet {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.paths.is_empty()
     }
 
     /// Reads every log file through `make_sink` (one sink per thread, merged at the end); in
     /// `--strict` mode the first rejected row is fatal.
-    pub fn scan<S: CallSink>(
+    pub(crate) fn scan<S: CallSink>(
         &self,
         needed: FieldSet,
         make_sink: impl Fn() -> S + Sync,
@@ -54,6 +54,6 @@ impl LogSet {
 }
 
 /// The error `--strict` stops with at a rejected row of any input.
-pub fn strict_stop(r: &impl std::fmt::Display) -> InputError {
+pub(crate) fn strict_stop(r: &impl std::fmt::Display) -> InputError {
     InputError::Usage(format!("{r} (--strict stops at the first rejected row)"))
 }

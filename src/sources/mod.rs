@@ -24,14 +24,14 @@ mod discovery;
 mod pipeline;
 mod sink;
 
-pub use logset::{strict_stop, LogSet};
+pub(crate) use logset::{strict_stop, LogSet};
 
 pub(crate) use discovery::{dir_files, once_each};
-pub use discovery::{discover, Format, LogFile};
-pub use pipeline::scan;
+pub(crate) use discovery::{discover, Format, LogFile};
+pub(crate) use pipeline::scan;
 // The Parquet reader sends its frames to the workers itself.
 use pipeline::Work;
-pub use sink::{CallSink, Disposition};
+pub(crate) use sink::{CallSink, Disposition};
 
 use std::path::Path;
 
@@ -87,13 +87,13 @@ pub struct FileStats {
 }
 
 #[derive(Debug)]
-pub struct ScanReport {
+pub(crate) struct ScanReport {
     pub files: Vec<FileStats>,
     pub rejections: rejects::Rejections,
     pub notes: Vec<String>,
 }
 
-pub struct ScanOptions {
+pub(crate) struct ScanOptions {
     /// The fields the consumer reads; the rest are skipped (and not validated).
     pub needed: FieldSet,
     pub threads: usize,
@@ -120,7 +120,7 @@ impl Default for ScanOptions {
 pub(crate) const MAX_RECORD_BYTES: usize = 64 << 20;
 
 /// Masks anything that looks like an API key (`sk-…`) so rejected rows can be shared.
-pub fn mask_secrets(s: &str) -> String {
+pub(crate) fn mask_secrets(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find("sk-") {

@@ -105,14 +105,14 @@ enum Col {
 }
 
 /// The frame's contract columns, typed once per frame.
-pub struct FrameColumns {
+pub(crate) struct FrameColumns {
     cols: Vec<(FieldId, Col)>,
     primary: Vec<bool>,
     height: usize,
 }
 
 impl FrameColumns {
-    pub fn new(frame: &DataFrame, needed: FieldSet) -> Result<FrameColumns, String> {
+    pub(crate) fn new(frame: &DataFrame, needed: FieldSet) -> Result<FrameColumns, String> {
         let mut cols = Vec::new();
         let mut primary = Vec::new();
         for c in frame.columns() {
@@ -165,7 +165,7 @@ impl FrameColumns {
 
     /// Calls `f` with each row as [`Fields`] borrowing from the frame; one `Fields` is refilled
     /// in place row after row.
-    pub fn for_each_row<'s>(&'s self, mut f: impl FnMut(usize, &mut Fields<'s>)) {
+    pub(crate) fn for_each_row<'s>(&'s self, mut f: impl FnMut(usize, &mut Fields<'s>)) {
         type Cells<'a> = Box<dyn Iterator<Item = Option<Scalar<'a>>> + 'a>;
         let mut iters: Vec<(FieldId, Cells<'_>)> = self
             .cols

@@ -15,7 +15,7 @@ use crate::sources::timestamp::{epoch_to_ms, parse_ts_str};
 
 /// Token counts above 2^53 cannot round-trip through JSON numbers (IEEE doubles), so a log that
 /// holds one is corrupt rather than busy.
-pub const MAX_TOKENS: u64 = 1 << 53;
+pub(crate) const MAX_TOKENS: u64 = 1 << 53;
 
 /// Why one input row was not used.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ pub struct RowError {
 }
 
 impl RowError {
-    pub fn new(column: Option<&'static str>, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(column: Option<&'static str>, reason: impl Into<String>) -> Self {
         RowError {
             column,
             reason: reason.into(),
@@ -39,7 +39,7 @@ impl RowError {
 
 /// A scalar as it appears in any input format, not yet interpreted.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Scalar<'a> {
+pub(crate) enum Scalar<'a> {
     U(u64),
     I(i64),
     F(f64),
@@ -84,7 +84,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
 /// The contract's fields, each as found (flat names and aliases kept apart so precedence is
 /// explicit). Absent and JSON `null` are both `None`; an empty CSV cell is `None` too.
 #[derive(Debug, Default, Clone)]
-pub struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     pub ts: Option<Scalar<'a>>,
     pub provider: Option<Scalar<'a>>,
     pub model: Option<Scalar<'a>>,
@@ -140,7 +140,7 @@ pub enum FieldId {
 }
 
 impl FieldId {
-    pub const EVERY: [FieldId; 23] = {
+    pub(crate) const EVERY: [FieldId; 23] = {
         use FieldId::*;
         [
             Ts,
@@ -170,7 +170,7 @@ impl FieldId {
     };
 
     /// The contract's name for the field, for messages.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         use FieldId::*;
         match self {
             Ts => "ts",
@@ -201,7 +201,7 @@ impl FieldId {
 
     /// Column names (flat, dotted-nested, and aliases) a tabular reader maps onto [`Fields`].
     /// Matching ignores case and surrounding spaces.
-    pub fn from_name(name: &str) -> Option<FieldId> {
+    pub(crate) fn from_name(name: &str) -> Option<FieldId> {
         use FieldId::*;
         Some(match name.trim().to_ascii_lowercase().as_str() {
             "ts" | "timestamp" => Ts,
@@ -248,7 +248,7 @@ pub struct FieldSet(u32);
 impl FieldSet {
     pub const ALL: FieldSet = FieldSet(u32::MAX);
 
-    pub const fn of(ids: &[FieldId]) -> FieldSet {
+    pub(crate) const fn of(ids: &[FieldId]) -> FieldSet {
         let mut bits = 0;
         let mut i = 0;
         while i < ids.len() {
@@ -259,19 +259,19 @@ impl FieldSet {
     }
 
     /// These fields and `ids` too.
-    pub const fn with(self, ids: &[FieldId]) -> FieldSet {
+    pub(crate) const fn with(self, ids: &[FieldId]) -> FieldSet {
         FieldSet(self.0 | FieldSet::of(ids).0)
     }
 
     #[inline]
-    pub fn contains(self, id: FieldId) -> bool {
+    pub(crate) fn contains(self, id: FieldId) -> bool {
         self.0 & (1 << id as u32) != 0
     }
 }
 
 impl<'a> Fields<'a> {
     /// Clears every field outside `set`.
-    pub fn retain(&mut self, set: FieldSet) {
+    pub(crate) fn retain(&mut self, set: FieldSet) {
         for id in FieldId::EVERY {
             if !set.contains(id) {
                 *self.slot(id) = None;
@@ -279,7 +279,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn slot(&mut self, id: FieldId) -> &mut Option<Scalar<'a>> {
+    pub(crate) fn slot(&mut self, id: FieldId) -> &mut Option<Scalar<'a>> {
         use FieldId::*;
         match id {
             Ts => &mut self.ts,
@@ -543,14 +543,14 @@ fn short(s: &str) -> String {
 
 impl<'a> Fields<'a> {
     /// Applies docs/formats.md §1: required fields, the two token conventions, aliases and defaults.
-    pub fn into_call(mut self) -> Result<Call<'a>, RowError> {
+    pub(crate) fn into_call(mut self) -> Result<Call<'a>, RowError> {
         self.take_call()
     }
 
     /// As [`Fields::into_call`], taking the strings out in place: readers that refill one
     /// `Fields` per row avoid copying the wide struct.
     #[inline]
-    pub fn take_call(&mut self) -> Result<Call<'a>, RowError> {
+    pub(crate) fn take_call(&mut self) -> Result<Call<'a>, RowError> {
         let ts_ms = match &self.ts {
             None => return Err(RowError::col("ts", "missing required field `ts`")),
             Some(Scalar::S(s)) => parse_ts_str(s),

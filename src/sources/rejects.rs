@@ -45,7 +45,7 @@ pub(super) struct Store {
 }
 
 impl Store {
-    pub fn push(&mut self, mut p: Pending) {
+    pub(crate) fn push(&mut self, mut p: Pending) {
         // A reason may quote the bad value, and a log value may be an API key.
         if p.error.reason.contains("sk-") {
             p.error.reason = super::mask_secrets(&p.error.reason);
@@ -109,21 +109,21 @@ impl Store {
 /// Every rejected row of a scan: a count, the first few for messages, and the full
 /// `rejected.csv` body in a temporary file.
 #[derive(Debug)]
-pub struct Rejections {
+pub(crate) struct Rejections {
     pub count: u64,
     pub first: Vec<Rejection>,
     body: tempfile::NamedTempFile,
 }
 
-pub const REJECTED_HEADER: [&str; 5] = ["file", "line", "column", "reason", "raw"];
+pub(crate) const REJECTED_HEADER: [&str; 5] = ["file", "line", "column", "reason", "raw"];
 
 impl Rejections {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }
 
     /// The complete `rejected.csv` (header included).
-    pub fn csv_path(&self) -> &Path {
+    pub(crate) fn csv_path(&self) -> &Path {
         self.body.path()
     }
 }

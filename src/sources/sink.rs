@@ -6,7 +6,7 @@ use crate::domain::Call;
 
 /// What a sink did with a call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Disposition {
+pub(crate) enum Disposition {
     Used,
     /// Outside `--from`/`--to`: read and valid, deliberately not counted.
     OutOfRange,
@@ -15,7 +15,7 @@ pub enum Disposition {
 }
 
 /// Per-thread consumer of calls; the stages after the readers implement it.
-pub trait CallSink: Send {
+pub(crate) trait CallSink: Send {
     fn accept(&mut self, call: &Call<'_>) -> Disposition;
     fn merge(&mut self, other: Self);
 }

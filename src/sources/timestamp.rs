@@ -12,7 +12,7 @@ const MAX_MS: f64 = 1e14;
 
 /// Parses an RFC 3339 timestamp (`2026-04-28T13:05:22.123Z`, `2026-04-28 13:05:22+02:00`) or a
 /// string holding epoch seconds/milliseconds. Returns epoch milliseconds.
-pub fn parse_ts_str(s: &str) -> Result<i64, String> {
+pub(crate) fn parse_ts_str(s: &str) -> Result<i64, String> {
     let b = s.trim().as_bytes();
     if b.is_empty() {
         return Err("empty timestamp".into());
@@ -37,7 +37,7 @@ pub fn parse_ts_str(s: &str) -> Result<i64, String> {
 }
 
 /// Epoch seconds (below 1e11) or milliseconds, as a number.
-pub fn epoch_to_ms(v: f64) -> Result<i64, String> {
+pub(crate) fn epoch_to_ms(v: f64) -> Result<i64, String> {
     if !v.is_finite() || v < 0.0 {
         return Err(format!("epoch timestamp {v} is negative or not a number"));
     }
@@ -81,7 +81,7 @@ fn days_in_month(y: i32, m: u32) -> u32 {
 }
 
 /// `YYYY-MM-DD[T| ]HH:MM[:SS[.fff…]](Z|±HH:MM|±HHMM)`; `None` on any deviation or impossible date.
-pub fn parse_rfc3339(b: &[u8]) -> Option<i64> {
+pub(crate) fn parse_rfc3339(b: &[u8]) -> Option<i64> {
     let y = digits(b, 0, 4)? as i32;
     if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
         return None;

@@ -197,7 +197,7 @@ fn fee(c: &Cell) -> Result<Money, String> {
 
 /// The ledger of a run: `read_topups` with the purchases outside `--from`/`--to` left out and
 /// counted as out of range in `files.csv`, as log rows are. No paths: an empty ledger.
-pub fn read_ledger(
+pub(crate) fn read_ledger(
     paths: &[PathBuf],
     sheet: Option<&str>,
     tz: Option<chrono_tz::Tz>,

@@ -57,21 +57,21 @@ mod tests;
 
 use pairs::{PairRow, PairSorter};
 use rules::{drift, outside, Primary};
-pub use rules::{PrimaryCollector, ShadowCollector};
+pub(crate) use rules::{PrimaryCollector, ShadowCollector};
 use spill::{Batches, Bloom, Decoder, Store};
-pub use stats::Unpaired;
+pub(crate) use stats::Unpaired;
 use stats::{Direct, Group};
 
 /// What the shadow comparison reads of a record: daily aggregation's fields (so the same rows
 /// are rejected as by `daily`) and the ids.
-pub const FIELDS: FieldSet =
+pub(crate) const FIELDS: FieldSet =
     crate::aggregate::FIELDS.with(&[FieldId::RequestId, FieldId::Shadow, FieldId::ShadowOf]);
 
 /// Hash partitions of the join.
-pub const PARTS: usize = 128;
+pub(crate) const PARTS: usize = 128;
 
 /// `shadow.csv` (CONTRACT §6).
-pub const HEADER: [&str; 9] = [
+pub(crate) const HEADER: [&str; 9] = [
     "day",
     "model",
     "pairs",
@@ -84,7 +84,7 @@ pub const HEADER: [&str; 9] = [
 ];
 
 /// `shadow_pairs.csv` (CONTRACT §6).
-pub const PAIRS_HEADER: [&str; 6] = [
+pub(crate) const PAIRS_HEADER: [&str; 6] = [
     "day",
     "model",
     "primary_request_id",
@@ -95,7 +95,7 @@ pub const PAIRS_HEADER: [&str; 6] = [
 
 /// Memory bounds of a run.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Bytes of partition records kept in memory per side (shadow calls, primaries) before
     /// partitions spill to temporary files.
     pub memory_bytes: usize,
@@ -117,7 +117,7 @@ impl Default for Limits {
 
 /// One row of `shadow.csv`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShadowRow {
+pub(crate) struct ShadowRow {
     pub day: Day,
     pub model: String,
     pub pairs: u64,
@@ -130,7 +130,7 @@ pub struct ShadowRow {
 
 /// Run-wide counts for the summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Totals {
+pub(crate) struct Totals {
     /// 2xx shadow calls in the period (pairs + unpaired).
     pub shadow_calls: u64,
     pub pairs: u64,
@@ -148,7 +148,7 @@ pub struct Totals {
 
 /// The result: `shadow.csv`'s rows, `shadow_pairs.csv` (complete, header included) in a
 /// temporary file, and the totals.
-pub struct ShadowReport {
+pub(crate) struct ShadowReport {
     pub rows: Vec<ShadowRow>,
     pub pairs_csv: tempfile::NamedTempFile,
     pub totals: Totals,
@@ -156,13 +156,13 @@ pub struct ShadowReport {
 
 impl ShadowReport {
     /// Anything to flag: a pair over tolerance or an unpaired shadow call.
-    pub fn flagged(&self) -> bool {
+    pub(crate) fn flagged(&self) -> bool {
         self.totals.over_tolerance > 0 || self.totals.unpaired.total() > 0
     }
 }
 
 /// The state shared by every worker of both passes.
-pub struct ShadowRun {
+pub(crate) struct ShadowRun {
     tz: Option<Tz>,
     period: Period,
     limits: Limits,
@@ -192,7 +192,7 @@ impl Models {
 }
 
 /// What pass 1 found, besides the records in the partitions.
-pub struct Collected {
+pub(crate) struct Collected {
     direct: FxHashMap<(Day, u32), Direct>,
     /// Shadow calls sent to the join.
     pub joined: u64,
@@ -200,7 +200,7 @@ pub struct Collected {
 }
 
 impl ShadowRun {
-    pub fn new(tz: Option<Tz>, period: Period, limits: Limits) -> Self {
+    pub(crate) fn new(tz: Option<Tz>, period: Period, limits: Limits) -> Self {
         ShadowRun {
             tz,
             period,
@@ -213,7 +213,7 @@ impl ShadowRun {
     }
 
     /// A pass-1 sink: collects the shadow calls.
-    pub fn collector(&self) -> ShadowCollector<'_> {
+    pub(crate) fn collector(&self) -> ShadowCollector<'_> {
         ShadowCollector {
             run: self,
             cutter: DayCutter::new(self.tz),
@@ -227,7 +227,7 @@ impl ShadowRun {
     }
 
     /// A pass-2 sink: collects the calls whose request id a shadow call named.
-    pub fn primary_collector(&self) -> PrimaryCollector<'_> {
+    pub(crate) fn primary_collector(&self) -> PrimaryCollector<'_> {
         PrimaryCollector {
             run: self,
             batches: Batches::new(),
@@ -236,7 +236,7 @@ impl ShadowRun {
     }
 
     /// Joins the partitions, partition by partition.
-    pub fn join(self, collected: Collected, tol: &Tolerance) -> io::Result<ShadowReport> {
+    pub(crate) fn join(self, collected: Collected, tol: &Tolerance) -> io::Result<ShadowReport> {
         let models = self.models.into_inner().unwrap_or_else(|e| e.into_inner());
         // Rank of each model id in name order, for sorting the pairs list.
         let names = &models.names;

@@ -38,7 +38,7 @@ pub(super) struct Primary {
 }
 
 /// Pass 1: the shadow calls.
-pub struct ShadowCollector<'s> {
+pub(crate) struct ShadowCollector<'s> {
     pub(super) run: &'s ShadowRun,
     pub(super) cutter: DayCutter,
     /// Model name → the id every worker shares, cached per worker.
@@ -61,7 +61,7 @@ impl ShadowCollector<'_> {
     }
 
     /// Hands the last partial batches to the partitions; call on the merged sink.
-    pub fn finish(mut self) -> io::Result<Collected> {
+    pub(crate) fn finish(mut self) -> io::Result<Collected> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }
@@ -142,7 +142,7 @@ impl CallSink for ShadowCollector<'_> {
 
 /// Pass 2: every call (whatever its day, provider or status) whose request id a shadow call
 /// may have named.
-pub struct PrimaryCollector<'s> {
+pub(crate) struct PrimaryCollector<'s> {
     pub(super) run: &'s ShadowRun,
     pub(super) batches: Batches,
     pub(super) error: Option<io::Error>,
@@ -150,7 +150,7 @@ pub struct PrimaryCollector<'s> {
 
 impl PrimaryCollector<'_> {
     /// Hands the last partial batches to the partitions; call on the merged sink.
-    pub fn finish(mut self) -> io::Result<()> {
+    pub(crate) fn finish(mut self) -> io::Result<()> {
         if let Some(e) = self.error.take() {
             return Err(e);
         }

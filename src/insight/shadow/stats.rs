@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 /// Why a 2xx shadow call has no pair.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Unpaired {
+pub(crate) struct Unpaired {
     /// No `shadow_of`.
     pub no_shadow_of: u64,
     /// `shadow_of` is the call's own `request_id`.
@@ -19,7 +19,7 @@ pub struct Unpaired {
 }
 
 impl Unpaired {
-    pub fn total(&self) -> u64 {
+    pub(crate) fn total(&self) -> u64 {
         self.no_shadow_of + self.names_itself + self.missing + self.failed_primary + self.ambiguous
     }
 

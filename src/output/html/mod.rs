@@ -18,10 +18,10 @@ use crate::domain::{Day, Money, Month};
 mod charts;
 mod page;
 
-pub use page::render;
+pub(crate) use page::render;
 
 /// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -38,7 +38,7 @@ pub fn escape(s: &str) -> String {
 
 /// Per provider: what its calls cost and what was billed for them.
 #[derive(Debug, Clone, Default)]
-pub struct SummaryRow {
+pub(crate) struct SummaryRow {
     pub provider: String,
     /// Every billable call at list prices, BYOK calls included (`daily.csv`'s cost).
     pub priced_usd: Money,
@@ -57,7 +57,7 @@ pub struct SummaryRow {
 
 /// One input file and what became of its rows.
 #[derive(Debug, Clone)]
-pub struct InputRow {
+pub(crate) struct InputRow {
     pub kind: &'static str,
     pub file: String,
     pub read: u64,
@@ -69,7 +69,7 @@ pub struct InputRow {
 /// Logged and invoiced tokens (prompt + completion) of one day, over the providers that have
 /// invoice lines.
 #[derive(Debug, Clone)]
-pub struct TokenDay {
+pub(crate) struct TokenDay {
     pub day: Day,
     pub logged: u128,
     pub invoiced: u128,
@@ -79,7 +79,7 @@ pub struct TokenDay {
 
 /// A model's cost over the run, split by provider (in [`Page::providers`] order).
 #[derive(Debug, Clone)]
-pub struct ModelCost {
+pub(crate) struct ModelCost {
     pub model: String,
     pub by_provider: Vec<Money>,
     pub total: Money,
@@ -90,7 +90,7 @@ pub struct ModelCost {
 
 /// One row of `fees.csv`.
 #[derive(Debug, Clone)]
-pub struct FeeLine {
+pub(crate) struct FeeLine {
     pub month: Month,
     pub provider: String,
     pub kind: &'static str,
@@ -103,7 +103,7 @@ pub struct FeeLine {
 
 /// One provider's month-end projection: `forecast.csv` summed over its priced models.
 #[derive(Debug, Clone)]
-pub struct ForecastLine {
+pub(crate) struct ForecastLine {
     pub month: Month,
     pub provider: String,
     pub days_seen: u32,
@@ -118,7 +118,7 @@ pub struct ForecastLine {
 
 /// Everything the page shows, computed by the pipeline stages.
 #[derive(Debug, Clone, Default)]
-pub struct Page {
+pub(crate) struct Page {
     pub period: Option<(Day, Day)>,
     /// Why the run is flagged (exit status 1); empty when everything reconciled.
     pub flags: Vec<String>,
@@ -137,7 +137,7 @@ pub struct Page {
 }
 
 /// Models in the bar chart; the table below it lists every model.
-pub const TOP_MODELS: usize = 10;
+pub(crate) const TOP_MODELS: usize = 10;
 
 #[cfg(test)]
 mod tests {

@@ -42,7 +42,7 @@ tr.total td{font-weight:bold}.flag{color:#d62728}.ok{color:#2ca02c}\
 svg{display:block}p.note{font-size:13px;color:#555}";
 
 /// The whole page.
-pub fn render(page: &Page) -> Result<String> {
+pub(crate) fn render(page: &Page) -> Result<String> {
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     h.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n");

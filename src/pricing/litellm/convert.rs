@@ -26,7 +26,7 @@ const VENDORS: [(&str, &str); 6] = [
 
 /// The entries of a LiteLLM file that become rows, and what was left out and why.
 #[derive(Debug, Default)]
-pub struct Conversion {
+pub(crate) struct Conversion {
     /// Sorted by slug; one per slug.
     pub entries: Vec<Entry>,
     /// `mode` present and not chat, completion or responses (embeddings, images, audio, …).
@@ -44,7 +44,7 @@ pub struct Conversion {
 /// is the one LiteLLM keeps complete (cache, one-hour and long-context prices); OpenRouter's are
 /// the same list prices, often with fewer of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Origin {
+pub(crate) enum Origin {
     Vendor,
     OpenRouter,
 }
@@ -57,7 +57,7 @@ pub enum Origin {
 ///   `gpt-5` → `openai/gpt-5`). Anthropic's hyphenated versions get OpenRouter's dot
 ///   (`claude-sonnet-4-5` → `claude-sonnet-4.5`, `claude-3-5-haiku-20241022` →
 ///   `claude-3.5-haiku-20241022`); a date stays (`claude-sonnet-4-20250514`).
-pub fn slug_for(key: &str, litellm_provider: Option<&str>) -> Option<(String, Origin)> {
+pub(crate) fn slug_for(key: &str, litellm_provider: Option<&str>) -> Option<(String, Origin)> {
     let is_slug = |s: &str| {
         let mut parts = s.split('/');
         matches!((parts.next(), parts.next(), parts.next()), (Some(v), Some(m), None) if !v.is_empty() && !m.is_empty())
@@ -103,7 +103,7 @@ fn dotted_version(model: &str) -> String {
 
 /// A JSON number's text as an exact decimal; `1.5e-05` → 0.000015. `None` for a value that is
 /// not a JSON number (a string, an object).
-pub fn exact_number(text: &str) -> Option<Money> {
+pub(crate) fn exact_number(text: &str) -> Option<Money> {
     let t = text.trim();
     if !t.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
         return None;
@@ -126,7 +126,7 @@ pub fn exact_number(text: &str) -> Option<Money> {
 
 /// Converts a LiteLLM price file; an error (not JSON, a price that is not a non-negative
 /// number) is the message, for exit status 2.
-pub fn convert(json: &[u8]) -> Result<Conversion, String> {
+pub(crate) fn convert(json: &[u8]) -> Result<Conversion, String> {
     let doc: BTreeMap<String, &RawValue> = serde_json::from_slice(json)
         .map_err(|e| format!("not a LiteLLM price file (a JSON object of models): {e}"))?;
     let mut conv = Conversion::default();

@@ -14,17 +14,17 @@ use crate::domain::{Money, Rate};
 mod convert;
 mod plan;
 
-pub use convert::{convert, Conversion};
-pub use plan::{apply, plan, Plan, REPORT_HEADER};
+pub(crate) use convert::{convert, Conversion};
+pub(crate) use plan::{apply, plan, Plan, REPORT_HEADER};
 
 /// The only long-context tier the table can hold is one threshold; LiteLLM names the 200k one
 /// `*_above_200k_tokens`, the tier Anthropic and Gemini Pro bill.
-pub const LONG_THRESHOLD: u64 = 200_000;
+pub(crate) const LONG_THRESHOLD: u64 = 200_000;
 
 /// Prices of one model in USD per million tokens, as the table's columns hold them: `None` is
 /// an empty cell (a cache price then falls back as the rate table says).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prices {
+pub(crate) struct Prices {
     pub input: Money,
     pub output: Money,
     pub cache_read: Option<Money>,
@@ -104,7 +104,7 @@ fn show(m: Money) -> String {
 
 /// One importable LiteLLM entry under our slug.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The LiteLLM key it came from, for the report.
     pub key: String,
     pub model: String,

@@ -11,7 +11,7 @@ use crate::pricing::{table_reader, RateError, RateTable};
 
 /// What importing one entry does to the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// No row of the slug covers the day: a new open-ended row.
     New,
     /// The row on `line` covers the day at other prices: it is closed the day before and a new
@@ -26,7 +26,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub fn as_str(&self) -> &'static str {
+    pub(crate) fn as_str(&self) -> &'static str {
         match self {
             Status::New => "new",
             Status::Changed { .. } => "changed",
@@ -38,14 +38,14 @@ impl Status {
 
 /// The import of every entry into a table, for one provider and first day.
 #[derive(Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub provider: String,
     pub effective_from: Day,
     pub items: Vec<(Entry, Status)>,
 }
 
 impl Plan {
-    pub fn count(&self, status: &str) -> usize {
+    pub(crate) fn count(&self, status: &str) -> usize {
         self.items
             .iter()
             .filter(|(_, s)| s.as_str() == status)
@@ -54,7 +54,7 @@ impl Plan {
 
     /// The report: one row per slug, `changes` naming each column as old → new (a new row's
     /// prices as they will be written).
-    pub fn report_rows(&self) -> Vec<Vec<String>> {
+    pub(crate) fn report_rows(&self) -> Vec<Vec<String>> {
         self.items
             .iter()
             .map(|(e, s)| {
@@ -96,7 +96,7 @@ impl Plan {
 
 /// `import_status`, not `status`: the import's words are no reconciliation status, and a terminal table
 /// marks every status but ok as flagged.
-pub const REPORT_HEADER: [&str; 5] = [
+pub(crate) const REPORT_HEADER: [&str; 5] = [
     "import_status",
     "provider",
     "model",
@@ -107,7 +107,12 @@ pub const REPORT_HEADER: [&str; 5] = [
 /// Compares each entry with the table's row for (`provider`, slug) on `effective_from`.
 /// Only rows naming exactly `provider` count: an import for `openrouter` adds rows that win over
 /// `*` rows, it does not edit them.
-pub fn plan(table: &RateTable, entries: Vec<Entry>, provider: &str, effective_from: Day) -> Plan {
+pub(crate) fn plan(
+    table: &RateTable,
+    entries: Vec<Entry>,
+    provider: &str,
+    effective_from: Day,
+) -> Plan {
     let mut rows: HashMap<&str, Vec<&Rate>> = HashMap::new();
     for r in table.rates().iter().filter(|r| r.provider == provider) {
         rows.entry(r.model.as_str()).or_default().push(r);
@@ -165,7 +170,12 @@ fn status_of(e: &Entry, rows: &[&Rate], from: Day) -> Status {
 /// (`effective_to`), a new row after the slug's last row, rows of new slugs at the end. Every
 /// other byte is kept, comments included. `source` fills the `source` column of new rows.
 /// The result must still be checked by [`RateTable::parse`] before it is written.
-pub fn apply(text: &[u8], path: &Path, plan: &Plan, source: &str) -> Result<Vec<u8>, RateError> {
+pub(crate) fn apply(
+    text: &[u8],
+    path: &Path,
+    plan: &Plan,
+    source: &str,
+) -> Result<Vec<u8>, RateError> {
     let file = path.display().to_string();
     let err = |line: u64, message: String| RateError {
         file: file.clone(),

@@ -272,7 +272,7 @@ fn progress_bar(files: &[LogFile], wanted: bool) -> (ProgressBar, Vec<u64>) {
 const PROGRESS_FROM_BYTES: u64 = 8 << 20;
 
 /// Reads every file through the worker pool. Returns the merged sink and the accounting.
-pub fn scan<S: CallSink>(
+pub(crate) fn scan<S: CallSink>(
     files: &[LogFile],
     opts: &ScanOptions,
     make_sink: impl Fn() -> S + Sync,

@@ -5,7 +5,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use super::{table, Cell, Columns, Row, Shape, Source, MAX_COLUMNS};
-use crate::sources::{file_error, InputError, MAX_RECORD_BYTES};
+use crate::sources::{InputError, MAX_RECORD_BYTES};
 
 /// [`read_table`] on CSV bytes already in memory (the fuzz targets and tests).
 ///
@@ -29,11 +29,11 @@ pub(crate) fn read_csv_bytes<K: Copy>(
 }
 
 /// Every row of CSV text held in memory (tests, and tools that hold a table already).
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg(test)]
 pub(crate) fn csv_rows(path: &Path, data: &[u8]) -> Result<Vec<Row>, InputError> {
     CsvRows::new(data)
         .collect::<Result<Vec<Row>, String>>()
-        .map_err(|m| file_error(path, m))
+        .map_err(|m| crate::sources::file_error(path, m))
 }
 
 /// CSV rows read one record at a time, each with the physical line it starts on.

@@ -135,7 +135,7 @@ impl<K> Columns<K> {
 /// as they are read.
 ///
 /// [`read_table`]: super::read_table
-#[cfg_attr(not(test), allow(dead_code))]
+#[cfg(test)]
 pub(crate) fn find_header<K: Copy>(
     rows: &[Row],
     source: &Source,

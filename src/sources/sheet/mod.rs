@@ -62,13 +62,13 @@ mod header;
 mod limits;
 mod xlsx;
 
-#[cfg_attr(not(test), allow(unused_imports))]
+#[cfg(test)]
 pub(crate) use self::csv::csv_rows;
 pub(crate) use self::csv::{read_csv_bytes, CsvRows};
 pub(crate) use cells::{
     amount, day, decimal, instant, instant_text, serial, text, tokens, Cell, Row, Source,
 };
-#[cfg_attr(not(test), allow(unused_imports))]
+#[cfg(test)]
 pub(crate) use header::find_header;
 use header::{header_columns, header_error, HeaderMatch};
 pub(crate) use header::{Columns, RowError, Shape};
