@@ -1,4 +1,4 @@
-//! Invoice reading (CONTRACT §3, §7) on hand-computed fixtures in `tests/fixtures/invoices/`,
+//! Invoice reading (docs/formats.md §3, §7) on hand-computed fixtures in `tests/fixtures/invoices/`,
 //! plus an XLSX built here with rust_xlsxwriter (no binary is committed).
 
 use std::path::{Path, PathBuf};
@@ -656,7 +656,7 @@ fn xlsx_activity_export_with_date_time_cells() {
     );
 }
 
-// ---- XLSX edge cases and limits (streamed reading, CONTRACT §7: a clear outcome for each) ----
+// ---- XLSX edge cases and limits (streamed reading, docs/formats.md §7: a clear outcome for each) ----
 
 const DAILY_HEADER: [&str; 6] = [
     "date",

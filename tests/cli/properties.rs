@@ -2,7 +2,7 @@
 //!
 //! Random calls are written as request logs (JSON lines, CSV, Parquet, optionally gzip), the
 //! binary prices them with the fixture rate table (tests/fixtures/daily/rates), and what it writes
-//! is checked against a small reference model computed here from the contract (CONTRACT §1, §2,
+//! is checked against a small reference model computed here from the contract (docs/formats.md §1, §2,
 //! §6 and the README's documented choices):
 //!
 //! 1. `daily.csv` equals the reference table exactly (tokens, cost, failed calls, exit status),
@@ -73,7 +73,7 @@ enum TsForm {
     EpochSecondsFrac,
 }
 
-/// How the token counts are written (CONTRACT §1).
+/// How the token counts are written (docs/formats.md §1).
 #[derive(Debug, Clone, Copy)]
 enum Shape {
     /// `prompt_tokens`, `completion_tokens`, `cached_tokens`, `cache_write_tokens`; with `alias`
@@ -170,7 +170,7 @@ fn prices(provider: &str, model: &str, utc_day: NaiveDate, prompt: u64) -> Optio
     }
 }
 
-/// CONTRACT §2, the cost of one call:
+/// docs/formats.md §2, the cost of one call:
 ///
 /// ```text
 /// (prompt − cached − cache_write) × input + cached × cache_read
@@ -250,7 +250,7 @@ fn reference_rows(calls: &[Call], o: &RunOpts) -> BTreeMap<(NaiveDate, String, S
                 cost: Some(Decimal::ZERO),
                 failed: 0,
             });
-        // CONTRACT §6: only 2xx calls count in requests and tokens; the rest in failed_requests.
+        // docs/formats.md §6: only 2xx calls count in requests and tokens; the rest in failed_requests.
         if c.billable() {
             row.requests += 1;
             row.prompt += c.prompt;

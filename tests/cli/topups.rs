@@ -1,4 +1,4 @@
-//! Top-up ledger reading (CONTRACT §4, §7) on hand-written fixtures in `tests/fixtures/topups/`,
+//! Top-up ledger reading (docs/formats.md §4, §7) on hand-written fixtures in `tests/fixtures/topups/`,
 //! plus an XLSX built here with rust_xlsxwriter (no binary is committed).
 
 use std::path::{Path, PathBuf};

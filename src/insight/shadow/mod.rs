@@ -2,7 +2,7 @@
 //! `request_id` its `shadow_of` names → `shadow.csv` (per day × model: pairs, unpaired, median and
 //! max drift, pairs over tolerance) and `shadow_pairs.csv` (the pairs over tolerance, one by one).
 //!
-//! What counts (the README's "Shadow traffic" section says the same for users):
+//! What counts (docs/commands/shadow.md says the same for users):
 //! - A pair's day (in `--tz`) and model are the shadow call's; `--from`/`--to` select shadow calls
 //!   by their day. The primary may lie anywhere in the logs (another day, outside the period, any
 //!   provider): request ids are matched across all of them.
@@ -70,7 +70,7 @@ pub(crate) const FIELDS: FieldSet =
 /// Hash partitions of the join.
 pub(crate) const PARTS: usize = 128;
 
-/// `shadow.csv` (CONTRACT §6).
+/// `shadow.csv` (docs/formats.md §6).
 pub(crate) const HEADER: [&str; 9] = [
     "day",
     "model",
@@ -83,7 +83,7 @@ pub(crate) const HEADER: [&str; 9] = [
     "over_tolerance",
 ];
 
-/// `shadow_pairs.csv` (CONTRACT §6).
+/// `shadow_pairs.csv` (docs/formats.md §6).
 pub(crate) const PAIRS_HEADER: [&str; 6] = [
     "day",
     "model",
