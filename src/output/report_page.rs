@@ -106,6 +106,7 @@ pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[Forecast
             used: f.used,
             out_of_range: f.out_of_range,
             rejected: f.rejected,
+            skipped: f.skipped,
         });
     }
 

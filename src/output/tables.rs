@@ -64,7 +64,8 @@ pub(crate) fn daily_table(d: &Daily) -> Table {
     )
 }
 
-/// Per-file accounting: read = used + out_of_range + rejected.
+/// Per-file accounting: read = used + out_of_range + skipped + rejected. `rows_skipped` came
+/// last, so the columns before it keep their places (docs/formats.md §7).
 pub(crate) fn files_table(files: &[FileStats]) -> Table {
     table(
         &[
@@ -73,6 +74,7 @@ pub(crate) fn files_table(files: &[FileStats]) -> Table {
             "rows_used",
             "rows_out_of_range",
             "rows_rejected",
+            "rows_skipped",
         ],
         files.iter().map(|f| {
             vec![
@@ -81,6 +83,7 @@ pub(crate) fn files_table(files: &[FileStats]) -> Table {
                 f.used.to_string(),
                 f.out_of_range.to_string(),
                 f.rejected.to_string(),
+                f.skipped.to_string(),
             ]
         }),
     )

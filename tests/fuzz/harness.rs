@@ -122,7 +122,11 @@ pub fn invoice_csv(data: &[u8]) {
 fn check_invoices(r: &InvoiceRead) {
     assert_eq!(r.files.len(), 1);
     let f = &r.files[0];
-    assert_eq!(f.read, f.used + f.rejected, "read = used + rejected: {f:?}");
+    assert_eq!(
+        f.read,
+        f.used + f.skipped + f.rejected,
+        "read = used + skipped + rejected: {f:?}"
+    );
     assert_eq!(f.out_of_range, 0);
     assert_eq!(r.rejections.len() as u64, f.rejected);
     for rej in &r.rejections {
