@@ -46,6 +46,8 @@ fn line(
         amount_usd: amount,
         tokens_known: true,
         amount_known: true,
+        grain: spendrecon::sources::invoices::Grain::DayModel,
+        invoice_id: None,
     }
 }
 

@@ -140,7 +140,7 @@ fn check_invoices(r: &InvoiceRead) {
     assert!(r.lines.len() as u64 <= f.used);
     for w in r.lines.windows(2) {
         let key = |l: &spendrecon::sources::invoices::InvoiceLine| {
-            (l.day, l.provider.clone(), l.model.clone())
+            (l.day, l.provider.clone(), l.model.clone(), l.grain)
         };
         assert!(key(&w[0]) < key(&w[1]), "lines sorted and summed per key");
     }
