@@ -272,6 +272,7 @@ pub(crate) fn scenarios_table(rows: &[ScenarioRow]) -> Table {
 /// `recon.csv` (docs/formats.md §6): one row per day × provider × model, one status each.
 pub(crate) fn recon_table(rows: &[ReconRow]) -> Table {
     let opt = |v: Option<u128>| v.map(|n| n.to_string()).unwrap_or_default();
+    let signed = |v: Option<i128>| v.map(|n| n.to_string()).unwrap_or_default();
     table(
         &[
             "day",
@@ -298,8 +299,8 @@ pub(crate) fn recon_table(rows: &[ReconRow]) -> Table {
                 r.log_requests.map(|n| n.to_string()).unwrap_or_default(),
                 opt(r.log_prompt_tokens),
                 opt(r.log_completion_tokens),
-                opt(r.invoice_prompt_tokens),
-                opt(r.invoice_completion_tokens),
+                signed(r.invoice_prompt_tokens),
+                signed(r.invoice_completion_tokens),
                 r.delta_tokens.map(|n| n.to_string()).unwrap_or_default(),
                 r.delta_pct.map(money).unwrap_or_default(),
                 r.expected_usd.map(money).unwrap_or_default(),
