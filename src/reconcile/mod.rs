@@ -283,4 +283,100 @@ mod tests {
         );
         assert!(Status::MissingInInvoice < Status::MissingInLogs && Status::Drift < Status::Ok);
     }
+
+    fn bill(
+        d: &str,
+        model: &str,
+        grain: Grain,
+        tokens: Option<(u128, u128)>,
+        usd: Money,
+    ) -> InvoiceLine {
+        InvoiceLine {
+            day: Day::parse(d).unwrap(),
+            provider: "p".into(),
+            model: model.into(),
+            grain,
+            prompt_tokens: tokens.map_or(0, |t| t.0),
+            completion_tokens: tokens.map_or(0, |t| t.1),
+            cached_tokens: None,
+            cache_write_tokens: None,
+            requests: None,
+            amount_usd: usd,
+            tokens_known: tokens.is_some(),
+            amount_known: true,
+            invoice_id: None,
+        }
+    }
+
+    fn logged(d: &str, model: &str, prompt: u128, completion: u128, usd: Money) -> DailyRow {
+        DailyRow {
+            day: Day::parse(d).unwrap(),
+            provider: "p".into(),
+            model: model.into(),
+            requests: 1,
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            cost_usd: Some(usd),
+            ..Default::default()
+        }
+    }
+
+    /// A day total whose day × model lines bill more tokens than it: the rest is negative, said
+    /// in words, and flagged; a model the day's lines do not name is compared on the total.
+    #[test]
+    fn a_day_total_below_its_lines_leaves_a_negative_rest() {
+        let daily = Daily {
+            rows: vec![
+                logged("2026-04-01", "m/a", 150, 10, dec!(1)),
+                logged("2026-04-01", "m/b", 40, 5, dec!(0.5)),
+            ],
+        };
+        let lines = [
+            bill(
+                "2026-04-01",
+                "m/a",
+                Grain::DayModel,
+                Some((150, 10)),
+                dec!(1),
+            ),
+            bill("2026-04-01", "*", Grain::Day, Some((100, 15)), dec!(1.5)),
+        ];
+        let tol = Tolerance {
+            tokens: 10,
+            pct: dec!(0.1),
+            usd: dec!(0.01),
+        };
+        let rows = reconcile(&daily, &lines, &SlugMap::default(), &tol, Period::default());
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.model.as_str(),
+                    r.invoice_prompt_tokens,
+                    r.log_prompt_tokens,
+                    r.status,
+                )
+            })
+            .collect();
+        // The total's rest: 100 − 150 = −50 prompt, 15 − 10 = 5 completion, USD 0.5, against
+        // m/b's 40 / 5 / 0.5.
+        assert_eq!(
+            got,
+            [
+                ("*", Some(-50), Some(40), Status::TokenMismatch),
+                ("m/a", Some(150), Some(150), Status::Ok),
+            ]
+        );
+        assert!(
+            rows[0].note.contains(
+                "the finer lines bill 50 prompt tokens more than the day total (model *) (Δ -90)"
+            ),
+            "{}",
+            rows[0].note
+        );
+        assert_eq!(
+            (rows[0].expected_usd, rows[0].invoiced_usd),
+            (Some(dec!(0.5)), Some(dec!(0.5)))
+        );
+    }
 }
