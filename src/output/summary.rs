@@ -467,6 +467,12 @@ pub(crate) fn import(
         conv.skipped_host,
         conv.skipped_duplicate,
     );
+    if plan.unknown > 0 {
+        eprintln!(
+            "--only-known: {} slugs the table has no row of left out",
+            plan.unknown
+        );
+    }
     if wrote {
         eprintln!(
             "wrote {} ({new} new rows, {changed} rows closed on {} and followed by a new one)",
