@@ -396,6 +396,34 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_dates_come_off_and_the_latest_snapshot_stands_for_the_slug() {
+        assert_eq!(
+            undated("claude-3.7-sonnet-20250219"),
+            Some("claude-3.7-sonnet")
+        );
+        assert_eq!(undated("gpt-4o-2024-08-06"), Some("gpt-4o"));
+        assert_eq!(undated("gpt-5"), None);
+        assert_eq!(undated("gemini-2.5-flash-preview-09-2025"), None);
+        let json = br#"{
+            "claude-x-1-20240101": {"litellm_provider": "anthropic", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
+            "claude-x-1-20250101": {"litellm_provider": "anthropic", "input_cost_per_token": 2e-06, "output_cost_per_token": 2e-06},
+            "openrouter/anthropic/claude-x-1": {"litellm_provider": "openrouter", "input_cost_per_token": 9e-06, "output_cost_per_token": 9e-06}
+        }"#;
+        let c = convert(json).unwrap();
+        let x = c
+            .entries
+            .iter()
+            .find(|e| e.model == "anthropic/claude-x-1")
+            .unwrap();
+        assert_eq!(
+            (x.key.as_str(), x.prices.input),
+            ("claude-x-1-20250101", dec!(2))
+        );
+        // The OpenRouter entry lost to the snapshot; the snapshots are entries of their own.
+        assert_eq!((c.entries.len(), c.skipped_duplicate), (3, 1));
+    }
+
+    #[test]
     fn bad_prices_are_errors_naming_the_key() {
         let e = convert(br#"{"m": {"litellm_provider": "openai", "input_cost_per_token": -1e-06, "output_cost_per_token": 1e-06}}"#).unwrap_err();
         assert!(e.contains("`m`") && e.contains("negative"), "{e}");

@@ -412,6 +412,33 @@ mod tests {
         RateTable::parse(path, &out).unwrap();
     }
 
+    /// LiteLLM repeating the five-minute write as the one-hour price does not replace a table's
+    /// own one-hour price; an entry that gives the hour its own price does.
+    #[test]
+    fn a_one_hour_write_equal_to_the_five_minute_one_is_not_taken() {
+        let path = Path::new("models.csv");
+        let table = RateTable::parse(path, TABLE.as_bytes()).unwrap();
+        let from = Day::parse("2026-02-15").unwrap();
+        let with_1h = |h: Money| {
+            let mut e = entry("v/b", dec!(3), dec!(15));
+            e.prices.cache_read = Some(dec!(0.3));
+            e.prices.cache_write = Some(dec!(3.75));
+            e.prices.cache_write_1h = Some(h);
+            e
+        };
+        let p = plan(&table, vec![with_1h(dec!(3.75))], "*", from, false);
+        assert_eq!(p.items[0].1, Status::Unchanged);
+        let p = plan(&table, vec![with_1h(dec!(7))], "*", from, false);
+        let Status::Changed { changes, kept, .. } = &p.items[0].1 else {
+            unreachable!("{:?}", p.items[0].1)
+        };
+        assert_eq!(
+            changes,
+            &vec![("cache_write_1h_per_mtok", "6".to_string(), "7".to_string())]
+        );
+        assert!(kept.is_empty());
+    }
+
     #[test]
     fn a_row_starting_on_the_day_is_a_conflict_and_a_missing_newline_is_added() {
         let path = Path::new("models.csv");
