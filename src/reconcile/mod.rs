@@ -155,8 +155,9 @@ fn remainders<'a>(
     lines: &[&'a InvoiceLine],
     on_coarser: &[(Option<Grain>, Option<Grain>)],
 ) -> Vec<Billed<'a>> {
-    // Per provider × day: its day total and its day × model lines.
-    let mut days: BTreeMap<(&str, Day), (Option<usize>, Vec<usize>)> = BTreeMap::new();
+    // Per provider × day: its day total and its day × model lines (indices into `lines`).
+    type DayLines = (Option<usize>, Vec<usize>);
+    let mut days: BTreeMap<(&str, Day), DayLines> = BTreeMap::new();
     for (i, l) in lines.iter().enumerate() {
         let e = days.entry((l.provider.as_str(), l.day)).or_default();
         match l.grain {

@@ -336,7 +336,7 @@ fn a_monthly_statement_in_xlsx() {
     ws.write_number(5, 2, 1).unwrap();
     wb.save(&path).unwrap();
 
-    let (out, code, stderr) = reconcile(&[path.clone()], &[]);
+    let (out, code, stderr) = reconcile(std::slice::from_ref(&path), &[]);
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(
         recon(out.path()),
