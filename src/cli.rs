@@ -86,6 +86,9 @@ pub(crate) struct ImportArgs {
     /// it is run)
     #[arg(long, required = true, value_parser = parse_day, value_name = "YYYY-MM-DD")]
     pub effective_from: Day,
+    /// Import only slugs the table already has a row of (any provider); others are counted
+    #[arg(long)]
+    pub only_known: bool,
     /// Output format of the report
     #[arg(long, value_enum, default_value_t = Format::Csv)]
     pub format: Format,

@@ -42,8 +42,14 @@ pub(crate) fn import_litellm(args: &ImportArgs) -> Result<Outcome> {
         bail!("--provider must not be empty (`*` means every gateway)");
     }
     let entries = std::mem::take(&mut conv.entries);
-    let imported = entries.len();
-    let plan = litellm::plan(&table, entries, &provider, args.effective_from);
+    let plan = litellm::plan(
+        &table,
+        entries,
+        &provider,
+        args.effective_from,
+        args.only_known,
+    );
+    let imported = plan.items.len() + plan.unknown;
 
     let report = tables::import_table(&plan);
     let body = match args.format {

@@ -2,9 +2,10 @@
 //! the forecast of the month of the last logged day, so every figure on the page is one a CSV
 //! output also holds. [`super::html`] draws them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::html::{FeeLine, ForecastLine, InputRow, ModelCost, Page, SummaryRow, TokenDay};
+use crate::aggregate::DailyRow;
 use crate::domain::{Day, Money, Month};
 use crate::forecast::run_rate::ForecastRow;
 use crate::reconcile::Reconciliation;
@@ -106,6 +107,7 @@ pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[Forecast
             used: f.used,
             out_of_range: f.out_of_range,
             rejected: f.rejected,
+            skipped: f.skipped,
         });
     }
 
@@ -148,11 +150,22 @@ pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[Forecast
 }
 
 /// Logged and invoiced tokens per day over the reconciled providers, every day of their span.
+/// Logged tokens come from the daily sums (a month's row holds a month of them on its first
+/// day); invoiced ones from the rows, a remainder below 0 counting as none.
 fn token_days(r: &Reconciliation) -> Vec<TokenDay> {
-    let (Some(a), Some(b)) = (
-        r.rows.iter().map(|x| x.day).min(),
-        r.rows.iter().map(|x| x.day).max(),
-    ) else {
+    let reconciled: BTreeSet<&str> = r.rows.iter().map(|x| x.provider.as_str()).collect();
+    let logged: Vec<&DailyRow> = r
+        .daily
+        .rows
+        .iter()
+        .filter(|d| d.requests > 0 && reconciled.contains(d.provider.as_str()))
+        .collect();
+    let days = r
+        .rows
+        .iter()
+        .map(|x| x.day)
+        .chain(logged.iter().map(|d| d.day));
+    let (Some(a), Some(b)) = (days.clone().min(), days.max()) else {
         return Vec::new();
     };
     let mut out: Vec<TokenDay> = (a.0..=b.0)
@@ -163,11 +176,14 @@ fn token_days(r: &Reconciliation) -> Vec<TokenDay> {
             flagged: Vec::new(),
         })
         .collect();
+    for d in logged {
+        out[(d.day.0 - a.0) as usize].logged += d.prompt_tokens + d.completion_tokens;
+    }
     for x in &r.rows {
         let t = &mut out[(x.day.0 - a.0) as usize];
-        t.logged += x.log_prompt_tokens.unwrap_or(0) + x.log_completion_tokens.unwrap_or(0);
-        t.invoiced +=
+        let billed =
             x.invoice_prompt_tokens.unwrap_or(0) + x.invoice_completion_tokens.unwrap_or(0);
+        t.invoiced += billed.max(0) as u128;
         if !x.status.reconciled() {
             t.flagged
                 .push(format!("{} {}: {}", x.provider, x.model, x.status.as_str()));

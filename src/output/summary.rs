@@ -57,12 +57,13 @@ pub(crate) fn scan(out: &Out, report: &ScanReport) {
     }
     for f in &report.files {
         eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}",
+            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}{}",
             f.file,
             f.read,
             f.used,
             f.out_of_range,
             f.rejected,
+            skipped(f),
             if f.read == 0 {
                 " (the file holds no rows: empty, or a header only)"
             } else {
@@ -99,16 +100,30 @@ pub(crate) fn rejections(out: &Out, extra: &[Rejection]) {
     }
 }
 
-/// Rows per ledger file.
+/// Rows per invoice or ledger file.
 pub(crate) fn ledger_files(out: &Out, files: &[FileStats]) {
     if out.quiet {
         return;
     }
     for f in files {
         eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected",
-            f.file, f.read, f.used, f.out_of_range, f.rejected
+            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}",
+            f.file,
+            f.read,
+            f.used,
+            f.out_of_range,
+            f.rejected,
+            skipped(f)
         );
+    }
+}
+
+/// The skipped rows of a file, said only when there are some (idle export rows).
+fn skipped(f: &FileStats) -> String {
+    if f.skipped == 0 {
+        String::new()
+    } else {
+        format!(", {} skipped (idle export rows)", f.skipped)
     }
 }
 
@@ -187,6 +202,7 @@ pub(crate) fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
     }
     notes(out, notes_);
     daily(out, &r.report, &r.daily);
+    ledger_files(out, &r.other_files);
     rejections(out, &r.other_rejections);
     for s in &r.summary {
         let flagged: Vec<String> = s
@@ -451,6 +467,12 @@ pub(crate) fn import(
         conv.skipped_host,
         conv.skipped_duplicate,
     );
+    if plan.unknown > 0 {
+        eprintln!(
+            "--only-known: {} slugs the table has no row of left out",
+            plan.unknown
+        );
+    }
     if wrote {
         eprintln!(
             "wrote {} ({new} new rows, {changed} rows closed on {} and followed by a new one)",

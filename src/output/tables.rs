@@ -64,7 +64,8 @@ pub(crate) fn daily_table(d: &Daily) -> Table {
     )
 }
 
-/// Per-file accounting: read = used + out_of_range + rejected.
+/// Per-file accounting: read = used + out_of_range + skipped + rejected. `rows_skipped` came
+/// last, so the columns before it keep their places (docs/formats.md §7).
 pub(crate) fn files_table(files: &[FileStats]) -> Table {
     table(
         &[
@@ -73,6 +74,7 @@ pub(crate) fn files_table(files: &[FileStats]) -> Table {
             "rows_used",
             "rows_out_of_range",
             "rows_rejected",
+            "rows_skipped",
         ],
         files.iter().map(|f| {
             vec![
@@ -81,6 +83,7 @@ pub(crate) fn files_table(files: &[FileStats]) -> Table {
                 f.used.to_string(),
                 f.out_of_range.to_string(),
                 f.rejected.to_string(),
+                f.skipped.to_string(),
             ]
         }),
     )
@@ -269,6 +272,7 @@ pub(crate) fn scenarios_table(rows: &[ScenarioRow]) -> Table {
 /// `recon.csv` (docs/formats.md §6): one row per day × provider × model, one status each.
 pub(crate) fn recon_table(rows: &[ReconRow]) -> Table {
     let opt = |v: Option<u128>| v.map(|n| n.to_string()).unwrap_or_default();
+    let signed = |v: Option<i128>| v.map(|n| n.to_string()).unwrap_or_default();
     table(
         &[
             "day",
@@ -295,8 +299,8 @@ pub(crate) fn recon_table(rows: &[ReconRow]) -> Table {
                 r.log_requests.map(|n| n.to_string()).unwrap_or_default(),
                 opt(r.log_prompt_tokens),
                 opt(r.log_completion_tokens),
-                opt(r.invoice_prompt_tokens),
-                opt(r.invoice_completion_tokens),
+                signed(r.invoice_prompt_tokens),
+                signed(r.invoice_completion_tokens),
                 r.delta_tokens.map(|n| n.to_string()).unwrap_or_default(),
                 r.delta_pct.map(money).unwrap_or_default(),
                 r.expected_usd.map(money).unwrap_or_default(),

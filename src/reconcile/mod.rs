@@ -1,31 +1,36 @@
 //! Reconciliation: logged usage (priced at the rate table) against what the gateways billed, one
-//! row per day × provider × model with exactly one status (docs/formats.md §6) and a note in plain words.
+//! row per bill line (day × provider × model, a day's total or a month's statement) or logged
+//! group no line covers, with exactly one status (docs/formats.md §6) and a note in plain words.
 
+mod compare;
 pub(crate) mod findings;
 mod run;
 
 pub(crate) use run::{compute, Inputs, Reconciliation};
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use rust_decimal::RoundingStrategy;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::aggregate::{Daily, DailyRow};
-use crate::domain::{Day, Money, Period, Status, Tolerance};
+use crate::domain::{Day, Money, Month, Period, Status, Tolerance};
 use crate::pricing::slugs::SlugMap;
-use crate::sources::invoices::InvoiceLine;
+use crate::sources::invoices::{Grain, InvoiceLine, ALL_MODELS};
+use compare::{Billed, Logged};
 
 /// One row of `recon.csv`. A side that has no line leaves its columns empty.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ReconRow {
     pub day: Day,
     pub provider: String,
+    /// `*` for a day's total or a month's statement.
     pub model: String,
+    /// What the bill line covers; a month's row has `day` = the month's first day.
+    pub grain: Grain,
     pub log_requests: Option<u64>,
     pub log_prompt_tokens: Option<u128>,
     pub log_completion_tokens: Option<u128>,
-    pub invoice_prompt_tokens: Option<u128>,
-    pub invoice_completion_tokens: Option<u128>,
+    /// A coarser line's remainder may be negative: its finer lines bill more than it.
+    pub invoice_prompt_tokens: Option<i128>,
+    pub invoice_completion_tokens: Option<i128>,
     /// (invoice prompt + completion) − (logged prompt + completion).
     pub delta_tokens: Option<i128>,
     /// `delta_tokens` as a percentage of the logged tokens, rounded half-up to 2 decimals.
@@ -37,21 +42,16 @@ pub(crate) struct ReconRow {
     pub note: String,
 }
 
-fn signed(n: i128) -> String {
-    if n > 0 {
-        format!("+{n}")
-    } else {
-        n.to_string()
-    }
-}
-
-/// Amounts in notes: to the micro-dollar, so a sub-cent list price does not read as zero.
-fn usd(m: Money) -> String {
-    crate::domain::money(m.round_dp(6))
-}
-
 /// Matches the daily log rows to the invoice lines of every provider that has an invoice line;
 /// providers without any are left out (nothing was given to reconcile them against).
+///
+/// Lines come at three grains ([`Grain`]): day × model, a day's total and a month's statement.
+/// A logged group (day × provider × model) is compared on the finest line that covers it, per
+/// measure: its money on the finest covering line that has an amount, its tokens on the finest
+/// that has tokens (when none has, on the finest line). A coarser line is a total of everything
+/// in its span, so the finer lines inside it are taken off it and its row compares the rest with
+/// the logged usage no finer line covers. Each group's money and tokens, and each billed dollar,
+/// are on exactly one row (docs/commands/reconcile.md, "Bills at other grains").
 pub(crate) fn reconcile(
     daily: &Daily,
     invoices: &[InvoiceLine],
@@ -60,165 +60,169 @@ pub(crate) fn reconcile(
     period: Period,
 ) -> Vec<ReconRow> {
     let invoiced: BTreeSet<&str> = invoices.iter().map(|l| l.provider.as_str()).collect();
-    type Pair<'a> = (Option<&'a DailyRow>, Option<&'a InvoiceLine>);
-    let mut keys: BTreeMap<(Day, &str, &str), Pair> = BTreeMap::new();
+    let lines: Vec<&InvoiceLine> = invoices.iter().filter(|l| in_period(l, period)).collect();
+    let index: HashMap<(Grain, Day, &str, &str), usize> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ((l.grain, l.day, l.provider.as_str(), l.model.as_str()), i))
+        .collect();
+    let find = |g: Grain, d: Day, p: &str, m: &str| index.get(&(g, d, p, m)).copied();
+
+    let mut logged: Vec<Logged> = lines.iter().map(|_| Logged::default()).collect();
+    let mut on_coarser: Vec<(Option<Grain>, Option<Grain>)> = vec![(None, None); lines.len()];
+    let mut uncovered: Vec<&DailyRow> = Vec::new();
     for r in daily
         .rows
         .iter()
         .filter(|r| r.requests > 0 && invoiced.contains(r.provider.as_str()))
     {
-        keys.entry((r.day, &r.provider, &r.model)).or_default().0 = Some(r);
+        let p = r.provider.as_str();
+        let chain: Vec<usize> = [
+            find(Grain::DayModel, r.day, p, &r.model),
+            find(Grain::Day, r.day, p, ALL_MODELS),
+            find(Grain::Month, Month::of(r.day).first_day(), p, ALL_MODELS),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let Some(&finest) = chain.first() else {
+            uncovered.push(r);
+            continue;
+        };
+        let owner = |knows: fn(&InvoiceLine) -> bool| {
+            chain
+                .iter()
+                .copied()
+                .find(|&i| knows(lines[i]))
+                .unwrap_or(finest)
+        };
+        let (money, tokens) = (owner(|l| l.amount_known), owner(|l| l.tokens_known));
+        logged[money].money.push(r);
+        logged[tokens].tokens.push(r);
+        if lines[finest].grain == Grain::DayModel {
+            let o = &mut on_coarser[finest];
+            o.0 = o.0.or((money != finest).then(|| lines[money].grain));
+            o.1 = o.1.or((tokens != finest).then(|| lines[tokens].grain));
+        }
     }
-    for l in invoices.iter().filter(|l| period.contains(l.day)) {
-        keys.entry((l.day, &l.provider, &l.model)).or_default().1 = Some(l);
-    }
-    keys.into_iter()
-        .map(|((day, provider, model), (log, inv))| row(day, provider, model, log, inv, slugs, tol))
-        .collect()
+
+    let billed = remainders(&lines, &on_coarser);
+    let mut rows: Vec<ReconRow> = lines
+        .iter()
+        .zip(&billed)
+        .zip(&logged)
+        .map(|((l, b), g)| {
+            let key = (l.day, l.provider.as_str(), l.model.as_str(), l.grain);
+            compare::row(key, Some(b), g, slugs, tol, period)
+        })
+        .chain(uncovered.iter().map(|r| {
+            let key = (
+                r.day,
+                r.provider.as_str(),
+                r.model.as_str(),
+                Grain::DayModel,
+            );
+            let g = Logged {
+                money: vec![r],
+                tokens: vec![r],
+            };
+            compare::row(key, None, &g, slugs, tol, period)
+        }))
+        .collect();
+    rows.sort_by(|a, b| {
+        (a.day, &a.provider, &a.model, a.grain).cmp(&(b.day, &b.provider, &b.model, b.grain))
+    });
+    rows
 }
 
-fn row(
-    day: Day,
-    provider: &str,
-    model: &str,
-    log: Option<&DailyRow>,
-    inv: Option<&InvoiceLine>,
-    slugs: &SlugMap,
-    tol: &Tolerance,
-) -> ReconRow {
-    let mut issues: Vec<(Status, String)> = Vec::new();
-    let mut drift: Vec<String> = Vec::new();
-    match (log, inv) {
-        (Some(_), None) => issues.push((Status::MissingInInvoice, "no invoice line for this day".into())),
-        (None, Some(i)) => issues.push((
-            Status::MissingInLogs,
-            format!(
-                "invoice bills {} prompt and {} completion tokens (USD {}) that the logs never called",
-                i.prompt_tokens,
-                i.completion_tokens,
-                usd(i.amount_usd)
-            ),
-        )),
-        // A cost export bills amounts only: there are no tokens to compare.
-        (Some(_), Some(i)) if !i.tokens_known => {}
-        (Some(l), Some(i)) => {
-            for (what, logged, billed) in [
-                ("prompt", l.prompt_tokens, i.prompt_tokens),
-                ("completion", l.completion_tokens, i.completion_tokens),
-            ] {
-                let delta = billed as i128 - logged as i128;
-                let allowed = tol.tokens_for(logged);
-                if Money::from_i128_with_scale(delta.abs(), 0) > allowed {
-                    let note = if logged > 0 {
-                        let ratio = Money::from_i128_with_scale(billed as i128, 0)
-                            / Money::from_i128_with_scale(logged as i128, 0);
-                        format!(
-                            "invoice bills {:.2}× the logged {what} tokens ({billed} vs {logged}, Δ {})",
-                            ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
-                            signed(delta)
-                        )
-                    } else {
-                        format!("invoice bills {billed} {what} tokens, none logged")
-                    };
-                    issues.push((Status::TokenMismatch, note));
-                } else if delta != 0 {
-                    drift.push(format!("{what} Δ {}", signed(delta)));
-                }
-            }
-        }
-        (None, None) => {}
-    }
-    // BYOK usage is paid upstream with the customer's own key: the gateway does not bill it.
-    let expected = log.and_then(|l| l.gateway_usd());
-    if let Some(l) = log {
-        if l.cost_usd.is_none() {
-            issues.push((
-                Status::Unpriced,
-                format!(
-                    "no rate for {model} on {provider}: {} billable call(s) cannot be priced",
-                    l.unpriced_requests
-                ),
-            ));
+/// A day × model or day line inside `--from/--to`; a month's statement when the period
+/// overlaps its month (the note says when it covers only part of it).
+fn in_period(l: &InvoiceLine, period: Period) -> bool {
+    match l.grain {
+        Grain::DayModel | Grain::Day => period.contains(l.day),
+        Grain::Month => {
+            let m = Month::of(l.day);
+            period.from.is_none_or(|f| f <= m.last_day())
+                && period.to.is_none_or(|t| t >= m.first_day())
         }
     }
-    // A usage export bills tokens only: there is no amount to compare.
-    let invoiced = inv.filter(|i| i.amount_known).map(|i| i.amount_usd);
-    let delta_usd = match (expected, invoiced) {
-        (Some(e), Some(i)) => Some(i - e),
-        _ => None,
-    };
-    if let (Some(d), Some(e), Some(i)) = (delta_usd, expected, invoiced) {
-        if d.abs() > tol.usd {
-            issues.push((
-                Status::CostMismatch,
-                format!(
-                    "invoice USD {} vs USD {} at list prices ({}{})",
-                    usd(i),
-                    usd(e),
-                    if d.is_sign_positive() { "+" } else { "−" },
-                    usd(d.abs())
-                ),
-            ));
-        }
-    }
-    if let Some(r) = slugs
-        .retirement(provider, model)
-        .filter(|r| r.retired_on <= day)
-    {
-        issues.push((
-            Status::RetiredModel,
-            format!(
-                "model retired on {}, replacement {}",
-                r.retired_on, r.replacement
-            ),
-        ));
-    }
-    if issues.is_empty() && !drift.is_empty() {
-        issues.push((
-            Status::Drift,
-            format!("token drift within tolerance: {}", drift.join(", ")),
-        ));
-    }
-    issues.sort_by_key(|(s, _)| *s);
-    let status = issues.first().map_or(Status::Ok, |(s, _)| *s);
-    let note = issues
-        .into_iter()
-        .map(|(_, n)| n)
-        .collect::<Vec<_>>()
-        .join("; ");
+}
 
-    let log_total = log.map(|l| l.prompt_tokens + l.completion_tokens);
-    let inv = |f: fn(&InvoiceLine) -> u128| inv.filter(|i| i.tokens_known).map(f);
-    let inv_total = inv(|i| i.prompt_tokens + i.completion_tokens);
-    let delta_tokens = match (log_total, inv_total) {
-        (Some(a), Some(b)) => Some(b as i128 - a as i128),
-        _ => None,
-    };
-    let delta_pct = match (delta_tokens, log_total) {
-        (Some(d), Some(t)) if t > 0 => Some(
-            (Money::from_i128_with_scale(d, 0) * Money::ONE_HUNDRED
-                / Money::from_i128_with_scale(t as i128, 0))
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
-        ),
-        _ => None,
-    };
-    ReconRow {
-        day,
-        provider: provider.to_string(),
-        model: model.to_string(),
-        log_requests: log.map(|l| l.requests),
-        log_prompt_tokens: log.map(|l| l.prompt_tokens),
-        log_completion_tokens: log.map(|l| l.completion_tokens),
-        invoice_prompt_tokens: inv(|i| i.prompt_tokens),
-        invoice_completion_tokens: inv(|i| i.completion_tokens),
-        delta_tokens,
-        delta_pct,
-        expected_usd: expected,
-        invoiced_usd: invoiced,
-        delta_usd,
-        status,
-        note,
+/// Each line as its row compares it: a day's total less its day × model lines, a month's
+/// statement less each of its days (the day's total where the bill has one, else its day × model
+/// lines), per measure the finer line knows.
+fn remainders<'a>(
+    lines: &[&'a InvoiceLine],
+    on_coarser: &[(Option<Grain>, Option<Grain>)],
+) -> Vec<Billed<'a>> {
+    // Per provider × day: its day total and its day × model lines (indices into `lines`).
+    type DayLines = (Option<usize>, Vec<usize>);
+    let mut days: BTreeMap<(&str, Day), DayLines> = BTreeMap::new();
+    for (i, l) in lines.iter().enumerate() {
+        let e = days.entry((l.provider.as_str(), l.day)).or_default();
+        match l.grain {
+            Grain::Day => e.0 = Some(i),
+            Grain::DayModel => e.1.push(i),
+            Grain::Month => {}
+        }
     }
+    let amount = |i: usize| lines[i].amount_known.then_some(lines[i].amount_usd);
+    let tokens = |i: usize| {
+        let l = lines[i];
+        l.tokens_known
+            .then_some((l.prompt_tokens as i128, l.completion_tokens as i128))
+    };
+    // What the finer lines of one provider-day bill, per measure, and how many of them bill
+    // something the coarser line `of` also bills.
+    let day_part = |of: &InvoiceLine, total: Option<usize>, fine: &[usize]| {
+        let sum_money = |v: &[usize]| v.iter().filter_map(|&i| amount(i)).sum::<Money>();
+        let sum_tokens = |v: &[usize]| {
+            v.iter()
+                .filter_map(|&i| tokens(i))
+                .fold((0, 0), |a, t| (a.0 + t.0, a.1 + t.1))
+        };
+        let money = total.and_then(amount).unwrap_or_else(|| sum_money(fine));
+        let toks = total.and_then(tokens).unwrap_or_else(|| sum_tokens(fine));
+        let shares = |&i: &usize| {
+            (of.amount_known && lines[i].amount_known) || (of.tokens_known && lines[i].tokens_known)
+        };
+        let count =
+            fine.iter().filter(|i| shares(i)).count() + total.iter().filter(|i| shares(i)).count();
+        (money, toks, count)
+    };
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, &l)| {
+            let (less_money, less_tokens, itemised) = match l.grain {
+                Grain::DayModel => (Money::ZERO, (0, 0), 0),
+                Grain::Day => {
+                    let fine = days
+                        .get(&(l.provider.as_str(), l.day))
+                        .map_or(&[][..], |d| &d.1);
+                    day_part(l, None, fine)
+                }
+                Grain::Month => {
+                    let m = Month::of(l.day);
+                    days.range(
+                        (l.provider.as_str(), m.first_day())..=(l.provider.as_str(), m.last_day()),
+                    )
+                    .map(|(_, (total, fine))| day_part(l, *total, fine))
+                    .fold((Money::ZERO, (0, 0), 0), |a, d| {
+                        (a.0 + d.0, (a.1 .0 + d.1 .0, a.1 .1 + d.1 .1), a.2 + d.2)
+                    })
+                }
+            };
+            Billed {
+                line: l,
+                tokens: tokens(i).map(|(p, c)| (p - less_tokens.0, c - less_tokens.1)),
+                amount: amount(i).map(|a| a - less_money),
+                itemised,
+                money_on: on_coarser[i].0,
+                tokens_on: on_coarser[i].1,
+            }
+        })
+        .collect()
 }
 
 /// Per provider: logged (list-price) cost, invoiced cost, their difference, rows by status.
@@ -279,5 +283,101 @@ mod tests {
             ]
         );
         assert!(Status::MissingInInvoice < Status::MissingInLogs && Status::Drift < Status::Ok);
+    }
+
+    fn bill(
+        d: &str,
+        model: &str,
+        grain: Grain,
+        tokens: Option<(u128, u128)>,
+        usd: Money,
+    ) -> InvoiceLine {
+        InvoiceLine {
+            day: Day::parse(d).unwrap(),
+            provider: "p".into(),
+            model: model.into(),
+            grain,
+            prompt_tokens: tokens.map_or(0, |t| t.0),
+            completion_tokens: tokens.map_or(0, |t| t.1),
+            cached_tokens: None,
+            cache_write_tokens: None,
+            requests: None,
+            amount_usd: usd,
+            tokens_known: tokens.is_some(),
+            amount_known: true,
+            invoice_id: None,
+        }
+    }
+
+    fn logged(d: &str, model: &str, prompt: u128, completion: u128, usd: Money) -> DailyRow {
+        DailyRow {
+            day: Day::parse(d).unwrap(),
+            provider: "p".into(),
+            model: model.into(),
+            requests: 1,
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            cost_usd: Some(usd),
+            ..Default::default()
+        }
+    }
+
+    /// A day total whose day × model lines bill more tokens than it: the rest is negative, said
+    /// in words, and flagged; a model the day's lines do not name is compared on the total.
+    #[test]
+    fn a_day_total_below_its_lines_leaves_a_negative_rest() {
+        let daily = Daily {
+            rows: vec![
+                logged("2026-04-01", "m/a", 150, 10, dec!(1)),
+                logged("2026-04-01", "m/b", 40, 5, dec!(0.5)),
+            ],
+        };
+        let lines = [
+            bill(
+                "2026-04-01",
+                "m/a",
+                Grain::DayModel,
+                Some((150, 10)),
+                dec!(1),
+            ),
+            bill("2026-04-01", "*", Grain::Day, Some((100, 15)), dec!(1.5)),
+        ];
+        let tol = Tolerance {
+            tokens: 10,
+            pct: dec!(0.1),
+            usd: dec!(0.01),
+        };
+        let rows = reconcile(&daily, &lines, &SlugMap::default(), &tol, Period::default());
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.model.as_str(),
+                    r.invoice_prompt_tokens,
+                    r.log_prompt_tokens,
+                    r.status,
+                )
+            })
+            .collect();
+        // The total's rest: 100 − 150 = −50 prompt, 15 − 10 = 5 completion, USD 0.5, against
+        // m/b's 40 / 5 / 0.5.
+        assert_eq!(
+            got,
+            [
+                ("*", Some(-50), Some(40), Status::TokenMismatch),
+                ("m/a", Some(150), Some(150), Status::Ok),
+            ]
+        );
+        assert!(
+            rows[0].note.contains(
+                "the finer lines bill 50 prompt tokens more than the day total (model *) (Δ -90)"
+            ),
+            "{}",
+            rows[0].note
+        );
+        assert_eq!(
+            (rows[0].expected_usd, rows[0].invoiced_usd),
+            (Some(dec!(0.5)), Some(dec!(0.5)))
+        );
     }
 }

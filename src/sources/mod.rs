@@ -76,7 +76,8 @@ impl std::fmt::Display for Rejection {
     }
 }
 
-/// Rows read, used, out of range and rejected for one file: read = used + out_of_range + rejected.
+/// Rows read, used, out of range, skipped and rejected for one file:
+/// read = used + out_of_range + skipped + rejected.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FileStats {
     pub file: String,
@@ -84,6 +85,9 @@ pub struct FileStats {
     pub used: u64,
     pub out_of_range: u64,
     pub rejected: u64,
+    /// Rows that hold nothing to use and nothing wrong: an export's idle bucket (every value
+    /// empty but the bucket's times). Counted, never rejected.
+    pub skipped: u64,
 }
 
 #[derive(Debug)]

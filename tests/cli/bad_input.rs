@@ -240,13 +240,13 @@ fn bad_log_input_is_rejected_row_by_row_and_accounted_for() {
             assert!(r[3].contains(words), "{name}: {r:?} lacks {words:?}");
             assert!(!r[3].contains('\n'), "{name}: one-line reason {r:?}");
         }
-        // Accounting: read = used + out of range + rejected for every file; the rejected rows
-        // of a file are those listed.
+        // Accounting: read = used + out of range + rejected + skipped for every file; the
+        // rejected rows of a file are those listed.
         let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
         let mut rdr = csv::Reader::from_reader(files.as_bytes());
         for r in rdr.records().map(Result::unwrap) {
             let n = |i: usize| r[i].parse::<u64>().unwrap();
-            assert_eq!(n(1), n(2) + n(3) + n(4), "{name}: {r:?}");
+            assert_eq!(n(1), n(2) + n(3) + n(4) + n(5), "{name}: {r:?}");
             let listed = rows.iter().filter(|x| x[0] == r[0]).count() as u64;
             assert_eq!(n(4), listed, "{name}: {r:?}");
             if let Some((_, read, used)) = case.accounting.iter().find(|(f, ..)| r[0].ends_with(f))
@@ -471,7 +471,7 @@ fn too_many_distinct_models_are_rejected_not_grown_without_bound() {
         rows[0]
     );
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
-    assert!(files.ends_with(",100004,100001,0,3\n"), "{files}");
+    assert!(files.ends_with(",100004,100001,0,3,0\n"), "{files}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,7 +682,7 @@ fn bad_spreadsheets_are_rejected_cell_by_cell_and_accounted_for() {
         let n: Vec<u64> = row.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
         let (read, used) = case.accounting;
         assert_eq!((n[0], n[1]), (read, used), "{name}: {row}");
-        assert_eq!(n[0], n[1] + n[2] + n[3], "{name}: {row}");
+        assert_eq!(n[0], n[1] + n[2] + n[3] + n[4], "{name}: {row}");
         assert_eq!(n[3], rows.len() as u64, "{name}: {row}");
         let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();
         assert_eq!(
@@ -747,7 +747,7 @@ fn zip_and_gzip_bombs_get_a_clear_message() {
          longer than 64 MiB (no line end found): not a log file?,\n"
     );
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
-    assert!(files.ends_with("bomb.jsonl.gz,2,1,0,1\n"), "{files}");
+    assert!(files.ends_with("bomb.jsonl.gz,2,1,0,1,0\n"), "{files}");
 }
 
 /// The most rows a sheet can have (1,048,576: the header and 1,048,575 invoice lines, written in
@@ -775,7 +775,7 @@ fn a_sheet_of_1048576_rows_is_read_to_the_last_row() {
     assert_eq!(code, 1, "{stderr}");
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
     assert!(
-        files.contains("invoice.xlsx,1048575,1048575,0,0\n"),
+        files.contains("invoice.xlsx,1048575,1048575,0,0,0\n"),
         "{files}"
     );
     let summary = std::fs::read_to_string(out.path().join("summary.csv")).unwrap();

@@ -62,7 +62,7 @@ fn jsonl_matches_hand_computed_daily() {
     assert_eq!(code, 1);
     assert_eq!(
         read(out.path(), "files.csv").lines().nth(1).unwrap(),
-        format!("{},10,10,0,0", fixture("daily/logs.jsonl").display())
+        format!("{},10,10,0,0,0", fixture("daily/logs.jsonl").display())
     );
 }
 
@@ -345,11 +345,12 @@ fn truncated_gzip_keeps_rows_before_the_break_and_says_where() {
         .nth(1)
         .unwrap()
         .rsplit(',')
-        .take(4)
+        .take(5)
         .map(|c| c.parse().unwrap())
         .collect();
-    let (rejected_n, out_of_range, used, read_n) = (cells[0], cells[1], cells[2], cells[3]);
-    assert_eq!((rejected_n, out_of_range), (1, 0));
+    let (skipped, rejected_n, out_of_range, used, read_n) =
+        (cells[0], cells[1], cells[2], cells[3], cells[4]);
+    assert_eq!((rejected_n, out_of_range, skipped), (1, 0, 0));
     assert_eq!(read_n, used + 1);
     assert!(used > 0 && used < 3000, "{files}");
 }
@@ -439,7 +440,7 @@ fn parquet_row_groups_and_slices_keep_every_row_and_its_number() {
             rejected.contains(".parquet,150001,prompt_tokens,"),
             "{rejected}"
         );
-        assert!(read(out.path(), "files.csv").ends_with(",300000,299999,0,1\n"));
+        assert!(read(out.path(), "files.csv").ends_with(",300000,299999,0,1,0\n"));
     }
 }
 

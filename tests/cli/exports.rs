@@ -313,13 +313,13 @@ fn every_export_shape_reconciles_end_to_end() {
             .find(|l| l.starts_with(&name))
             .unwrap_or_else(|| panic!("{name} not in files.csv:\n{files}"));
         let n: Vec<u64> = row
-            .rsplitn(5, ',')
-            .take(4)
+            .rsplitn(6, ',')
+            .take(5)
             .map(|x| x.parse().unwrap())
             .collect();
-        // rsplitn: rejected, out_of_range, used, read.
-        assert_eq!((n[3], n[0]), (read, rejected), "{name}: {row}");
-        assert_eq!(n[3], n[2] + n[1] + n[0], "{name}: {row}");
+        // rsplitn: skipped, rejected, out_of_range, used, read.
+        assert_eq!((n[4], n[1]), (read, rejected), "{name}: {row}");
+        assert_eq!(n[4], n[3] + n[2] + n[1] + n[0], "{name}: {row}");
         let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
         assert_eq!(recon.lines().count() - 1, recon_rows, "{name}:\n{recon}");
     }

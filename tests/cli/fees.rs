@@ -345,5 +345,5 @@ fn purchases_outside_the_period_are_counted_out_of_range() {
         "{card}"
     );
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
-    assert!(files.ends_with("topups.csv,12,10,2,0\n"), "{files}");
+    assert!(files.ends_with("topups.csv,12,10,2,0,0\n"), "{files}");
 }

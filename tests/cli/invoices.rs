@@ -46,6 +46,8 @@ fn line(
         amount_usd: amount,
         tokens_known: true,
         amount_known: true,
+        grain: spendrecon::sources::invoices::Grain::DayModel,
+        invoice_id: None,
     }
 }
 
@@ -265,8 +267,7 @@ fn bad_daily_rows_are_rejected_with_line_and_column() {
         (4, Some("prompt_tokens"), "negative token count -100"),
         (5, Some("completion_tokens"), "10.5 is not a whole number"),
         (6, Some("amount_usd"), "`USD 3` is not a number"),
-        // Line 7 is blank: not a row.
-        (8, Some("model"), "model is empty"),
+        // Line 7 is blank: not a row. Line 8 has no model: the day's total (below), not an error.
         (9, Some("amount_usd"), "negative amount -0.01"),
         (10, None, "row has 7 fields, the header has 6"),
         (11, None, "row has 5 fields, the header has 6"),
@@ -277,22 +278,40 @@ fn bad_daily_rows_are_rejected_with_line_and_column() {
         assert_eq!((line, col), (wl, wc), "{reason}");
         assert!(reason.starts_with(wr), "line {line}: {reason:?} vs {wr:?}");
     }
-    // Rows on lines 2–6 and 8–13: 11 read, the two good ones used.
-    assert_eq!(r.files, vec![stats(&f, 11, 2, 9)]);
-    // Lines 2 and 13: prompt 100 + 200, completion 10 + 20, amount 0.01 + 0.02.
-    assert_eq!(
-        r.lines,
-        vec![line(
+    // Rows on lines 2–6 and 8–13: 11 read, the three good ones used.
+    assert_eq!(r.files, vec![stats(&f, 11, 3, 8)]);
+    // Line 8: the day's total of every model (`*`, sorted first); lines 2 and 13: prompt
+    // 100 + 200, completion 10 + 20, amount 0.01 + 0.02.
+    let total = InvoiceLine {
+        grain: spendrecon::sources::invoices::Grain::Day,
+        ..line(
             "2026-04-03",
             "ominigate",
-            "openai/gpt-5",
-            300,
-            30,
+            "*",
+            100,
+            10,
             None,
             None,
             None,
-            dec!(0.03)
-        )]
+            dec!(0.01),
+        )
+    };
+    assert_eq!(
+        r.lines,
+        vec![
+            total,
+            line(
+                "2026-04-03",
+                "ominigate",
+                "openai/gpt-5",
+                300,
+                30,
+                None,
+                None,
+                None,
+                dec!(0.03)
+            )
+        ]
     );
     let first = &r.rejections[0];
     assert_eq!(first.file, f.display().to_string());

@@ -14,6 +14,7 @@ mod focus;
 mod forecast;
 mod formats;
 mod fuzz_regressions;
+mod grain;
 mod invoices;
 mod layers;
 mod progress;

@@ -713,7 +713,8 @@ fn write_text(path: &Path, text: &[u8], gzip_level: Option<u32>) {
 #[derive(Debug)]
 struct Output {
     daily: String,
-    /// `files.csv` rows: file → (rows_read, rows_used, rows_out_of_range, rows_rejected).
+    /// `files.csv` rows: file → (rows_read, rows_used, rows_out_of_range, rows_rejected); a log
+    /// file skips no row (rows_skipped, checked 0 here).
     files: BTreeMap<String, [u64; 4]>,
     rejected: String,
     code: i32,
@@ -754,6 +755,7 @@ fn run_daily(logs: &[PathBuf], o: &RunOpts) -> Output {
             .from_reader(line.as_bytes());
         let r = rec.records().next().unwrap().unwrap();
         let n = |i: usize| r[i].parse::<u64>().unwrap();
+        assert_eq!(n(5), 0, "a log row is never skipped: {r:?}");
         files.insert(r[0].to_string(), [n(1), n(2), n(3), n(4)]);
     }
     Output {

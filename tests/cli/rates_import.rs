@@ -244,3 +244,201 @@ fn a_bad_override_file_is_bad_input() {
         .code(2)
         .stderr(contains("header lacks column `effective_from`"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Entries copied from LiteLLM's real price file (tests/fixtures/litellm/README.md: BerriAI/litellm
+// at commit 00035b69, read 2026) against the shipped table's rows of those models (known/).
+
+/// A copy of the known-models table, `edit` applied to its text.
+fn known_copy(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let text = read(&fixture("litellm/known/models.csv"));
+    std::fs::write(dir.path().join("models.csv"), edit(text)).unwrap();
+    dir
+}
+
+/// The report's rows as (status, model, litellm_key, changes).
+fn report_rows(out: &[u8]) -> Vec<(String, String, String, String)> {
+    csv::Reader::from_reader(out)
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].into(), r[2].into(), r[3].into(), r[4].into())
+        })
+        .collect()
+}
+
+/// First-party keys win for `*` rows: Claude 3.7 Sonnet from `claude-3-7-sonnet-20250219`
+/// (cache read 0.3, write 3.75, one-hour 6) and not from `openrouter/anthropic/claude-3.7-sonnet`
+/// (no cache prices); Sonnet 4 and Opus 4 from their dated snapshots (one-hour 6 and 30), not
+/// from OpenRouter's entries without a one-hour price. Every known slug is unchanged, and the
+/// report names the key each row came from; Bedrock entries are skipped as another host's.
+#[test]
+fn real_entries_keep_every_known_price_and_name_their_key() {
+    let rates = known_copy(|t| t);
+    let out = import_on(
+        "2026-12-01",
+        rates.path(),
+        &fixture("litellm/berriai_entries.json"),
+        &[],
+    )
+    .assert()
+    .code(0)
+    .stderr(contains(
+        "12 chat models priced per token: 5 new, 0 changed, 7 unchanged, 0 conflicts; skipped 0 not chat (mode), 0 without per-token prices, 2 from other hosts, 5 duplicate slugs",
+    ))
+    .get_output()
+    .stdout
+    .clone();
+    let rows = report_rows(&out);
+    let known: Vec<(&str, &str, &str)> = rows
+        .iter()
+        .filter(|r| r.0 != "new")
+        .map(|r| (r.0.as_str(), r.1.as_str(), r.2.as_str()))
+        .collect();
+    assert_eq!(
+        known,
+        [
+            (
+                "unchanged",
+                "anthropic/claude-3.7-sonnet",
+                "claude-3-7-sonnet-20250219"
+            ),
+            (
+                "unchanged",
+                "anthropic/claude-opus-4",
+                "claude-opus-4-20250514"
+            ),
+            (
+                "unchanged",
+                "anthropic/claude-opus-4-20250514",
+                "claude-opus-4-20250514"
+            ),
+            (
+                "unchanged",
+                "anthropic/claude-sonnet-4",
+                "claude-sonnet-4-20250514"
+            ),
+            (
+                "unchanged",
+                "anthropic/claude-sonnet-4-20250514",
+                "claude-sonnet-4-20250514"
+            ),
+            (
+                "unchanged",
+                "anthropic/claude-sonnet-4.5",
+                "claude-sonnet-4-5"
+            ),
+            ("unchanged", "openai/gpt-5", "gpt-5"),
+        ]
+    );
+    // --write changes nothing a known slug has.
+    let before = read(&rates.path().join("models.csv"));
+    import_on(
+        "2026-12-01",
+        rates.path(),
+        &fixture("litellm/berriai_entries.json"),
+        &["--write", "--only-known"],
+    )
+    .assert()
+    .code(0)
+    .stderr(contains(
+        "--only-known: 5 slugs the table has no row of left out",
+    ))
+    .stderr(contains("nothing to write"));
+    assert_eq!(read(&rates.path().join("models.csv")), before);
+}
+
+/// `--only-known` limits the report to slugs the table has: the five new dated or reordered
+/// names (`anthropic/claude-4-opus`, …) are left out and counted.
+#[test]
+fn only_known_leaves_out_slugs_the_table_lacks() {
+    let rates = known_copy(|t| t);
+    let json = fixture("litellm/berriai_entries.json");
+    let all = import_on("2026-12-01", rates.path(), &json, &[])
+        .output()
+        .unwrap();
+    let new: Vec<String> = report_rows(&all.stdout)
+        .into_iter()
+        .filter(|r| r.0 == "new")
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(
+        new,
+        [
+            "anthropic/claude-3.7-sonnet-20250219",
+            "anthropic/claude-4-opus",
+            "anthropic/claude-4-opus-20250514",
+            "anthropic/claude-4-sonnet",
+            "anthropic/claude-4-sonnet-20250514",
+        ]
+    );
+    let only = import_on("2026-12-01", rates.path(), &json, &["--only-known"])
+        .assert()
+        .code(0)
+        .stderr(contains(
+            "--only-known: 5 slugs the table has no row of left out",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let rows = report_rows(&only);
+    assert_eq!(rows.len(), 7);
+    assert!(rows.iter().all(|r| r.0 == "unchanged"), "{rows:?}");
+}
+
+/// With only the resold entries (no first-party key), the prices OpenRouter's entries leave out
+/// are kept from the table: no cache price becomes the input price, no one-hour cache write the
+/// five-minute price (Claude 3.7 Sonnet, Sonnet 4, Sonnet 4.5, Opus 4 all unchanged). A real
+/// change is still made and reported, naming the key and the prices kept: with the table's Opus
+/// 4 input at 16, the import corrects it to 15 and the new row keeps the one-hour price 30.
+#[test]
+fn resold_entries_never_degrade_cache_or_one_hour_prices() {
+    let rates = known_copy(|t| t);
+    let json = fixture("litellm/berriai_resold_only.json");
+    let out = import_on("2026-12-01", rates.path(), &json, &[])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let rows = report_rows(&out);
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r.0 == "unchanged"), "{rows:?}");
+
+    let rates = known_copy(|t| {
+        t.replace(
+            "*,anthropic/claude-opus-4,2026-01-01,,15,",
+            "*,anthropic/claude-opus-4,2026-01-01,,16,",
+        )
+    });
+    let out = import_on("2026-12-01", rates.path(), &json, &["--write"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let opus = report_rows(&out)
+        .into_iter()
+        .find(|r| r.1 == "anthropic/claude-opus-4")
+        .unwrap();
+    assert_eq!(
+        opus,
+        (
+            "changed".to_string(),
+            "anthropic/claude-opus-4".to_string(),
+            "openrouter/anthropic/claude-opus-4".to_string(),
+            "input_per_mtok 16 → 15 (row on line 3 closed 2026-11-30); kept from the table (not in `openrouter/anthropic/claude-opus-4`): cache_write_1h_per_mtok".to_string()
+        )
+    );
+    let written = read(&rates.path().join("models.csv"));
+    let new_row = written
+        .lines()
+        .find(|l| l.starts_with("*,anthropic/claude-opus-4,2026-12-01,"))
+        .unwrap();
+    // 15 / 75, cache read 1.5, write 18.75 from the entry; one-hour 30 kept from the table.
+    assert!(
+        new_row.starts_with("*,anthropic/claude-opus-4,2026-12-01,,15,75,1.5,18.75,,,,30,litellm berriai_resold_only.json sha256:"),
+        "{new_row}"
+    );
+}

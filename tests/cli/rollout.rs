@@ -115,7 +115,7 @@ fn utc_matches_hand_computed_dashboard() {
     // The shadow row is read and valid: used, not rejected or out of range.
     assert_eq!(
         read(out.path(), "files.csv").lines().nth(1).unwrap(),
-        format!("{},78,78,0,0", fixture("rollout/logs.csv").display())
+        format!("{},78,78,0,0,0", fixture("rollout/logs.csv").display())
     );
     assert_eq!(read(out.path(), "rejected.csv").lines().count(), 1);
 }
@@ -154,7 +154,7 @@ fn from_to_keeps_one_day_and_counts_the_rest_out_of_range() {
     // 40 rows of 04-02 used; 33 of 04-01 (shadow included) and 5 of 04-03 out of range.
     assert_eq!(
         read(out.path(), "files.csv").lines().nth(1).unwrap(),
-        format!("{},78,40,38,0", fixture("rollout/logs.csv").display())
+        format!("{},78,40,38,0,0", fixture("rollout/logs.csv").display())
     );
 }
 

@@ -46,13 +46,15 @@ fn sample_month_rejects_exactly_the_planted_rows() {
     got.sort();
     assert_eq!(got, want);
 
-    // Every file: read = used + out of range + rejected; 30 files, 7 rejections in all.
+    // Every file: read = used + out of range + rejected + skipped; 30 files, 7 rejections in
+    // all, nothing skipped.
     let files = std::fs::read_to_string(out.path().join("files.csv")).unwrap();
     let mut rejected_total = 0;
     for r in csv::Reader::from_reader(files.as_bytes()).records() {
         let r = r.unwrap();
-        let n: Vec<u64> = (1..5).map(|i| r[i].parse().unwrap()).collect();
-        assert_eq!(n[0], n[1] + n[2] + n[3], "{r:?}");
+        let n: Vec<u64> = (1..6).map(|i| r[i].parse().unwrap()).collect();
+        assert_eq!(n[0], n[1] + n[2] + n[3] + n[4], "{r:?}");
+        assert_eq!(n[4], 0, "{r:?}");
         rejected_total += n[3];
     }
     assert_eq!(rejected_total, 7);

@@ -78,8 +78,8 @@ fn jsonl_and_csv_pairs_drifts_and_unpaired_in_utc() {
     );
     assert_eq!(read(&out, "rejected.csv"), "file,line,column,reason,raw\n");
     let files = read(&out, "files.csv");
-    assert!(files.contains("logs.jsonl,22,22,0,0\n"), "{files}");
-    assert!(files.contains("logs.csv,10,10,0,0\n"), "{files}");
+    assert!(files.contains("logs.jsonl,22,22,0,0,0\n"), "{files}");
+    assert!(files.contains("logs.csv,10,10,0,0,0\n"), "{files}");
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn period_selects_shadow_calls_and_primaries_outside_it_still_pair() {
     );
     assert_eq!(read(&out, "shadow_pairs.csv"), PAIRS_HEADER);
     let files = read(&out, "files.csv");
-    assert!(files.contains("logs.jsonl,22,0,22,0\n"), "{files}");
+    assert!(files.contains("logs.jsonl,22,0,22,0,0\n"), "{files}");
 }
 
 #[test]

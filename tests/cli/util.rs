@@ -76,6 +76,7 @@ pub fn stats(file: &Path, read: u64, used: u64, rejected: u64) -> FileStats {
         used,
         out_of_range: 0,
         rejected,
+        skipped: 0,
     }
 }
 

@@ -122,7 +122,11 @@ pub fn invoice_csv(data: &[u8]) {
 fn check_invoices(r: &InvoiceRead) {
     assert_eq!(r.files.len(), 1);
     let f = &r.files[0];
-    assert_eq!(f.read, f.used + f.rejected, "read = used + rejected: {f:?}");
+    assert_eq!(
+        f.read,
+        f.used + f.skipped + f.rejected,
+        "read = used + skipped + rejected: {f:?}"
+    );
     assert_eq!(f.out_of_range, 0);
     assert_eq!(r.rejections.len() as u64, f.rejected);
     for rej in &r.rejections {
@@ -136,7 +140,7 @@ fn check_invoices(r: &InvoiceRead) {
     assert!(r.lines.len() as u64 <= f.used);
     for w in r.lines.windows(2) {
         let key = |l: &spendrecon::sources::invoices::InvoiceLine| {
-            (l.day, l.provider.clone(), l.model.clone())
+            (l.day, l.provider.clone(), l.model.clone(), l.grain)
         };
         assert!(key(&w[0]) < key(&w[1]), "lines sorted and summed per key");
     }

@@ -64,6 +64,8 @@ pub(crate) struct InputRow {
     pub used: u64,
     pub out_of_range: u64,
     pub rejected: u64,
+    /// Idle export rows, counted and not used.
+    pub skipped: u64,
 }
 
 /// Logged and invoiced tokens (prompt + completion) of one day, over the providers that have

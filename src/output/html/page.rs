@@ -105,20 +105,22 @@ fn summary(h: &mut String, page: &Page) {
     }
     row(h, &total, " class=\"total\" data-provider=\"\"");
     h.push_str("</table>\n");
-    let (read, used, out, rejected) = page.inputs.iter().fold((0, 0, 0, 0), |a, f| {
+    let (read, used, out, rejected, skipped) = page.inputs.iter().fold((0, 0, 0, 0, 0), |a, f| {
         (
             a.0 + f.read,
             a.1 + f.used,
             a.2 + f.out_of_range,
             a.3 + f.rejected,
+            a.4 + f.skipped,
         )
     });
     let _ = writeln!(
         h,
         "<table id=\"rows-table\"><tr><th>files</th><th class=\"n\">rows read</th><th class=\"n\">used</th>\
-<th class=\"n\">outside --from/--to</th><th class=\"n\">rejected</th></tr>\
+<th class=\"n\">outside --from/--to</th><th class=\"n\">rejected</th><th class=\"n\">skipped (idle)</th></tr>\
 <tr><td>{}</td><td class=\"n\" data-col=\"read\">{read}</td><td class=\"n\" data-col=\"used\">{used}</td>\
-<td class=\"n\" data-col=\"out_of_range\">{out}</td><td class=\"n\" data-col=\"rejected\">{rejected}</td></tr></table>",
+<td class=\"n\" data-col=\"out_of_range\">{out}</td><td class=\"n\" data-col=\"rejected\">{rejected}</td>\
+<td class=\"n\" data-col=\"skipped\">{skipped}</td></tr></table>",
         page.inputs.len()
     );
     h.push_str("<p class=\"note\">Priced: every billable call at the rate table, BYOK calls included. \
@@ -413,17 +415,19 @@ fn inputs_section(h: &mut String, page: &Page) {
         page.inputs.len()
     );
     h.push_str("<table id=\"inputs-table\"><tr><th>kind</th><th>file</th>\
-<th class=\"n\">rows read</th><th class=\"n\">used</th><th class=\"n\">outside --from/--to</th><th class=\"n\">rejected</th></tr>\n");
+<th class=\"n\">rows read</th><th class=\"n\">used</th><th class=\"n\">outside --from/--to</th><th class=\"n\">rejected</th>\
+<th class=\"n\">skipped (idle)</th></tr>\n");
     for f in &page.inputs {
         let _ = writeln!(
             h,
-            "<tr>{}{}{}{}{}{}</tr>",
+            "<tr>{}{}{}{}{}{}{}</tr>",
             text_cell(f.kind),
             text_cell(&f.file),
             num_cell(f.read),
             num_cell(f.used),
             num_cell(f.out_of_range),
             num_cell(f.rejected),
+            num_cell(f.skipped),
         );
     }
     h.push_str("</table>\n</details>\n<p class=\"note\">Rejected rows are listed in rejected.csv next to this file.</p>\n");

@@ -42,11 +42,39 @@ pub(crate) struct Conversion {
 
 /// Where a slug came from; lower wins when two keys give the same slug. The vendor's own entry
 /// is the one LiteLLM keeps complete (cache, one-hour and long-context prices); OpenRouter's are
-/// the same list prices, often with fewer of them.
+/// the same list prices, often with fewer of them (no cache prices for Claude 3.7 Sonnet, no
+/// one-hour cache write for Sonnet 4 or Opus 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Origin {
+    /// The vendor's own key for exactly this slug (`gpt-5`, `claude-sonnet-4-5`).
     Vendor,
+    /// The vendor's dated snapshot (`claude-3-7-sonnet-20250219`) standing for the undated slug
+    /// the gateways use (`anthropic/claude-3.7-sonnet`), when the vendor has no undated key; of
+    /// several snapshots the latest date.
+    VendorSnapshot,
+    /// A resold entry (`openrouter/…`): used only when the vendor has none.
     OpenRouter,
+}
+
+/// `claude-3.7-sonnet-20250219` → `claude-3.7-sonnet`, `gpt-5-2025-08-07` → `gpt-5`: the model
+/// without its snapshot date (`-YYYYMMDD` or `-YYYY-MM-DD`), or `None` without one.
+fn undated(model: &str) -> Option<&str> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if let Some((head, d)) = model.rsplit_once('-') {
+        if d.len() == 8 && digits(d) && !head.is_empty() {
+            return Some(head);
+        }
+    }
+    let n = model.len();
+    if n > 11 {
+        let (head, tail) = model.split_at(n - 11);
+        let b = tail.as_bytes();
+        let shape = b[0] == b'-' && b[5] == b'-' && b[8] == b'-';
+        if shape && digits(&tail[1..5]) && digits(&tail[6..8]) && digits(&tail[9..11]) {
+            return Some(head);
+        }
+    }
+    None
 }
 
 /// Our slug for a LiteLLM key, or `None` for another host's entry.
@@ -216,8 +244,28 @@ pub(crate) fn convert(json: &[u8]) -> Result<Conversion, String> {
                 cache_write: price("cache_creation_input_token_cost")?,
                 cache_write_1h: price("cache_creation_input_token_cost_above_1hr")?,
                 long,
+                long_threshold: super::LONG_THRESHOLD,
             },
         };
+        // A vendor's dated snapshot also stands for its undated slug, below the vendor's own
+        // key for that slug and above any resold one.
+        if origin == Origin::Vendor {
+            if let Some((vendor, m)) = model.split_once('/') {
+                if let Some(short) = undated(m) {
+                    let alias = Entry {
+                        model: format!("{vendor}/{short}"),
+                        ..entry.clone()
+                    };
+                    match by_slug.get(&alias.model) {
+                        // Keys come in sorted order: a later snapshot replaces an earlier one.
+                        Some((o, _)) if *o < Origin::VendorSnapshot => {}
+                        _ => {
+                            by_slug.insert(alias.model.clone(), (Origin::VendorSnapshot, alias));
+                        }
+                    }
+                }
+            }
+        }
         match by_slug.get(&model) {
             Some((o, kept)) if *o <= origin => {
                 if *o == origin && kept.prices.effective() != entry.prices.effective() {
@@ -228,8 +276,11 @@ pub(crate) fn convert(json: &[u8]) -> Result<Conversion, String> {
                 }
                 conv.skipped_duplicate += 1;
             }
-            Some(_) => {
-                conv.skipped_duplicate += 1;
+            Some((o, _)) => {
+                // A snapshot standing in is no entry of the file: replacing it skips nothing.
+                if *o != Origin::VendorSnapshot {
+                    conv.skipped_duplicate += 1;
+                }
                 by_slug.insert(model, (origin, entry));
             }
             None => {
@@ -336,11 +387,40 @@ mod tests {
                 cache_write: Some(dec!(3.75)),
                 cache_write_1h: Some(dec!(6)),
                 long: Some((dec!(6), dec!(22.5))),
+                long_threshold: 200_000,
             }
         );
         assert_eq!(c.entries[1].prices.long, None);
         assert_eq!(c.warnings.len(), 1);
         assert!(c.warnings[0].contains("only one of"), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn snapshot_dates_come_off_and_the_latest_snapshot_stands_for_the_slug() {
+        assert_eq!(
+            undated("claude-3.7-sonnet-20250219"),
+            Some("claude-3.7-sonnet")
+        );
+        assert_eq!(undated("gpt-4o-2024-08-06"), Some("gpt-4o"));
+        assert_eq!(undated("gpt-5"), None);
+        assert_eq!(undated("gemini-2.5-flash-preview-09-2025"), None);
+        let json = br#"{
+            "claude-x-1-20240101": {"litellm_provider": "anthropic", "input_cost_per_token": 1e-06, "output_cost_per_token": 1e-06},
+            "claude-x-1-20250101": {"litellm_provider": "anthropic", "input_cost_per_token": 2e-06, "output_cost_per_token": 2e-06},
+            "openrouter/anthropic/claude-x-1": {"litellm_provider": "openrouter", "input_cost_per_token": 9e-06, "output_cost_per_token": 9e-06}
+        }"#;
+        let c = convert(json).unwrap();
+        let x = c
+            .entries
+            .iter()
+            .find(|e| e.model == "anthropic/claude-x-1")
+            .unwrap();
+        assert_eq!(
+            (x.key.as_str(), x.prices.input),
+            ("claude-x-1-20250101", dec!(2))
+        );
+        // The OpenRouter entry lost to the snapshot; the snapshots are entries of their own.
+        assert_eq!((c.entries.len(), c.skipped_duplicate), (3, 1));
     }
 
     #[test]

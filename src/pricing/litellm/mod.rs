@@ -30,8 +30,10 @@ pub(crate) struct Prices {
     pub cache_read: Option<Money>,
     pub cache_write: Option<Money>,
     pub cache_write_1h: Option<Money>,
-    /// Input and output prices of a call whose prompt exceeds [`LONG_THRESHOLD`].
+    /// Input and output prices of a call whose prompt exceeds `long_threshold`.
     pub long: Option<(Money, Money)>,
+    /// [`LONG_THRESHOLD`] for LiteLLM's prices; a table row kept as it is keeps its own.
+    pub long_threshold: u64,
 }
 
 impl Prices {
@@ -50,7 +52,7 @@ impl Prices {
             ("cache_write_per_mtok", Some(cache_write)),
             (
                 "long_context_threshold",
-                self.long.map(|_| Money::from(LONG_THRESHOLD)),
+                self.long.map(|_| Money::from(self.long_threshold)),
             ),
             ("long_input_per_mtok", self.long.map(|l| l.0)),
             ("long_output_per_mtok", self.long.map(|l| l.1)),
@@ -77,6 +79,59 @@ impl Prices {
         ]
     }
 
+    /// These prices with every price they do not give taken from the table's row `r`, as the
+    /// row has it (a cache price the row leaves to its fallback stays a fallback), so an import
+    /// never turns a known price into a guess. A one-hour cache write equal to the five-minute
+    /// one, where the row prices the hour apart, counts as not given: LiteLLM repeats the
+    /// five-minute price on entries that do not know the hour's. Also the columns so kept whose
+    /// row value is a price of its own, for the report.
+    pub(crate) fn merged_with(&self, r: &Rate) -> (Prices, Vec<&'static str>) {
+        let own = |v: Money, fallback: Money| (v != fallback).then_some(v);
+        let (row_read, row_write) = (own(r.cache_read, r.input), own(r.cache_write, r.input));
+        let row_1h = own(r.cache_write_1h, r.cache_write);
+        let mut kept = Vec::new();
+        let mut keep = |mine: Option<Money>, row: Option<Money>, col: &'static str| match mine {
+            Some(v) => Some(v),
+            None => {
+                if row.is_some() {
+                    kept.push(col);
+                }
+                row
+            }
+        };
+        let cache_read = keep(self.cache_read, row_read, "cache_read_per_mtok");
+        let cache_write = keep(self.cache_write, row_write, "cache_write_per_mtok");
+        let five_minute_again =
+            self.cache_write_1h.is_some() && self.cache_write_1h == self.cache_write;
+        let mine_1h = self
+            .cache_write_1h
+            .filter(|_| !(five_minute_again && row_1h.is_some()));
+        let cache_write_1h = keep(mine_1h, row_1h, "cache_write_1h_per_mtok");
+        let row_long = r.long_input.zip(r.long_output);
+        let (long, long_threshold) = match (self.long, row_long) {
+            (Some(l), _) => (Some(l), self.long_threshold),
+            (None, Some(l)) => {
+                kept.extend([
+                    "long_context_threshold",
+                    "long_input_per_mtok",
+                    "long_output_per_mtok",
+                ]);
+                (Some(l), r.long_context_threshold.unwrap_or(LONG_THRESHOLD))
+            }
+            (None, None) => (None, self.long_threshold),
+        };
+        let prices = Prices {
+            input: self.input,
+            output: self.output,
+            cache_read,
+            cache_write,
+            cache_write_1h,
+            long,
+            long_threshold,
+        };
+        (prices, kept)
+    }
+
     /// The cells of a new row, by column name.
     fn cells(&self) -> Vec<(&'static str, String)> {
         let s = |m: Option<Money>| m.map_or(String::new(), show);
@@ -88,7 +143,7 @@ impl Prices {
             (
                 "long_context_threshold",
                 self.long
-                    .map_or(String::new(), |_| LONG_THRESHOLD.to_string()),
+                    .map_or(String::new(), |_| self.long_threshold.to_string()),
             ),
             ("long_input_per_mtok", s(self.long.map(|l| l.0))),
             ("long_output_per_mtok", s(self.long.map(|l| l.1))),

@@ -2,7 +2,7 @@
 //! or a conflict left for a hand edit) and the table's text with the plan applied, every other
 //! byte kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use super::{show, Entry, Prices};
@@ -15,10 +15,12 @@ pub(crate) enum Status {
     /// No row of the slug covers the day: a new open-ended row.
     New,
     /// The row on `line` covers the day at other prices: it is closed the day before and a new
-    /// open-ended row starts. `changes` are (column, old, new), effective prices.
+    /// open-ended row starts. `changes` are (column, old, new), effective prices; `kept` the
+    /// row's own prices the entry does not give, carried into the new row.
     Changed {
         line: u64,
         changes: Vec<(&'static str, String, String)>,
+        kept: Vec<&'static str>,
     },
     Unchanged,
     /// Left out: importing it would need an edit the import does not make on its own.
@@ -42,6 +44,8 @@ pub(crate) struct Plan {
     pub provider: String,
     pub effective_from: Day,
     pub items: Vec<(Entry, Status)>,
+    /// Entries left out by `--only-known`: slugs the table has no row of.
+    pub unknown: usize,
 }
 
 impl Plan {
@@ -67,13 +71,26 @@ impl Plan {
                         .map(|(c, v)| format!("{c} {v}"))
                         .collect::<Vec<_>>()
                         .join("; "),
-                    Status::Changed { line, changes } => {
+                    Status::Changed {
+                        line,
+                        changes,
+                        kept,
+                    } => {
                         let cols = changes
                             .iter()
                             .map(|(c, o, n)| format!("{c} {o} → {n}"))
                             .collect::<Vec<_>>()
                             .join("; ");
-                        format!("{cols} (row on line {line} closed {})", self.day_before())
+                        let mut s =
+                            format!("{cols} (row on line {line} closed {})", self.day_before());
+                        if !kept.is_empty() {
+                            s.push_str(&format!(
+                                "; kept from the table (not in `{}`): {}",
+                                e.key,
+                                kept.join(", ")
+                            ));
+                        }
+                        s
                     }
                     Status::Unchanged => String::new(),
                     Status::Conflict(why) => why.clone(),
@@ -106,44 +123,57 @@ pub(crate) const REPORT_HEADER: [&str; 5] = [
 
 /// Compares each entry with the table's row for (`provider`, slug) on `effective_from`.
 /// Only rows naming exactly `provider` count: an import for `openrouter` adds rows that win over
-/// `*` rows, it does not edit them.
+/// `*` rows, it does not edit them. `only_known` leaves out slugs no row of the table (of any
+/// provider) names: a real LiteLLM file holds hundreds the gateways never bill.
 pub(crate) fn plan(
     table: &RateTable,
     entries: Vec<Entry>,
     provider: &str,
     effective_from: Day,
+    only_known: bool,
 ) -> Plan {
     let mut rows: HashMap<&str, Vec<&Rate>> = HashMap::new();
     for r in table.rates().iter().filter(|r| r.provider == provider) {
         rows.entry(r.model.as_str()).or_default().push(r);
     }
-    let items = entries
+    let known: HashSet<&str> = table.rates().iter().map(|r| r.model.as_str()).collect();
+    let total = entries.len();
+    let items: Vec<(Entry, Status)> = entries
         .into_iter()
-        .map(|e| {
+        .filter(|e| !only_known || known.contains(e.model.as_str()))
+        .map(|mut e| {
             let own = rows.get(e.model.as_str()).map_or(&[][..], |v| &v[..]);
-            let status = status_of(&e, own, effective_from);
+            let (status, merged) = status_of(&e, own, effective_from);
+            if let Some(p) = merged {
+                e.prices = p;
+            }
             (e, status)
         })
         .collect();
     Plan {
         provider: provider.to_string(),
         effective_from,
+        unknown: total - items.len(),
         items,
     }
 }
 
-fn status_of(e: &Entry, rows: &[&Rate], from: Day) -> Status {
+/// The entry's status and, for a changed row, the prices the new row gets (the entry's, with
+/// the prices it does not give kept from the row it replaces).
+fn status_of(e: &Entry, rows: &[&Rate], from: Day) -> (Status, Option<Prices>) {
     if let Some(later) = rows.iter().find(|r| r.effective_from > from) {
-        return Status::Conflict(format!(
+        let why = format!(
             "the table already has a row from {} (line {}); edit it by hand",
             later.effective_from, later.line
-        ));
+        );
+        return (Status::Conflict(why), None);
     }
     let Some(current) = rows.iter().find(|r| r.covers(from)) else {
-        return Status::New;
+        return (Status::New, None);
     };
+    let (merged, kept) = e.prices.merged_with(current);
     let old = Prices::of_rate(current);
-    let new = e.prices.effective();
+    let new = merged.effective();
     let show_opt = |m: Option<Money>| m.map_or("(none)".to_string(), show);
     let changes: Vec<_> = old
         .iter()
@@ -152,17 +182,20 @@ fn status_of(e: &Entry, rows: &[&Rate], from: Day) -> Status {
         .map(|(o, n)| (o.0, show_opt(o.1), show_opt(n.1)))
         .collect();
     if changes.is_empty() {
-        Status::Unchanged
+        (Status::Unchanged, None)
     } else if current.effective_from == from {
-        Status::Conflict(format!(
+        let why = format!(
             "the row on line {} already starts on {from} at other prices; edit it by hand",
             current.line
-        ))
+        );
+        (Status::Conflict(why), None)
     } else {
-        Status::Changed {
+        let changed = Status::Changed {
             line: current.line,
             changes,
-        }
+            kept,
+        };
+        (changed, Some(merged))
     }
 }
 
@@ -329,6 +362,7 @@ mod tests {
                 cache_write: None,
                 cache_write_1h: None,
                 long: None,
+                long_threshold: super::super::LONG_THRESHOLD,
             },
         }
     }
@@ -341,36 +375,33 @@ mod tests {
         a.prices.cache_read = Some(dec!(0.1));
         let entries = vec![
             a,                                // unchanged: 0.10 = 0.1
-            entry("v/b", dec!(3), dec!(15)),  // changed: cache prices now fall back to 3
+            entry("v/b", dec!(3), dec!(16)),  // changed output; cache prices kept from the row
             entry("v/c", dec!(2), dec!(2)),   // conflict: its row starts later
             entry("v/d", dec!(2.5), dec!(2)), // changed: the second row closes
             entry("v/new", dec!(1), dec!(1)), // new
         ];
         let from = Day::parse("2026-02-15").unwrap();
-        let plan = plan(&table, entries, "*", from);
+        let plan = plan(&table, entries, "*", from, false);
         let statuses: Vec<_> = plan.items.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(
             statuses,
             ["unchanged", "changed", "conflict", "changed", "new"]
         );
-        let Status::Changed { line, changes } = &plan.items[1].1 else {
+        let Status::Changed { line, changes, .. } = &plan.items[1].1 else {
             unreachable!()
         };
         assert_eq!(*line, 4);
+        // The entry gives no cache prices: the row's are kept, never replaced by the input price.
         assert_eq!(
             changes,
-            &vec![
-                ("cache_read_per_mtok", "0.3".to_string(), "3".to_string()),
-                ("cache_write_per_mtok", "3.75".to_string(), "3".to_string()),
-                ("cache_write_1h_per_mtok", "6".to_string(), "3".to_string()),
-            ]
+            &vec![("output_per_mtok", "15".to_string(), "16".to_string())]
         );
         let out = apply(TABLE.as_bytes(), path, &plan, "litellm x").unwrap();
         let expected = "provider,model,effective_from,effective_to,input_per_mtok,output_per_mtok,cache_read_per_mtok,cache_write_per_mtok,long_context_threshold,long_input_per_mtok,long_output_per_mtok,cache_write_1h_per_mtok,source
 # a comment the import keeps
 *,v/a,2026-01-01,,1,2,0.10,,,,,,hand
 *,v/b,2026-01-01,2026-02-14,3,15,0.30,3.75,,,,6,hand
-*,v/b,2026-02-15,,3,15,,,,,,,litellm x
+*,v/b,2026-02-15,,3,16,0.3,3.75,,,,6,litellm x
 *,v/c,2026-03-01,,1,1,,,,,,,hand
 *,v/d,2026-01-01,2026-01-31,1,1,,,,,,,hand
 *,v/d,2026-02-01,2026-02-14,2,2,,,,,,,hand
@@ -379,6 +410,33 @@ mod tests {
 ";
         assert_eq!(String::from_utf8(out.clone()).unwrap(), expected);
         RateTable::parse(path, &out).unwrap();
+    }
+
+    /// LiteLLM repeating the five-minute write as the one-hour price does not replace a table's
+    /// own one-hour price; an entry that gives the hour its own price does.
+    #[test]
+    fn a_one_hour_write_equal_to_the_five_minute_one_is_not_taken() {
+        let path = Path::new("models.csv");
+        let table = RateTable::parse(path, TABLE.as_bytes()).unwrap();
+        let from = Day::parse("2026-02-15").unwrap();
+        let with_1h = |h: Money| {
+            let mut e = entry("v/b", dec!(3), dec!(15));
+            e.prices.cache_read = Some(dec!(0.3));
+            e.prices.cache_write = Some(dec!(3.75));
+            e.prices.cache_write_1h = Some(h);
+            e
+        };
+        let p = plan(&table, vec![with_1h(dec!(3.75))], "*", from, false);
+        assert_eq!(p.items[0].1, Status::Unchanged);
+        let p = plan(&table, vec![with_1h(dec!(7))], "*", from, false);
+        let Status::Changed { changes, kept, .. } = &p.items[0].1 else {
+            unreachable!("{:?}", p.items[0].1)
+        };
+        assert_eq!(
+            changes,
+            &vec![("cache_write_1h_per_mtok", "6".to_string(), "7".to_string())]
+        );
+        assert!(kept.is_empty());
     }
 
     #[test]
@@ -395,6 +453,7 @@ mod tests {
             ],
             "*",
             from,
+            false,
         );
         assert!(matches!(p.items[0].1, Status::Conflict(_)));
         let out = apply(text.as_bytes(), path, &p, "s").unwrap();
