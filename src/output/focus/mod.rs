@@ -239,16 +239,4 @@ fn instant(day: Day, tz: Option<chrono_tz::Tz>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_local_day_starts_at_its_midnight_in_utc() {
-        let d = Day::parse("2026-04-01").unwrap();
-        assert_eq!(instant(d, None), "2026-04-01T00:00:00Z");
-        assert_eq!(
-            instant(d, Some(chrono_tz::Europe::Berlin)),
-            "2026-03-31T22:00:00Z"
-        );
-    }
-}
+mod tests;
