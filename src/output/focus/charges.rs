@@ -24,7 +24,8 @@ const SHARE_DP: u32 = 10;
 /// Tokens per pricing unit ("1000000 Tokens"): the rate table's prices are per million.
 const PER_UNIT: u32 = 6;
 
-/// The kinds of token a model prices apart, in the order of [`token_kinds`] and [`kind_prices`].
+/// The kinds of token a model prices apart, in the order of [`token_kinds`] and [`kind_prices`]:
+/// a kind's discriminant is its index there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TokenKind {
     Input,
