@@ -157,7 +157,13 @@ impl<'r> DailyAggregator<'r> {
             if *byok {
                 row.byok_requests += g.requests;
             }
-            for t in &g.tiers {
+            for (tier, t) in [Tier::Standard, Tier::LongContext]
+                .into_iter()
+                .zip(&g.tiers)
+            {
+                if !t.is_empty() {
+                    row.add_part(g.rate, tier, *byok, t);
+                }
                 row.prompt_tokens += t.prompt();
                 row.cached_tokens += t.cached;
                 row.cache_write_tokens += t.cache_write_5m + t.cache_write_1h;
@@ -182,9 +188,12 @@ impl<'r> DailyAggregator<'r> {
                 None => {}
             }
         }
-        Daily {
-            rows: rows.into_values().collect(),
+        let mut rows: Vec<DailyRow> = rows.into_values().collect();
+        // The groups come out of a hash map: sorted, the parts are the same on every run.
+        for r in &mut rows {
+            r.parts.sort_by_key(|p| (p.rate, p.tier, p.byok));
         }
+        Daily { rows }
     }
 }
 
@@ -253,9 +262,40 @@ pub(crate) struct DailyRow {
     /// (priced ones): usage the customer pays upstream with its own key, not to the gateway.
     pub byok_requests: u64,
     pub byok_cost_usd: Money,
+    /// The row's tokens by the price that applies to them (rate row, tier, BYOK), for what
+    /// prices each kind of token apart (the FOCUS rows, one per kind and price). Usually one.
+    pub parts: Vec<PricedPart>,
+}
+
+/// Tokens of a daily row priced alike: one rate row (an index into the run's rate table, `None`
+/// when no row prices them), one tier, BYOK or not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct PricedPart {
+    pub rate: Option<usize>,
+    pub tier: Tier,
+    pub byok: bool,
+    pub tokens: TokenSums,
 }
 
 impl DailyRow {
+    /// Adds `t` to the part priced by (`rate`, `tier`, `byok`): a local day can span two UTC
+    /// days, whose groups merge here when the same row prices both.
+    fn add_part(&mut self, rate: Option<usize>, tier: Tier, byok: bool, t: &TokenSums) {
+        match self
+            .parts
+            .iter_mut()
+            .find(|p| p.rate == rate && p.tier == tier && p.byok == byok)
+        {
+            Some(p) => p.tokens.merge(t),
+            None => self.parts.push(PricedPart {
+                rate,
+                tier,
+                byok,
+                tokens: *t,
+            }),
+        }
+    }
+
     /// What the gateway itself bills for the row's usage: the list cost less BYOK usage.
     pub(crate) fn gateway_usd(&self) -> Option<Money> {
         self.cost_usd.map(|c| c - self.byok_cost_usd)

@@ -31,6 +31,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
         args.focus.focus.as_deref(),
         &FocusInput {
             daily: &daily.rows,
+            rates,
             invoices: None,
             fees: &[],
             tz: ctx.tz,

@@ -52,6 +52,7 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
         args.focus.focus.as_deref(),
         &FocusInput {
             daily: &r.daily.rows,
+            rates: ctx.rates()?,
             invoices: Some(&r.invoice_lines),
             fees: &r.fee_report.rows,
             tz: ctx.tz,

@@ -263,8 +263,11 @@ impl RateTable {
     }
 }
 
-/// Exact cost of token sums at a rate row and tier: Σ tokens × price / 1,000,000.
-pub fn cost(rate: &Rate, tier: Tier, t: &TokenSums) -> Money {
+/// The price per million tokens of each kind of token at a rate row and tier, in the order of
+/// [`token_kinds`]: uncached input, cache read, five-minute cache write, one-hour cache write,
+/// output. The one place that decides which price a kind pays, so [`cost`] and the FOCUS rows
+/// (one per kind, `output/focus`) cannot disagree.
+pub(crate) fn kind_prices(rate: &Rate, tier: Tier) -> [Money; 5] {
     let (input, output) = match tier {
         Tier::Standard => (rate.input, rate.output),
         Tier::LongContext => (
@@ -272,17 +275,40 @@ pub fn cost(rate: &Rate, tier: Tier, t: &TokenSums) -> Money {
             rate.long_output.unwrap_or(rate.output),
         ),
     };
+    [
+        input,
+        rate.cache_read,
+        rate.cache_write,
+        rate.cache_write_1h,
+        output,
+    ]
+}
+
+/// Token sums split by kind, in the order of [`kind_prices`].
+pub(crate) fn token_kinds(t: &TokenSums) -> [u128; 5] {
+    [
+        t.uncached_input,
+        t.cached,
+        t.cache_write_5m,
+        t.cache_write_1h,
+        t.completion,
+    ]
+}
+
+/// Exact cost of token sums at a rate row and tier: Σ tokens × price / 1,000,000.
+pub fn cost(rate: &Rate, tier: Tier, t: &TokenSums) -> Money {
     // Saturating: token sums beyond 2^96 are not real traffic, and a bad input must not panic.
     let m = |n: u128, price: Money| {
         Money::try_from_i128_with_scale(n.min(i128::MAX as u128) as i128, 0)
             .unwrap_or(Money::MAX)
             .saturating_mul(price)
     };
-    let per_mtok = m(t.uncached_input, input)
-        .saturating_add(m(t.cached, rate.cache_read))
-        .saturating_add(m(t.cache_write_5m, rate.cache_write))
-        .saturating_add(m(t.cache_write_1h, rate.cache_write_1h))
-        .saturating_add(m(t.completion, output));
+    let per_mtok = token_kinds(t)
+        .into_iter()
+        .zip(kind_prices(rate, tier))
+        .fold(Money::ZERO, |sum, (n, price)| {
+            sum.saturating_add(m(n, price))
+        });
     per_mtok / Money::from(1_000_000)
 }
 
