@@ -506,3 +506,69 @@ fn the_report_and_the_workbook_show_the_grain_rows() {
         "skipped count missing"
     );
 }
+
+/// `--focus` over bills at other grains: a coarser bill lays only what its finer lines leave, so
+/// BilledCost adds up to the coarsest bill (the statement, USD 2.99), never to the statement plus
+/// its days; the rows the statement bills carry its invoice number.
+#[test]
+fn focus_bills_each_grain_once_and_names_the_statement() {
+    let billed = |out: &Path| {
+        let mut r = csv::Reader::from_path(out.join("focus.csv")).unwrap();
+        let h = r.headers().unwrap().clone();
+        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let (cost, inv, cat) = (col("BilledCost"), col("InvoiceId"), col("ChargeCategory"));
+        let mut total = rust_decimal::Decimal::ZERO;
+        let mut with_id = Vec::new();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            if &rec[cat] == "Usage" {
+                total += rec[cost].parse::<rust_decimal::Decimal>().unwrap();
+                with_id.push(rec[inv].to_string());
+            }
+        }
+        (total, with_id)
+    };
+    // The statement alone: every logged row is billed by it and names it.
+    let dir = tempfile::tempdir().unwrap();
+    let focus = dir.path().join("focus.csv");
+    let mut c = spendrecon();
+    c.current_dir(root())
+        .args(["reconcile", "-q", "--rates"])
+        .arg(g("rates"))
+        .arg("--logs")
+        .arg(g("logs.jsonl"))
+        .arg("--invoices")
+        .arg(g("monthly_statement.csv"))
+        .arg("--focus")
+        .arg(&focus);
+    c.output().unwrap();
+    let (total, ids) = billed(dir.path());
+    assert_eq!(total.normalize().to_string(), "2.99");
+    assert!(
+        !ids.is_empty() && ids.iter().all(|i| i == "INV-2025-10-0042"),
+        "{ids:?}"
+    );
+
+    // Over the six day totals: the days bill their rows (2.98595375), the statement only the
+    // rest (0.00404625) on a row of its own that names it.
+    let mut c = spendrecon();
+    c.current_dir(root())
+        .args(["reconcile", "-q", "--rates"])
+        .arg(g("rates"))
+        .arg("--logs")
+        .arg(g("logs.jsonl"))
+        .arg("--invoices")
+        .arg(g("monthly_statement.csv"))
+        .arg("--invoices")
+        .arg(g("openai_costs_daily.csv"))
+        .arg("--focus")
+        .arg(&focus);
+    c.output().unwrap();
+    let (total, ids) = billed(dir.path());
+    assert_eq!(total.normalize().to_string(), "2.99");
+    assert_eq!(
+        ids.iter().filter(|i| *i == "INV-2025-10-0042").count(),
+        1,
+        "{ids:?}"
+    );
+}

@@ -16,6 +16,7 @@ use super::FocusInput;
 use crate::domain::{money, Day, Money, Month, Tier};
 use crate::fees::{FeeKind, FeeRow};
 use crate::pricing::{kind_prices, token_kinds};
+use crate::sources::invoices::{Grain, InvoiceLine};
 
 /// Decimal places an apportioned share keeps; the rounding remainder goes to the largest row so
 /// the shares add up to the amount exactly.
@@ -117,6 +118,8 @@ pub(crate) struct Charge<'a> {
     pub effective: Money,
     pub kind: Option<TokenKind>,
     pub price: Price,
+    /// `InvoiceId`: the statement's invoice number where the bill that billed the row names one.
+    pub invoice_id: Option<String>,
     /// The logs' tokens of the row (`x_` columns); `None` on a row only the invoice knows.
     pub logged: Option<u128>,
     /// The logged calls of the day × gateway × model, on the first of its rows (0 on the others),
@@ -250,6 +253,7 @@ fn usage_charge<'a>(
         effective: Money::ZERO,
         kind: Some(kind),
         price,
+        invoice_id: None,
         logged: None,
         calls: 0,
         fee: None,
@@ -268,57 +272,118 @@ fn bill_invoices<'a>(input: &FocusInput<'a>, usage: &mut Vec<Charge<'a>>) {
             .or_default()
             .push(i);
     }
-    for l in input.invoices.unwrap_or_default() {
-        let mut rows = logged
+    // A usage export bills nothing (tokens only): it lays no amount on any row.
+    let lines: Vec<&'a InvoiceLine> = input
+        .invoices
+        .unwrap_or_default()
+        .iter()
+        .filter(|l| l.amount_known)
+        .collect();
+    // Finest grain first; a coarser line of the same gateway (a day total, a month statement)
+    // is the same bill seen whole, so it lays only what its finer lines did not bill on the
+    // rows they did not cover (docs/commands/reconcile.md, "Bills at other grains").
+    let mut day_billed: BTreeMap<(Day, &str), (Money, bool)> = BTreeMap::new();
+    for l in lines.iter().filter(|l| l.grain == Grain::DayModel) {
+        let rows = logged
             .remove(&(l.day, l.provider.as_str(), l.model.clone()))
             .unwrap_or_default();
-        if rows.is_empty() {
-            let price = input
-                .rates
-                .lookup(&l.provider, &l.model, l.day)
-                .map(|i| (i, Tier::Standard));
-            let cached = l.cached_tokens.unwrap_or(0);
-            let written = l.cache_write_tokens.unwrap_or(0);
-            let kinds = [
-                (
-                    TokenKind::Input,
-                    l.prompt_tokens.saturating_sub(cached + written),
-                ),
-                (TokenKind::CachedInput, cached),
-                (TokenKind::CacheWrite, written),
-                (TokenKind::Output, l.completion_tokens),
-            ];
-            let mut billed: Vec<(TokenKind, u128)> =
-                kinds.into_iter().filter(|(_, n)| *n > 0).collect();
-            if billed.is_empty() {
-                billed.push((TokenKind::Input, 0));
-            }
-            for (kind, n) in billed {
-                let mut c = usage_charge(input, l.day, &l.provider, &l.model, kind, price, n);
-                c.description
-                    .push_str("; billed by the invoice, not in the logs");
-                rows.push(usage.len());
-                usage.push(c);
-            }
-        }
-        let by_list: Vec<Money> = rows.iter().map(|&i| usage[i].list).collect();
-        let by_tokens: Vec<Money> = rows
+        bill_line(input, usage, l, rows, l.amount_usd);
+        day_billed.entry((l.day, &l.provider)).or_default().0 += l.amount_usd;
+    }
+    for l in lines.iter().filter(|l| l.grain == Grain::Day) {
+        let e = day_billed.entry((l.day, &l.provider)).or_default();
+        let rest = l.amount_usd - e.0;
+        *e = (l.amount_usd, true);
+        let rows = take(&mut logged, |(d, p, _)| *d == l.day && *p == l.provider);
+        bill_line(input, usage, l, rows, rest);
+    }
+    for l in lines.iter().filter(|l| l.grain == Grain::Month) {
+        let month = Month::of(l.day);
+        let finer: Money = day_billed
             .iter()
-            .map(|&i| whole(usage[i].consumed.unwrap_or(0)))
-            .collect();
-        let shares = apportion(l.amount_usd, &by_list)
-            .or_else(|| apportion(l.amount_usd, &by_tokens))
-            .unwrap_or_else(|| {
-                let mut s = vec![Money::ZERO; rows.len()];
-                s[0] = l.amount_usd;
-                s
-            });
-        for (&i, share) in rows.iter().zip(shares) {
-            usage[i].billed += share;
-        }
+            .filter(|((d, p), _)| Month::of(*d) == month && *p == l.provider)
+            .map(|(_, (m, _))| *m)
+            .sum();
+        let rows = take(&mut logged, |(d, p, _)| {
+            Month::of(*d) == month && *p == l.provider
+        });
+        bill_line(input, usage, l, rows, l.amount_usd - finer);
     }
     for c in usage.iter_mut() {
         c.effective = c.billed;
+    }
+}
+
+/// The logged rows whose key matches, taken out so no other line bills them again.
+fn take(
+    logged: &mut BTreeMap<(Day, &str, String), Vec<usize>>,
+    covers: impl Fn(&(Day, &str, String)) -> bool,
+) -> Vec<usize> {
+    let keys: Vec<_> = logged.keys().filter(|k| covers(k)).cloned().collect();
+    keys.into_iter()
+        .flat_map(|k| logged.remove(&k).unwrap_or_default())
+        .collect()
+}
+
+/// Lays `amount` of line `l` on `rows`, shared by their list cost (by tokens where none is
+/// priced). With no row to lay it on, the line's own tokens become rows (a day × model line the
+/// logs lack) or one row of the whole bill (a day or month total the logs lack).
+fn bill_line<'a>(
+    input: &FocusInput<'a>,
+    usage: &mut Vec<Charge<'a>>,
+    l: &'a InvoiceLine,
+    mut rows: Vec<usize>,
+    amount: Money,
+) {
+    if rows.is_empty() && amount.is_zero() && l.grain != Grain::DayModel {
+        return;
+    }
+    if rows.is_empty() {
+        let price = input
+            .rates
+            .lookup(&l.provider, &l.model, l.day)
+            .map(|i| (i, Tier::Standard));
+        let cached = l.cached_tokens.unwrap_or(0);
+        let written = l.cache_write_tokens.unwrap_or(0);
+        let kinds = [
+            (
+                TokenKind::Input,
+                l.prompt_tokens.saturating_sub(cached + written),
+            ),
+            (TokenKind::CachedInput, cached),
+            (TokenKind::CacheWrite, written),
+            (TokenKind::Output, l.completion_tokens),
+        ];
+        let mut billed: Vec<(TokenKind, u128)> =
+            kinds.into_iter().filter(|(_, n)| *n > 0).collect();
+        if billed.is_empty() {
+            billed.push((TokenKind::Input, 0));
+        }
+        for (kind, n) in billed {
+            let mut c = usage_charge(input, l.day, &l.provider, &l.model, kind, price, n);
+            c.description
+                .push_str("; billed by the invoice, not in the logs");
+            rows.push(usage.len());
+            usage.push(c);
+        }
+    }
+    let by_list: Vec<Money> = rows.iter().map(|&i| usage[i].list).collect();
+    let by_tokens: Vec<Money> = rows
+        .iter()
+        .map(|&i| whole(usage[i].consumed.unwrap_or(0)))
+        .collect();
+    let shares = apportion(amount, &by_list)
+        .or_else(|| apportion(amount, &by_tokens))
+        .unwrap_or_else(|| {
+            let mut s = vec![Money::ZERO; rows.len()];
+            s[0] = amount;
+            s
+        });
+    for (&i, share) in rows.iter().zip(shares) {
+        usage[i].billed += share;
+        if l.invoice_id.is_some() {
+            usage[i].invoice_id = l.invoice_id.clone();
+        }
     }
 }
 
@@ -354,6 +419,7 @@ fn spread_fees<'a>(fees: &'a [FeeRow], usage: &mut [Charge<'a>]) -> Vec<Charge<'
         let list = f.expected_fee_usd.unwrap_or(amount);
         out.push(Charge {
             category: Category::Purchase,
+            invoice_id: None,
             provider: &f.provider,
             start: f.month.first_day(),
             end: f.month.next().first_day(),

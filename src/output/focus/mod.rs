@@ -168,8 +168,11 @@ fn cells(c: &Charge, tz: Option<chrono_tz::Tz>) -> [(&'static str, String); COLU
             if usage { text("Tokens") } else { String::new() },
         ),
         ("ContractedUnitPrice", money(c.unit_price)),
-        // No bill read so far names its invoice.
-        ("InvoiceId", String::new()),
+        // Where the bill names its invoice (a monthly statement's `invoice_id`).
+        (
+            "InvoiceId",
+            c.invoice_id.as_deref().map(text).unwrap_or_default(),
+        ),
         ("ListUnitPrice", money(c.unit_price)),
         ("PricingCurrency", text("USD")),
         ("PricingCurrencyContractedUnitPrice", money(c.unit_price)),

@@ -66,6 +66,8 @@ fn line(day: &str, provider: &str, model: &str, tokens: (u128, u128), usd: Money
         amount_usd: usd,
         tokens_known: true,
         amount_known: true,
+        grain: crate::sources::invoices::Grain::DayModel,
+        invoice_id: None,
     }
 }
 
