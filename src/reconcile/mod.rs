@@ -113,7 +113,7 @@ fn row(
                         let ratio = Money::from_i128_with_scale(billed as i128, 0)
                             / Money::from_i128_with_scale(logged as i128, 0);
                         format!(
-                            "invoice bills {:.2}× the logged {what} tokens ({billed} vs {logged}, Δ {})",
+                            "invoice bills {:.2}x the logged {what} tokens ({billed} vs {logged}, delta {})",
                             ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
                             signed(delta)
                         )
@@ -122,7 +122,7 @@ fn row(
                     };
                     issues.push((Status::TokenMismatch, note));
                 } else if delta != 0 {
-                    drift.push(format!("{what} Δ {}", signed(delta)));
+                    drift.push(format!("{what} delta {}", signed(delta)));
                 }
             }
         }
@@ -155,7 +155,7 @@ fn row(
                     "invoice USD {} vs USD {} at list prices ({}{})",
                     usd(i),
                     usd(e),
-                    if d.is_sign_positive() { "+" } else { "−" },
+                    if d.is_sign_positive() { "+" } else { "-" },
                     usd(d.abs())
                 ),
             ));

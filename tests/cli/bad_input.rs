@@ -466,7 +466,7 @@ fn too_many_distinct_models_are_rejected_not_grown_without_bound() {
     assert_eq!(rows.len(), 3, "{}", &rejected[..rejected.len().min(500)]);
     // Lines 100,002..100,004 hold the 100,001st to 100,003rd pairs.
     assert!(
-        rows[0].contains(",100002,model,\"more than 100,000 distinct provider × model pairs"),
+        rows[0].contains(",100002,model,\"more than 100,000 distinct provider x model pairs"),
         "{}",
         rows[0]
     );

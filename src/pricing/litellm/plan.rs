@@ -70,7 +70,7 @@ impl Plan {
                     Status::Changed { line, changes } => {
                         let cols = changes
                             .iter()
-                            .map(|(c, o, n)| format!("{c} {o} → {n}"))
+                            .map(|(c, o, n)| format!("{c} {o} -> {n}"))
                             .collect::<Vec<_>>()
                             .join("; ");
                         format!("{cols} (row on line {line} closed {})", self.day_before())

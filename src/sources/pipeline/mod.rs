@@ -242,7 +242,7 @@ fn mask_raw(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(&raw[..raw.len().min(400)]);
     let mut masked = mask_secrets(&text);
     if masked.chars().count() > 200 {
-        masked = masked.chars().take(200).collect::<String>() + "…";
+        masked = masked.chars().take(200).collect::<String>() + "...";
     }
     masked
 }
