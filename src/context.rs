@@ -75,7 +75,7 @@ impl Context {
             rates: OnceCell::new(),
             slugs: OnceCell::new(),
             fees: OnceCell::new(),
-            command_line: argv.iter().map(|a| shown_arg(a)).collect(),
+            command_line: argv.iter().map(shown_arg).collect(),
             config: crate::config::locate(argv.get(1..).unwrap_or_default())
                 .ok()
                 .flatten(),
@@ -288,5 +288,23 @@ impl RateFiles {
             }
             None => table,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_json_masks_keys_and_url_passwords_in_the_command_line() {
+        let shown = |s: &str| shown_arg(&OsString::from(s));
+        assert_eq!(
+            shown("postgresql://app:s3cret@db:5432/logs?table=calls"),
+            "postgresql://app:***@db:5432/logs?table=calls"
+        );
+        assert_eq!(shown("postgres://app@db/logs"), "postgres://app@db/logs");
+        assert_eq!(shown("--key=sk-or-v1-0123456789abcdef"), "--key=sk-***");
+        assert_eq!(shown("https://host/a:b@c"), "https://host/a:b@c");
+        assert_eq!(shown("out/2026-04"), "out/2026-04");
     }
 }

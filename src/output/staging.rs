@@ -232,7 +232,7 @@ mod tests {
         s.stage(&b, &mut &b"new b\n"[..]).unwrap();
         assert_eq!(fs::read(&a).unwrap(), b"old a\n");
         assert!(!b.exists());
-        // abc's digest: hashed on the way, not read back.
+        // Sized and hashed on the way to the file.
         assert_eq!(s.files()[0].size, 6);
         assert_eq!(
             s.files()[0].sha256,
