@@ -1991,7 +1991,7 @@ stream, so the logs are the same bytes as before the invoices existed.\n\n\
     let _ = writeln!(
         s,
         "| 1 | OpenRouter | {} | every model of the day | double-counted day: every line's tokens, requests \
-and amount doubled | {} | `token_mismatch` on each row, note \"invoice bills 2.00× the logged prompt tokens \
+and amount doubled | {} | `token_mismatch` on each row, note \"invoice bills 2.00x the logged prompt tokens \
 (…)\" and the same for completion tokens |",
         date(DOUBLED.1),
         day_rows(DOUBLED)

@@ -52,7 +52,8 @@ run strict daily "${logs[@]}" --strict
 run completions completions bash
 run man man
 
-# Paths of the temporary directory are not part of the behaviour.
-grep -rl -- "$dest" "$dest" 2>/dev/null | while read -r f; do
-    sed -i "s#$dest#DEST#g" "$f"
+# Paths of the temporary directory and of the binary (run.json's command line) are not part of
+# the behaviour.
+grep -rl -e "$dest" -e "$bin" "$dest" 2>/dev/null | while read -r f; do
+    sed -i -e "s#$dest#DEST#g" -e "s#$bin#BIN#g" "$f"
 done

@@ -47,6 +47,16 @@ pub(crate) struct Config {
 /// Finds the config file: `--config FILE` (or `--config=FILE`) among `args`, else
 /// `./spendrecon.toml`. None when neither is there.
 pub(crate) fn find(args: &[OsString]) -> Result<Option<Config>> {
+    let Some(path) = locate(args)? else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("{}: cannot read the config file", path.display()))?;
+    parse(&path, &text).map(Some)
+}
+
+/// Which config file [`find`] reads, without reading it (run.json lists it as an input).
+pub(crate) fn locate(args: &[OsString]) -> Result<Option<PathBuf>> {
     let mut given = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -61,14 +71,11 @@ pub(crate) fn find(args: &[OsString]) -> Result<Option<Config>> {
             given = Some(PathBuf::from(v));
         }
     }
-    let path = match given {
-        Some(p) => p,
-        None if Path::new("spendrecon.toml").is_file() => PathBuf::from("spendrecon.toml"),
-        None => return Ok(None),
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read the config file", path.display()))?;
-    parse(&path, &text).map(Some)
+    Ok(match given {
+        Some(p) => Some(p),
+        None if Path::new("spendrecon.toml").is_file() => Some(PathBuf::from("spendrecon.toml")),
+        None => None,
+    })
 }
 
 /// Reads the file's keys: strings, numbers, booleans, or lists of strings.

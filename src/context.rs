@@ -4,21 +4,27 @@
 //!
 //! The tables in the rate directory are loaded on first use and kept: a command loads only what
 //! it needs, so a `fees.toml` being edited cannot break `daily`, and nothing is read twice.
+//!
+//! The context also knows what the run read (the command line, the config file, the rate tables
+//! loaded, the log files with the digests the read computed), so [`Context::commit`] can write
+//! `run.json` beside the outputs and put them in place together.
 
 use std::cell::OnceCell;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context as _, Result};
 use chrono_tz::Tz;
 
 use crate::cli::{CommonArgs, FeeArgs, LogArgs, MatchArgs};
 use crate::domain::{Period, Tolerance};
 use crate::fees::policy::FeeBook;
-use crate::output::{Out, Sink};
-use crate::pricing::slugs::SlugMap;
-use crate::pricing::RateTable;
+use crate::output::{Input, Out, RunRecord};
+use crate::pricing::slugs::{self, SlugMap};
+use crate::pricing::{self as rate_table, RateTable};
 use crate::reconcile::{self, Inputs, Reconciliation};
-use crate::sources::LogSet;
+use crate::sources::digest::{hash_bytes, hash_path};
+use crate::sources::{mask_secrets, sheet, LogSet};
 
 /// One run's resolved options.
 pub(crate) struct Context {
@@ -33,10 +39,15 @@ pub(crate) struct Context {
     rates: OnceCell<RateTable>,
     slugs: OnceCell<SlugMap>,
     fees: OnceCell<FeeBook>,
+    /// The command line as given, secrets masked (for run.json).
+    command_line: Vec<String>,
+    /// The config file the options' defaults came from.
+    config: Option<PathBuf>,
 }
 
 impl Context {
     pub(crate) fn new(common: &CommonArgs, logs: &LogArgs) -> Result<Context> {
+        let argv: Vec<OsString> = std::env::args_os().collect();
         if let (Some(f), Some(t)) = (logs.from, logs.to) {
             if f > t {
                 bail!("--from {f} is after --to {t}");
@@ -48,6 +59,8 @@ impl Context {
                 strict: logs.strict,
                 threads: logs.threads,
                 progress: !common.quiet,
+                hash: common.out.is_some(),
+                digests: OnceCell::new(),
             },
             period: Period {
                 from: logs.from,
@@ -62,6 +75,10 @@ impl Context {
             rates: OnceCell::new(),
             slugs: OnceCell::new(),
             fees: OnceCell::new(),
+            command_line: argv.iter().map(shown_arg).collect(),
+            config: crate::config::locate(argv.get(1..).unwrap_or_default())
+                .ok()
+                .flatten(),
         })
     }
 
@@ -125,9 +142,87 @@ impl Context {
         Ok((r, notes))
     }
 
-    /// The output sink alone, for commands that read no logs.
-    pub(crate) fn sink(&self) -> &Sink {
-        &self.out.sink
+    /// Ends the run: with `--out`, writes `run.json` (what was read, from `bills` too: the
+    /// invoice and ledger paths as given, with their role), then puts every output file in
+    /// place together.
+    pub(crate) fn commit(&self, bills: &[(&'static str, &[PathBuf])]) -> Result<()> {
+        let record = match self.out.dir() {
+            Some(_) => self.record(bills)?,
+            None => RunRecord::default(),
+        };
+        self.out.commit(&record)
+    }
+
+    /// Every input of the run with its size and SHA-256: the log files (hashed while read), the
+    /// bills, the rate tables loaded and the config file.
+    fn record(&self, bills: &[(&'static str, &[PathBuf])]) -> Result<RunRecord> {
+        let mut inputs: Vec<Input> = (self.logs.digests.get().into_iter().flatten())
+            .map(|d| Input::new("logs", d.clone()))
+            .collect();
+        for (role, paths) in bills.iter().filter(|(_, p)| !p.is_empty()) {
+            for p in sheet::expand(paths, role, role)? {
+                inputs.push(Input::new(role, hashed(&p)?));
+            }
+        }
+        let loaded = [
+            (
+                "rates",
+                "models.csv",
+                rate_table::BUILTIN,
+                self.rates.get().is_some(),
+            ),
+            (
+                "slugs",
+                "slugs.csv",
+                slugs::BUILTIN,
+                self.slugs.get().is_some(),
+            ),
+            (
+                "fees",
+                "fees.toml",
+                crate::fees::policy::BUILTIN,
+                self.fees.get().is_some(),
+            ),
+        ];
+        for (role, name, builtin, _) in loaded.iter().filter(|t| t.3) {
+            let d = match self.tables.source(name) {
+                Some(path) => hashed(&path)?,
+                None => hash_bytes("built-in", builtin.as_bytes()),
+            };
+            inputs.push(Input::new(role, d));
+        }
+        if let (Some(file), Some(_)) = (&self.tables.rates_override, self.rates.get()) {
+            inputs.push(Input::new("rates_override", hashed(file)?));
+        }
+        if let Some(file) = &self.config {
+            inputs.push(Input::new("config", hashed(file)?));
+        }
+        Ok(RunRecord {
+            command_line: self.command_line.clone(),
+            inputs,
+        })
+    }
+}
+
+/// The digest of an input file for run.json.
+fn hashed(path: &Path) -> Result<crate::sources::digest::FileDigest> {
+    hash_path(path)
+        .with_context(|| format!("{}: cannot hash the file for run.json", path.display()))
+}
+
+/// A command-line argument as run.json shows it: API keys (`sk-...`) and the password of a
+/// URL (`postgres://user:secret@host`) masked.
+fn shown_arg(a: &OsString) -> String {
+    let s = mask_secrets(&a.to_string_lossy());
+    match (s.find("://"), s.find('@')) {
+        (Some(i), Some(at)) if at > i => {
+            let user = &s[i + 3..at];
+            match user.find(':').filter(|_| !user.contains('/')) {
+                Some(c) => format!("{}{}:***{}", &s[..i + 3], &user[..c], &s[at..]),
+                None => s,
+            }
+        }
+        _ => s,
     }
 }
 
@@ -161,6 +256,15 @@ impl RateFiles {
         self.dir.as_deref().unwrap_or(Path::new("rates"))
     }
 
+    /// The file the table `name` was read from: `None` for the built-in one. (The rate table
+    /// is read from `--rates DIR` whenever it is given: [`RateFiles::rates`].)
+    fn source(&self, name: &str) -> Option<PathBuf> {
+        match (&self.dir, name) {
+            (Some(dir), "models.csv") => Some(dir.join(name)),
+            _ => self.find(name).map(|d| d.join(name)),
+        }
+    }
+
     /// The directory holding `name`, if it does.
     fn find(&self, name: &str) -> Option<PathBuf> {
         self.dir()
@@ -184,5 +288,23 @@ impl RateFiles {
             }
             None => table,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_json_masks_keys_and_url_passwords_in_the_command_line() {
+        let shown = |s: &str| shown_arg(&OsString::from(s));
+        assert_eq!(
+            shown("postgresql://app:s3cret@db:5432/logs?table=calls"),
+            "postgresql://app:***@db:5432/logs?table=calls"
+        );
+        assert_eq!(shown("postgres://app@db/logs"), "postgres://app@db/logs");
+        assert_eq!(shown("--key=sk-or-v1-0123456789abcdef"), "--key=sk-***");
+        assert_eq!(shown("https://host/a:b@c"), "https://host/a:b@c");
+        assert_eq!(shown("out/2026-04"), "out/2026-04");
     }
 }

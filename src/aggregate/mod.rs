@@ -116,7 +116,7 @@ pub const FIELDS: FieldSet = {
 };
 
 const TOO_MANY_NAMES: &str =
-    "more than 100,000 distinct provider × model pairs: further new pairs are rejected (not real traffic)";
+    "more than 100,000 distinct provider x model pairs: further new pairs are rejected (not real traffic)";
 
 /// Per-thread aggregation state; merged into one at the end of the scan.
 pub(crate) struct DailyAggregator<'r> {

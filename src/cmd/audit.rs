@@ -20,6 +20,7 @@ pub(crate) fn run(args: &AuditArgs) -> Result<Outcome> {
 
     ctx.out.write_main("audit", &tables::audit_table(&rows))?;
     ctx.out.write_accounting(Some(&report), &[], &[])?;
+    ctx.commit(&[])?;
     summary::audit(&ctx.out, &report, &rows);
     Ok(Outcome::flagged_if(
         rows.iter().any(|r| r.status != AuditStatus::Ok) || !report.rejections.is_empty(),

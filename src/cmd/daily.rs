@@ -7,7 +7,7 @@ use crate::cli::DailyArgs;
 use crate::context::Context;
 use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
-use crate::output::{self, summary, tables};
+use crate::output::{summary, tables};
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
@@ -20,14 +20,14 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let table = tables::daily_table(&daily);
     ctx.out.write_main("daily", &table)?;
     ctx.out.write_accounting(Some(&report), &[], &[])?;
-    output::write_xlsx(
+    ctx.out.write_xlsx(
         args.book.xlsx.as_deref(),
         &[("Daily", &table)],
         Some(&report),
         &[],
         &[],
     )?;
-    output::write_focus(
+    ctx.out.write_focus(
         args.focus.focus.as_deref(),
         &FocusInput {
             daily: &daily.rows,
@@ -37,6 +37,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             tz: ctx.tz,
         },
     )?;
+    ctx.commit(&[])?;
     summary::daily(&ctx.out, &report, &daily);
     Ok(Outcome::flagged_if(
         !report.rejections.is_empty() || !daily.unpriced().is_empty(),

@@ -11,7 +11,7 @@ use crate::fees::byok::ByokSink;
 use crate::fees::{self, FeeInputs};
 use crate::forecast::scenarios::fee_scenarios;
 use crate::forecast::whatif::TrafficSink;
-use crate::output::{self, summary, tables};
+use crate::output::{summary, tables};
 use crate::sources::topups;
 
 pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
@@ -93,7 +93,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
     let scan = scanned.as_ref().map(|s| &s.2);
     ctx.out
         .write_accounting(scan, &ledger.rejections, &ledger.files)?;
-    output::write_xlsx(
+    ctx.out.write_xlsx(
         args.book.xlsx.as_deref(),
         &sheets,
         scan,
@@ -101,6 +101,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
         &ledger.files,
     )?;
 
+    ctx.commit(&[("topups", &args.fees.topups)])?;
     summary::notes(&ctx.out, &notes);
     if let Some((daily, _, scan)) = &scanned {
         summary::daily(&ctx.out, scan, daily);

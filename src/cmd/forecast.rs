@@ -10,7 +10,7 @@ use crate::domain::{Money, Month, Outcome};
 use crate::forecast::run_rate;
 use crate::forecast::scenarios::{check_moves, forecast_scenarios};
 use crate::forecast::whatif::{Projection, TrafficSink};
-use crate::output::{self, summary, tables};
+use crate::output::{summary, tables};
 use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
@@ -76,7 +76,9 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
         ctx.out.write_secondary("whatif.csv", &whatif_table)?;
         sheets.push(("What-if", &whatif_table));
     }
-    output::write_xlsx(args.book.xlsx.as_deref(), &sheets, Some(&report), &[], &[])?;
+    ctx.out
+        .write_xlsx(args.book.xlsx.as_deref(), &sheets, Some(&report), &[], &[])?;
+    ctx.commit(&[])?;
     summary::forecast(&ctx.out, &report, &rows, &whatif);
     Ok(Outcome::flagged_if(
         !report.rejections.is_empty() || rows.iter().any(|r| r.actual_usd.is_none()),

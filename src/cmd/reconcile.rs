@@ -7,7 +7,7 @@ use crate::cli::ReconcileArgs;
 use crate::context::Context;
 use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
-use crate::output::{self, summary, tables};
+use crate::output::{summary, tables};
 
 pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
@@ -41,14 +41,14 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     // rejected.csv and files.csv: the logs, then the invoices, then the ledger.
     ctx.out
         .write_accounting(Some(&r.report), &r.other_rejections, &r.other_files)?;
-    output::write_xlsx(
+    ctx.out.write_xlsx(
         args.book.xlsx.as_deref(),
         &sheets,
         Some(&r.report),
         &r.other_rejections,
         &r.other_files,
     )?;
-    output::write_focus(
+    ctx.out.write_focus(
         args.focus.focus.as_deref(),
         &FocusInput {
             daily: &r.daily.rows,
@@ -58,6 +58,7 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
             tz: ctx.tz,
         },
     )?;
+    ctx.commit(&[("invoices", &args.invoices), ("topups", &args.fees.topups)])?;
     summary::reconciliation(&ctx.out, &notes, &r);
     Ok(Outcome::flagged_if(r.flagged()))
 }

@@ -8,7 +8,7 @@ use crate::cli::{Format, ReportArgs};
 use crate::context::Context;
 use crate::domain::{Month, Outcome};
 use crate::forecast::run_rate;
-use crate::output::{html, report_page, summary, write_atomic};
+use crate::output::{html, report_page, summary};
 
 pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
     let Some(dir) = args.common.out.as_ref() else {
@@ -25,10 +25,10 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
         .unwrap_or_default();
     let page = report_page::page(&r, !args.invoices.is_empty(), &forecast);
     let body = html::render(&page).context("drawing the charts")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    write_atomic(&dir.join("report.html"), body.as_bytes()).context("writing report.html")?;
+    ctx.out.write_file("report.html", body.as_bytes())?;
     ctx.out
         .write_accounting(Some(&r.report), &r.other_rejections, &r.other_files)?;
+    ctx.commit(&[("invoices", &args.invoices), ("topups", &args.fees.topups)])?;
     summary::report(&ctx.out, &notes, &r, &page.flags, &dir.join("report.html"));
     Ok(Outcome::flagged_if(!page.flags.is_empty()))
 }

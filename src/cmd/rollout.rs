@@ -19,6 +19,7 @@ pub(crate) fn run(args: &RolloutArgs) -> Result<Outcome> {
     ctx.out
         .write_main("rollout", &tables::rollout_table(&dash))?;
     ctx.out.write_accounting(Some(&report), &[], &[])?;
+    ctx.commit(&[])?;
     summary::rollout(&ctx.out, &report, &dash);
     Ok(Outcome::flagged_if(
         !report.rejections.is_empty() || !dash.unpriced.is_empty(),

@@ -39,10 +39,10 @@ pub(crate) fn run(args: &ShadowArgs) -> Result<Outcome> {
 
     ctx.out
         .write_main("shadow", &tables::shadow_table(&result))?;
-    ctx.sink()
-        .copy_secondary("shadow_pairs.csv", result.pairs_csv.path())
-        .context("writing shadow_pairs.csv")?;
+    ctx.out
+        .copy_secondary("shadow_pairs.csv", result.pairs_csv.path())?;
     ctx.out.write_accounting(Some(&report), &[], &[])?;
+    ctx.commit(&[])?;
     summary::shadow(&ctx.out, &report, &result, &tol);
     Ok(Outcome::flagged_if(
         result.flagged() || !report.rejections.is_empty(),

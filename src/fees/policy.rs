@@ -112,7 +112,7 @@ pub struct FeeError {
     pub message: String,
 }
 
-static BUILTIN: &str = include_str!("../../rates/fees.toml");
+pub(crate) static BUILTIN: &str = include_str!("../../rates/fees.toml");
 
 impl FeeBook {
     pub(crate) fn load_dir(dir: &Path) -> Result<FeeBook, FeeError> {

@@ -142,7 +142,7 @@ pub(crate) fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
             "complete month: the priced cost of its days".into()
         } else {
             let mut m = format!(
-                "weekday/weekend run-rate: {} weekdays × {} + {} weekend days × {} not seen yet \
+                "weekday/weekend run-rate: {} weekdays x {} + {} weekend days x {} not seen yet \
                  (averages of the {} weekdays and {} weekend days seen); low/high: each such day \
                  like the cheapest/dearest seen day of its kind",
                 rest_weekdays,
@@ -246,7 +246,7 @@ mod tests {
         );
         assert!(
             f.method
-                .contains("19 weekdays × 2.00 + 8 weekend days × 2.00"),
+                .contains("19 weekdays x 2.00 + 8 weekend days x 2.00"),
             "{}",
             f.method
         );

@@ -1,23 +1,27 @@
 //! Writers: every table and file the tool writes, in CSV, JSON lines, terminal tables, XLSX,
-//! HTML and FOCUS, each file written whole or not at all. Depends on `domain` and the stages'
-//! result types only; no stage imports it.
+//! HTML and FOCUS, and the run's manifest (`run.json`); a run's files are staged and appear
+//! together ([`staging`]). Depends on `domain` and the stages' result types only; no stage
+//! imports it.
 //!
 //! Text cells that a spreadsheet would run as a formula are neutralised (OWASP CSV injection):
 //! a leading single quote, and RFC 4180 quoting by the `csv` crate.
 
 pub(crate) mod focus;
 pub(crate) mod html;
+mod manifest;
 pub(crate) mod report_page;
 pub(crate) mod run;
+mod staging;
 pub(crate) mod summary;
 mod table;
 pub(crate) mod tables;
 pub(crate) mod xlsx;
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-pub(crate) use run::{write_focus, write_xlsx, Out};
+pub(crate) use manifest::{Input, RunRecord};
+pub(crate) use run::Out;
 pub(crate) use table::{is_flagged, Kind, Table};
 
 /// Output format of a command's main table (`--format`).
@@ -30,39 +34,6 @@ pub(crate) enum Format {
     Table,
 }
 
-/// Where a table goes: a file in `--out` (atomically) or stdout.
-pub(crate) enum Sink {
-    Dir(PathBuf),
-    Stdout,
-}
-
-impl Sink {
-    /// Writes `name` via a temporary file in the same directory, renamed into place, so a killed
-    /// run never leaves half a CSV behind.
-    pub(crate) fn write(&self, name: &str, body: &[u8]) -> io::Result<()> {
-        match self {
-            Sink::Stdout => to_stdout(body),
-            Sink::Dir(dir) => write_atomic(&dir.join(name), body),
-        }
-    }
-
-    /// Copies a finished file into `--out` (atomically); nothing on stdout.
-    pub(crate) fn copy_secondary(&self, name: &str, from: &Path) -> io::Result<()> {
-        match self {
-            Sink::Stdout => Ok(()),
-            Sink::Dir(dir) => write_atomic_from(&dir.join(name), &mut std::fs::File::open(from)?),
-        }
-    }
-
-    /// Secondary tables only go to `--out`; on stdout there is room for one table.
-    pub(crate) fn write_secondary(&self, name: &str, body: &[u8]) -> io::Result<()> {
-        match self {
-            Sink::Stdout => Ok(()),
-            Sink::Dir(_) => self.write(name, body),
-        }
-    }
-}
-
 /// Writes to stdout; a reader that stopped early (`| head`) is no error.
 pub(crate) fn to_stdout(body: &[u8]) -> io::Result<()> {
     let mut out = io::stdout().lock();
@@ -72,12 +43,9 @@ pub(crate) fn to_stdout(body: &[u8]) -> io::Result<()> {
     }
 }
 
+/// Replaces one file whole (`rates import-litellm --write`): a temporary file in the same
+/// directory, renamed into place, so a killed run leaves the old file or the new, never half.
 pub(crate) fn write_atomic(path: &Path, body: &[u8]) -> io::Result<()> {
-    write_atomic_from(path, &mut &body[..])
-}
-
-/// As [`write_atomic`], streaming the body from a reader.
-pub(crate) fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -86,7 +54,7 @@ pub(crate) fn write_atomic_from(path: &Path, body: &mut dyn io::Read) -> io::Res
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     {
         let mut w = io::BufWriter::new(tmp.as_file_mut());
-        io::copy(body, &mut w)?;
+        w.write_all(body)?;
         w.flush()?;
     }
     tmp.as_file().sync_all()?;

@@ -1,41 +1,57 @@
 //! The files of one run: the main table in `--format` (to `--out` or stdout), the secondary
-//! tables, the accounting of every input row (`rejected.csv`, `files.csv`), and the optional
-//! workbook and FOCUS dataset. Each file is written whole or not at all.
+//! tables, the accounting of every input row (`rejected.csv`, `files.csv`), the optional
+//! workbook and FOCUS dataset, and `run.json`. Every file is staged and the set is committed
+//! together at the end ([`super::staging`]): a run that fails leaves the previous run's files.
 
+use std::cell::RefCell;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{focus, tables, to_stdout, write_atomic, write_atomic_from, xlsx, Format, Sink, Table};
+use super::manifest::{self, RunRecord};
+use super::staging::{Staged, Staging};
+use super::{focus, tables, to_stdout, xlsx, Format, Table};
 use crate::domain::text::unsafe_text;
 use crate::sources::{FileStats, Rejection, ScanReport};
 
-/// Where a run's tables go and how: `--out`, `--format`, `--quiet`.
+/// Where a run's tables go and how: `--out`, `--format`, `--quiet`; and the files staged so far.
 pub(crate) struct Out {
-    pub sink: Sink,
+    dir: Option<PathBuf>,
     pub format: Format,
     /// No human summary on stderr.
     pub quiet: bool,
+    staging: RefCell<Staging>,
 }
 
 impl Out {
     pub(crate) fn new(dir: Option<&Path>, format: Format, quiet: bool) -> Out {
         Out {
-            sink: match dir {
-                Some(d) => Sink::Dir(d.to_path_buf()),
-                None => Sink::Stdout,
-            },
+            dir: dir.map(Path::to_path_buf),
             format,
             quiet,
+            staging: RefCell::default(),
         }
     }
 
     /// `--out DIR`, when given.
     pub(crate) fn dir(&self) -> Option<&PathBuf> {
-        match &self.sink {
-            Sink::Dir(d) => Some(d),
-            Sink::Stdout => None,
+        self.dir.as_ref()
+    }
+
+    /// Stages `body` as the file `target` of this run.
+    fn stage(&self, target: &Path, shown: &str, body: &mut dyn Read) -> Result<()> {
+        self.staging
+            .borrow_mut()
+            .stage(target, body)
+            .with_context(|| format!("writing {shown}"))
+    }
+
+    /// Stages `body` as `name` in `--out` (nothing without it).
+    fn stage_in_out(&self, name: &str, body: &mut dyn Read) -> Result<()> {
+        match &self.dir {
+            Some(d) => self.stage(&d.join(name), name, body),
+            None => Ok(()),
         }
     }
 
@@ -46,22 +62,32 @@ impl Out {
             Format::Json => (format!("{name}.jsonl"), table.json_lines()),
             Format::Table => {
                 to_stdout(table.terminal().as_bytes()).context("writing the table to stdout")?;
-                self.sink
-                    .write_secondary(&format!("{name}.csv"), &table.csv())
-                    .with_context(|| format!("writing {name}.csv"))?;
-                return Ok(());
+                return self.stage_in_out(&format!("{name}.csv"), &mut &table.csv()[..]);
             }
         };
-        self.sink
-            .write(&file, &body)
-            .with_context(|| format!("writing {file}"))
+        match &self.dir {
+            Some(_) => self.stage_in_out(&file, &mut &body[..]),
+            None => to_stdout(&body).with_context(|| format!("writing {file}")),
+        }
     }
 
     /// A secondary table as `NAME` in `--out` (nothing without it: stdout has room for one).
     pub(crate) fn write_secondary(&self, name: &str, table: &Table) -> Result<()> {
-        self.sink
-            .write_secondary(name, &table.csv())
-            .with_context(|| format!("writing {name}"))
+        self.stage_in_out(name, &mut &table.csv()[..])
+    }
+
+    /// A finished file copied in as `NAME` in `--out` (nothing without it).
+    pub(crate) fn copy_secondary(&self, name: &str, from: &Path) -> Result<()> {
+        if self.dir.is_none() {
+            return Ok(());
+        }
+        let mut file = std::fs::File::open(from).with_context(|| format!("writing {name}"))?;
+        self.stage_in_out(name, &mut file)
+    }
+
+    /// A file of the command's own (`report.html`) in `--out`.
+    pub(crate) fn write_file(&self, name: &str, body: &[u8]) -> Result<()> {
+        self.stage_in_out(name, &mut &body[..])
     }
 
     /// `rejected.csv` (the log rows, then `extra` rows of other inputs) and `files.csv` (the log
@@ -72,9 +98,9 @@ impl Out {
         extra: &[Rejection],
         extra_files: &[FileStats],
     ) -> Result<()> {
-        let Some(dir) = self.dir() else {
+        if self.dir.is_none() {
             return Ok(());
-        };
+        }
         let extra_table = tables::rejections_table(extra);
         match report {
             Some(report) => {
@@ -82,15 +108,68 @@ impl Out {
                 let mut body = std::fs::File::open(report.rejections.csv_path())
                     .context("reading back the rejected rows")?
                     .chain(&extra_csv[..]);
-                write_atomic_from(&dir.join("rejected.csv"), &mut body)
+                self.stage_in_out("rejected.csv", &mut body)
             }
-            None => write_atomic(&dir.join("rejected.csv"), &extra_table.csv()),
-        }
-        .context("writing rejected.csv")?;
+            None => self.stage_in_out("rejected.csv", &mut &extra_table.csv()[..]),
+        }?;
         let files = all_files(report, extra_files);
-        write_atomic(&dir.join("files.csv"), &tables::files_table(&files).csv())
-            .context("writing files.csv")?;
-        Ok(())
+        self.stage_in_out("files.csv", &mut &tables::files_table(&files).csv()[..])
+    }
+
+    /// `--focus FILE`: the FOCUS dataset of `input`.
+    pub(crate) fn write_focus(&self, path: Option<&Path>, input: &focus::FocusInput) -> Result<()> {
+        let Some(path) = path else {
+            return Ok(());
+        };
+        let table = focus::focus_table(input);
+        self.stage(path, &path.display().to_string(), &mut &table.csv()[..])
+    }
+
+    /// `--xlsx FILE`: `sheets` in order, then Rejected and Files, the same rows as rejected.csv
+    /// and files.csv (Rejected holds the first [`xlsx::MAX_SHEET_ROWS`]; the CSV has them all).
+    pub(crate) fn write_xlsx(
+        &self,
+        path: Option<&Path>,
+        sheets: &[(&str, &Table)],
+        report: Option<&ScanReport>,
+        extra: &[Rejection],
+        extra_files: &[FileStats],
+    ) -> Result<()> {
+        let Some(path) = path else {
+            return Ok(());
+        };
+        let body = workbook(sheets, report, extra, extra_files)?;
+        self.stage(path, &path.display().to_string(), &mut &body[..])
+    }
+
+    /// Ends the run: with `--out`, stages `run.json` (`record` and every file staged), then
+    /// puts every file in place together.
+    pub(crate) fn commit(&self, record: &RunRecord) -> Result<()> {
+        let mut staging = self.staging.take();
+        if let Some(dir) = &self.dir {
+            let out_dir = Staging::target_dir(&dir.join("run.json"))
+                .with_context(|| format!("writing {}", dir.display()))?;
+            let outputs: Vec<(String, &Staged)> = staging
+                .files()
+                .iter()
+                .map(|f| (shown_path(&staging, f, &out_dir), f))
+                .collect();
+            let body = manifest::render(record, &outputs);
+            staging
+                .stage(&dir.join("run.json"), &mut &body[..])
+                .context("writing run.json")?;
+        }
+        staging
+            .commit()
+            .context("putting the run's files in place (the previous files are as they were)")
+    }
+}
+
+/// How run.json names an output: by its file name inside `--out`, else by the path as given.
+fn shown_path(staging: &Staging, f: &Staged, out_dir: &Path) -> String {
+    match f.target.file_name() {
+        Some(name) if staging.dir_of(f) == out_dir => name.to_string_lossy().into_owned(),
+        _ => f.target.display().to_string(),
     }
 }
 
@@ -99,27 +178,13 @@ fn all_files(report: Option<&ScanReport>, extra_files: &[FileStats]) -> Vec<File
     log_files.iter().chain(extra_files).cloned().collect()
 }
 
-/// `--focus FILE`: the FOCUS dataset of `input`, written whole or not at all.
-pub(crate) fn write_focus(path: Option<&Path>, input: &focus::FocusInput) -> Result<()> {
-    let Some(path) = path else {
-        return Ok(());
-    };
-    let table = focus::focus_table(input);
-    write_atomic(path, &table.csv()).with_context(|| format!("writing {}", path.display()))
-}
-
-/// `--xlsx FILE`: `sheets` in order, then Rejected and Files, the same rows as rejected.csv and
-/// files.csv (Rejected holds the first [`xlsx::MAX_SHEET_ROWS`]; the CSV has them all).
-pub(crate) fn write_xlsx(
-    path: Option<&Path>,
+/// The workbook of `--xlsx`, as bytes.
+fn workbook(
     sheets: &[(&str, &Table)],
     report: Option<&ScanReport>,
     extra: &[Rejection],
     extra_files: &[FileStats],
-) -> Result<()> {
-    let Some(path) = path else {
-        return Ok(());
-    };
+) -> Result<Vec<u8>> {
     let mut book = xlsx::Workbook::new();
     for (name, table) in sheets {
         book.sheet(name, table)?;
@@ -148,5 +213,5 @@ pub(crate) fn write_xlsx(
         "Files",
         &tables::files_table(&all_files(report, extra_files)),
     )?;
-    book.save(path)
+    book.into_bytes()
 }

@@ -2,14 +2,12 @@
 //! spreadsheet.
 //!
 //! Each [`Table`] becomes a sheet: a bold, frozen header row with an autofilter; days and months
-//! as real date cells; amounts as numbers shown in a USD format with two decimals (the cell
-//! keeps every decimal the CSV has, as far as a spreadsheet number can: about 15 significant
-//! digits); counts as numbers; rows whose `status` is flagged filled in a colour per status.
-//! Text, wherever it came from, is written as a string cell: a slug like `=cmd|…` from a log is
-//! shown, never run. The file is written whole or not at all, and a rerun writes the same bytes
-//! (the document's creation time is fixed, not the clock's).
-
-use std::path::Path;
+//! as real date cells; numbers in a format that shows what the column holds ([`num_format`]:
+//! amounts in USD with their cents and every further decimal, per-million-token amounts to 6
+//! decimals, line numbers without a thousands separator; a cell keeps about 15 significant
+//! digits); rows whose `status` is flagged filled in a colour per status. Text, wherever it came
+//! from, is written as a string cell: a slug like `=cmd|...` from a log is shown, never run. A
+//! rerun writes the same bytes (the document's creation time is fixed, not the clock's).
 
 use anyhow::{Context, Result};
 use chrono::Datelike;
@@ -28,40 +26,59 @@ const MAX_WIDTH: usize = 60;
 /// A workbook being filled, sheet by sheet, in the order given.
 pub(crate) struct Workbook {
     wb: rust_xlsxwriter::Workbook,
-    formats: Formats,
-}
-
-/// The cell formats, plain and for each flag colour.
-struct Formats {
     header: Format,
-    by_fill: Vec<(Option<Color>, KindFormats)>,
 }
 
-struct KindFormats {
-    text: Format,
-    count: Format,
-    money: Format,
-    number: Format,
-    day: Format,
-    month: Format,
+/// The fills a row may have: none, and one per flag colour ([`fill`]).
+const FILLS: [Option<Color>; 3] = [None, Some(Color::RGB(0xFFC7CE)), Some(Color::RGB(0xFFEB9C))];
+
+/// The number format of a column: what it holds, shown in full.
+fn num_format(column: &str, kind: Kind) -> &'static str {
+    match kind {
+        Kind::Text | Kind::Code => "@",
+        // A line number names a line: no thousands separator.
+        Kind::Count if column == "line" => "0",
+        Kind::Count => "#,##0",
+        // Per-call and per-million-token amounts are rounded to 6 decimals (formats.md §6).
+        Kind::Money if column.contains("_per_") => "[$$-409]#,##0.000000",
+        // Exact amounts: the cents, then every further decimal the amount has (a few tokens at
+        // a per-million price give 9 or 10), so a delta of 0.004 does not show as $0.00.
+        Kind::Money => "[$$-409]#,##0.00########",
+        Kind::Number if column.ends_with("_pct") => "0.00",
+        // Milliseconds: whole or with a decimal, as computed.
+        Kind::Number => "General",
+        Kind::Day => "yyyy-mm-dd",
+        Kind::Month => "yyyy-mm",
+    }
 }
 
-impl KindFormats {
-    fn new(fill: Option<Color>) -> KindFormats {
-        let f = |num: &str| {
-            let f = Format::new().set_num_format(num);
-            match fill {
-                Some(c) => f.set_background_color(c),
-                None => f,
-            }
-        };
-        KindFormats {
-            text: f("@"),
-            count: f("#,##0"),
-            money: f("[$$-409]#,##0.00"),
-            number: f("0.00##"),
-            day: f("yyyy-mm-dd"),
-            month: f("yyyy-mm"),
+/// A cell format: a number format, and a row's fill.
+fn cell_format(num: &str, fill: Option<Color>) -> Format {
+    let f = Format::new().set_num_format(num);
+    match fill {
+        Some(c) => f.set_background_color(c),
+        None => f,
+    }
+}
+
+/// The formats of one sheet: per column, one for each fill, and the text format per fill
+/// (for an empty cell of a flagged row, or a cell that does not read as its column's kind).
+struct SheetFormats {
+    columns: Vec<[Format; 3]>,
+    text: [Format; 3],
+}
+
+impl SheetFormats {
+    fn new(table: &Table) -> SheetFormats {
+        let per_fill = |num: &str| FILLS.map(|f| cell_format(num, f));
+        SheetFormats {
+            columns: table
+                .header
+                .iter()
+                .zip(table.kinds())
+                .map(|(h, k)| per_fill(num_format(h, k)))
+                .collect(),
+            text: per_fill("@"),
         }
     }
 }
@@ -97,15 +114,11 @@ impl Workbook {
                     .set_title("spendrecon"),
             );
         }
-        let fills = [None, Some(Color::RGB(0xFFC7CE)), Some(Color::RGB(0xFFEB9C))];
         Workbook {
             wb,
-            formats: Formats {
-                header: Format::new()
-                    .set_bold()
-                    .set_border_bottom(FormatBorder::Thin),
-                by_fill: fills.iter().map(|f| (*f, KindFormats::new(*f))).collect(),
-            },
+            header: Format::new()
+                .set_bold()
+                .set_border_bottom(FormatBorder::Thin),
         }
     }
 
@@ -120,42 +133,38 @@ impl Workbook {
         let ws = self.wb.add_worksheet();
         ws.set_name(name)
             .with_context(|| format!("naming sheet {name}"))?;
-        fill_sheet(ws, &self.formats, table, omitted)
+        fill_sheet(ws, &self.header, table, omitted)
             .with_context(|| format!("writing sheet {name}"))
     }
 
-    /// Writes the workbook to `path`, whole or not at all.
-    pub(crate) fn save(mut self, path: &Path) -> Result<()> {
-        let body = self.wb.save_to_buffer().context("building the workbook")?;
-        super::write_atomic(path, &body).with_context(|| format!("writing {}", path.display()))
+    /// The workbook's bytes (the run writes them with its other files).
+    pub(crate) fn into_bytes(mut self) -> Result<Vec<u8>> {
+        self.wb.save_to_buffer().context("building the workbook")
     }
 }
 
-fn fill_sheet(ws: &mut Worksheet, formats: &Formats, table: &Table, omitted: usize) -> Result<()> {
+fn fill_sheet(ws: &mut Worksheet, header: &Format, table: &Table, omitted: usize) -> Result<()> {
     let kinds = table.kinds();
+    let formats = SheetFormats::new(table);
     let status_col = table.header.iter().position(|h| *h == "status");
     let mut widths: Vec<usize> = table.header.iter().map(|h| h.chars().count()).collect();
     for (c, h) in table.header.iter().enumerate() {
-        ws.write_string_with_format(0, col(c), *h, &formats.header)?;
+        ws.write_string_with_format(0, col(c), *h, header)?;
     }
     let shown = table.rows.len().min(MAX_SHEET_ROWS);
     for (i, row) in table.rows[..shown].iter().enumerate() {
         let r = i as u32 + 1;
         let colour = status_col.and_then(|c| row.get(c)).and_then(|s| fill(s));
-        let f = formats
-            .by_fill
-            .iter()
-            .find(|(c, _)| *c == colour)
-            .map(|(_, f)| f)
-            .unwrap_or(&formats.by_fill[0].1);
+        let f = FILLS.iter().position(|c| *c == colour).unwrap_or(0);
         for (c, (cell, kind)) in row.iter().zip(&kinds).enumerate() {
             widths[c] = widths[c].max(cell.chars().count().min(MAX_WIDTH));
-            write_cell(ws, r, col(c), cell, *kind, f, colour.is_some())?;
+            let cell_formats = (&formats.columns[c][f], &formats.text[f]);
+            write_cell(ws, (r, col(c)), cell, *kind, cell_formats, colour.is_some())?;
         }
     }
     let more = table.rows.len() - shown + omitted;
     if more > 0 {
-        let note = format!("… and {more} more rows: see the CSV file");
+        let note = format!("... and {more} more rows: see the CSV file");
         ws.write_string(shown as u32 + 1, 0, note)?;
     }
     for (c, w) in widths.iter().enumerate() {
@@ -172,62 +181,43 @@ fn col(c: usize) -> u16 {
     c.min(u16::MAX as usize) as u16
 }
 
-/// One cell by its column's kind. A cell that does not read as its kind (which the tool's own
-/// tables never hold) is written as text rather than lost.
+/// One cell by its column's kind, in the column's format. A cell that does not read as its kind
+/// (which the tool's own tables never hold) is written as text rather than lost.
 fn write_cell(
     ws: &mut Worksheet,
-    r: u32,
-    c: u16,
+    (r, c): (u32, u16),
     cell: &str,
     kind: Kind,
-    f: &KindFormats,
+    (f, text): (&Format, &Format),
     filled: bool,
 ) -> Result<()> {
     if cell.is_empty() {
         // An empty cell of a flagged row still carries the row's colour.
         if filled {
-            ws.write_blank(r, c, &f.text)?;
+            ws.write_blank(r, c, text)?;
         }
         return Ok(());
     }
     let number = |s: &str| s.parse::<Money>().ok().and_then(|m| m.to_f64());
-    match kind {
-        Kind::Count | Kind::Money | Kind::Number => match number(cell) {
-            Some(v) => {
-                let fmt = match kind {
-                    Kind::Count => &f.count,
-                    Kind::Money => &f.money,
-                    _ => &f.number,
-                };
-                ws.write_number_with_format(r, c, v, fmt)?;
-            }
-            None => {
-                ws.write_string_with_format(r, c, cell, &f.text)?;
-            }
-        },
-        Kind::Day => match Day::parse(cell).and_then(|d| {
+    let date = match kind {
+        Kind::Day => Day::parse(cell).and_then(|d| {
             let d = d.date();
             excel_date(d.year(), d.month(), d.day())
-        }) {
-            Some(d) => {
-                ws.write_date_with_format(r, c, &d, &f.day)?;
-            }
-            None => {
-                ws.write_string_with_format(r, c, cell, &f.text)?;
-            }
+        }),
+        Kind::Month => Month::parse(cell).and_then(|m| excel_date(m.year(), m.number(), 1)),
+        _ => None,
+    };
+    match kind {
+        Kind::Count | Kind::Money | Kind::Number => match number(cell) {
+            Some(v) => ws.write_number_with_format(r, c, v, f)?,
+            None => ws.write_string_with_format(r, c, cell, text)?,
         },
-        Kind::Month => match Month::parse(cell).and_then(|m| excel_date(m.year(), m.number(), 1)) {
-            Some(d) => {
-                ws.write_date_with_format(r, c, &d, &f.month)?;
-            }
-            None => {
-                ws.write_string_with_format(r, c, cell, &f.text)?;
-            }
+        Kind::Day | Kind::Month => match date {
+            Some(d) => ws.write_date_with_format(r, c, &d, f)?,
+            None => ws.write_string_with_format(r, c, cell, text)?,
         },
-        Kind::Text | Kind::Code => {
-            ws.write_string_with_format(r, c, cell, &f.text)?;
-        }
-    }
+        Kind::Text | Kind::Code => ws.write_string_with_format(r, c, cell, f)?,
+    };
     Ok(())
 }
 

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::Day;
 use crate::pricing::RateError;
 
-const BUILTIN: &str = include_str!("../../rates/slugs.csv");
+pub(crate) const BUILTIN: &str = include_str!("../../rates/slugs.csv");
 
 /// The pseudo-provider of rows mapping an OpenRouter permaslug to its public slug.
 pub(crate) const PERMASLUG_PROVIDER: &str = "openrouter-permaslug";

@@ -30,7 +30,7 @@ pub(super) struct Billed<'a> {
     pub amount: Option<Money>,
     /// Finer lines inside a day total or a statement, each compared on its own row.
     pub itemised: usize,
-    /// For a day × model line: the coarser line its group's money (or tokens) went to.
+    /// For a day x model line: the coarser line its group's money (or tokens) went to.
     pub money_on: Option<Grain>,
     pub tokens_on: Option<Grain>,
 }
@@ -50,7 +50,7 @@ fn usd(m: Money) -> String {
 
 fn where_(grain: Grain) -> &'static str {
     match grain {
-        Grain::DayModel => "day × model line",
+        Grain::DayModel => "day x model line",
         Grain::Day => "day total (model *)",
         Grain::Month => "month statement (model *)",
     }
@@ -136,7 +136,7 @@ pub(super) fn row(
         && logged.tokens.is_empty()
         && !logged.money.is_empty()
     {
-        info.push("tokens compared on the day × model lines".into());
+        info.push("tokens compared on the day x model lines".into());
     }
     let mut issues: Vec<(Status, String)> = Vec::new();
     let mut drift: Vec<String> = Vec::new();
@@ -164,7 +164,7 @@ pub(super) fn row(
                     if Money::from_i128_with_scale(delta.abs(), 0) > tol.tokens_for(logged) {
                         issues.push((Status::TokenMismatch, token_note(l.grain, what, billed, logged, delta)));
                     } else if delta != 0 {
-                        drift.push(format!("{what} Δ {}", signed(delta)));
+                        drift.push(format!("{what} delta {}", signed(delta)));
                     }
                 }
             }
@@ -192,7 +192,7 @@ pub(super) fn row(
                     "invoice USD {} vs USD {} at list prices ({}{})",
                     usd(i),
                     usd(e),
-                    if d.is_sign_positive() { "+" } else { "−" },
+                    if d.is_sign_positive() { "+" } else { "-" },
                     usd(d.abs())
                 ),
             ));
@@ -244,7 +244,7 @@ pub(super) fn row(
 fn token_note(grain: Grain, what: &str, billed: i128, logged: u128, delta: i128) -> String {
     if billed < 0 {
         format!(
-            "the finer lines bill {} {what} tokens more than the {} (Δ {})",
+            "the finer lines bill {} {what} tokens more than the {} (delta {})",
             -billed,
             where_(grain),
             signed(delta)
@@ -253,7 +253,7 @@ fn token_note(grain: Grain, what: &str, billed: i128, logged: u128, delta: i128)
         let ratio =
             Money::from_i128_with_scale(billed, 0) / Money::from_i128_with_scale(logged as i128, 0);
         format!(
-            "invoice bills {:.2}× the logged {what} tokens ({billed} vs {logged}, Δ {})",
+            "invoice bills {:.2}x the logged {what} tokens ({billed} vs {logged}, delta {})",
             ratio.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero),
             signed(delta)
         )

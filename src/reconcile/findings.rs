@@ -139,7 +139,7 @@ impl<'r> FindingsSink<'r> {
                     "total_tokens_mismatch",
                     c.total_mismatch,
                     format!(
-                        "{} records have total_tokens ≠ prompt_tokens + completion_tokens",
+                        "{} records have total_tokens != prompt_tokens + completion_tokens",
                         c.total_mismatch
                     ),
                 );

@@ -370,7 +370,7 @@ mod tests {
         );
         assert!(
             rows[0].note.contains(
-                "the finer lines bill 50 prompt tokens more than the day total (model *) (Δ -90)"
+                "the finer lines bill 50 prompt tokens more than the day total (model *) (delta -90)"
             ),
             "{}",
             rows[0].note

@@ -2,8 +2,10 @@
 //! goes through [`LogSet::scan`], so `--strict`, `--threads` and the progress bar mean the same
 //! everywhere.
 
+use std::cell::OnceCell;
 use std::path::PathBuf;
 
+use super::digest::FileDigest;
 use super::record::FieldSet;
 use super::{discover, scan, CallSink, InputError, ScanOptions, ScanReport};
 
@@ -18,6 +20,10 @@ pub(crate) struct LogSet {
     /// A progress bar on stderr may show (not `--quiet`; shown only on a terminal, for large
     /// inputs).
     pub progress: bool,
+    /// Hash the files while reading them (the run writes `run.json`).
+    pub hash: bool,
+    /// The files' digests, from the first read that hashed them (a second pass needs none).
+    pub digests: OnceCell<Vec<FileDigest>>,
 }
 
 impl LogSet {
@@ -37,6 +43,7 @@ impl LogSet {
             needed,
             strict: self.strict,
             progress: self.progress,
+            hash: self.hash && self.digests.get().is_none(),
             ..Default::default()
         };
         if let Some(n) = self.threads {
@@ -44,6 +51,9 @@ impl LogSet {
         }
         let (sink, mut report) = scan(&files, &opts, make_sink)?;
         report.notes.extend(notes);
+        if opts.hash {
+            let _ = self.digests.set(report.digests.clone());
+        }
         if self.strict {
             if let Some(r) = report.rejections.first.first() {
                 return Err(strict_stop(r));

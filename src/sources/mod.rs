@@ -10,6 +10,7 @@
 //! every reader shares: the fatal error, a rejected row, the per-file counts and the options.
 
 pub mod delimited;
+pub(crate) mod digest;
 pub mod invoices;
 pub mod jsonl;
 mod logset;
@@ -95,6 +96,8 @@ pub(crate) struct ScanReport {
     pub files: Vec<FileStats>,
     pub rejections: rejects::Rejections,
     pub notes: Vec<String>,
+    /// Size and SHA-256 of every file read, in order, when [`ScanOptions::hash`] asked for them.
+    pub digests: Vec<digest::FileDigest>,
 }
 
 pub(crate) struct ScanOptions {
@@ -106,6 +109,8 @@ pub(crate) struct ScanOptions {
     pub strict: bool,
     /// Show a progress bar on stderr (when it is a terminal and the inputs are large).
     pub progress: bool,
+    /// Hash every file (for `run.json`) on a thread of its own while the workers parse.
+    pub hash: bool,
 }
 
 impl Default for ScanOptions {
@@ -116,6 +121,7 @@ impl Default for ScanOptions {
             chunk_bytes: 4 << 20,
             strict: false,
             progress: false,
+            hash: false,
         }
     }
 }

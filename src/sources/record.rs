@@ -470,7 +470,7 @@ fn number(v: &Option<Scalar>, column: &'static str) -> Result<Option<f64>, RowEr
     if !f.is_finite() || f < 0.0 {
         return Err(RowError::col(
             column,
-            format!("expected a number ≥ 0, found {f}"),
+            format!("expected a number >= 0, found {f}"),
         ));
     }
     Ok(Some(f))
@@ -527,7 +527,7 @@ fn status(v: &Option<Scalar>) -> Result<u16, RowError> {
     if !(100..=599).contains(&n) {
         return Err(RowError::col(
             "status",
-            format!("HTTP status {n} is outside 100–599"),
+            format!("HTTP status {n} is outside 100-599"),
         ));
     }
     Ok(n as u16)
@@ -536,7 +536,7 @@ fn status(v: &Option<Scalar>) -> Result<u16, RowError> {
 fn short(s: &str) -> String {
     let mut out: String = s.chars().take(40).collect();
     if out.len() < s.len() {
-        out.push('…');
+        out.push_str("...");
     }
     out
 }

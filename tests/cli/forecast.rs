@@ -48,7 +48,7 @@ fn weekday_weekend_run_rate_with_a_range_and_a_move() {
     assert_eq!(code, 0);
     let method = |wd: &str, we: &str| {
         format!(
-            "weekday/weekend run-rate: 12 weekdays × {wd} + 4 weekend days × {we} not seen yet \
+            "weekday/weekend run-rate: 12 weekdays x {wd} + 4 weekend days x {we} not seen yet \
              (averages of the 10 weekdays and 4 weekend days seen); low/high: each such day like \
              the cheapest/dearest seen day of its kind"
         )

@@ -271,3 +271,122 @@ fn control_characters_from_logs_do_not_reach_the_terminal() {
     assert!(text.contains("acme/?[2Jbig"), "{text}");
     assert!(!text.contains('\u{1b}'));
 }
+
+/// The number format of each cell in `sheet`, by (row, column), as the workbook stores it.
+fn number_formats(book: &Path, sheet: &str) -> calamine::StyleRange {
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(book).unwrap();
+    wb.worksheet_style(sheet).unwrap()
+}
+
+fn format_at(styles: &calamine::StyleRange, row: usize, col: usize) -> String {
+    styles
+        .get((row as u32, col as u32))
+        .and_then(|s| s.number_format.as_ref())
+        .map(|f| f.format_code.clone())
+        .unwrap_or_else(|| panic!("no number format at ({row}, {col})"))
+}
+
+/// Each column's number format shows what it holds: amounts with every decimal they have (a
+/// delta of USD 0.00045 is not shown as $0.00), per-million-token amounts to 6 decimals,
+/// percentages to 2, counts with a thousands separator, line numbers without one.
+#[test]
+fn xlsx_number_formats_show_what_each_column_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let book = dir.path().join("month.xlsx");
+    let bad = fixture("daily/bad.jsonl");
+    let o = reconcile_in(
+        dir.path(),
+        &[
+            "--xlsx",
+            book.to_str().unwrap(),
+            "--logs",
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut wb = calamine::open_workbook_auto(&book).unwrap();
+
+    const MONEY: &str = "[$$-409]#,##0.00########";
+    let recon = wb.worksheet_range("Reconciliation").unwrap();
+    let styles = number_formats(&book, "Reconciliation");
+    let header: Vec<String> = recon
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    // 04-01 ominigate acme/big: expected 0.00045, invoiced 0.00 → delta_usd -0.00045.
+    let (r, row) = recon
+        .rows()
+        .enumerate()
+        .find(|(_, r)| {
+            r[col("provider")] == Data::String("ominigate".into())
+                && r[col("model")] == Data::String("acme/big".into())
+                && r[col("status")] == Data::String("ok".into())
+        })
+        .unwrap();
+    assert_eq!(row[col("delta_usd")], Data::Float(-0.00045));
+    for (name, want) in [
+        ("delta_usd", MONEY),
+        ("expected_usd", MONEY),
+        ("invoiced_usd", MONEY),
+        ("delta_pct", "0.00"),
+        ("log_prompt_tokens", "#,##0"),
+        ("log_requests", "#,##0"),
+        ("day", "yyyy-mm-dd"),
+        ("model", "@"),
+    ] {
+        assert_eq!(format_at(&styles, r, col(name)), want, "{name}");
+    }
+
+    // Summary: the fee-inclusive rate per million tokens, rounded to 6 decimals, shows all 6.
+    let summary = wb.worksheet_range("Summary").unwrap();
+    let header: Vec<String> = summary
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let c = header
+        .iter()
+        .position(|h| h == "effective_usd_per_mtok")
+        .unwrap();
+    let styles = number_formats(&book, "Summary");
+    let priced = summary
+        .rows()
+        .position(|r| matches!(r[c], Data::Float(_)))
+        .expect("a provider with a rate per million tokens");
+    assert_eq!(format_at(&styles, priced, c), "[$$-409]#,##0.000000");
+    let logged = header.iter().position(|h| h == "logged_usd").unwrap();
+    assert_eq!(format_at(&styles, priced, logged), MONEY);
+
+    // Rejected: a line number is a number without a thousands separator.
+    let rejected = wb.worksheet_range("Rejected").unwrap();
+    let header: Vec<String> = rejected
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let line = header.iter().position(|h| h == "line").unwrap();
+    let styles = number_formats(&book, "Rejected");
+    let rows: Vec<_> = rejected.rows().skip(1).collect();
+    assert!(!rows.is_empty());
+    for (i, r) in rows.iter().enumerate() {
+        assert!(
+            matches!(r[line], Data::Float(_) | Data::Int(_)),
+            "{:?}",
+            r[line]
+        );
+        assert_eq!(format_at(&styles, i + 1, line), "0");
+    }
+}

@@ -111,7 +111,7 @@ fn costs_export_without_line_items_bills_day_totals_and_skips_idle_buckets() {
         recon(out.path()),
         [
             "2025-10-05,openai,*,1,59200,10646,,,,,0.24726,0.895874,0.648614,cost_mismatch,\"day total, every model; invoice USD 0.895874 vs USD 0.24726 at list prices (+0.648614)\"",
-            "2025-10-06,openai,*,2,52047,76000,,,,,0.81584275,0.56177125,-0.2540715,cost_mismatch,\"day total, every model; invoice USD 0.561771 vs USD 0.815843 at list prices (−0.254072)\"",
+            "2025-10-06,openai,*,2,52047,76000,,,,,0.81584275,0.56177125,-0.2540715,cost_mismatch,\"day total, every model; invoice USD 0.561771 vs USD 0.815843 at list prices (-0.254072)\"",
             "2025-10-07,openai,*,1,80992,274770,,,,,0.569788,0.569788,0.00,ok,\"day total, every model\"",
             "2025-10-08,openai,*,,,,,,,,,0.5455665,,missing_in_logs,\"day total, every model; bills USD 0.545566 that the logs never called\"",
             "2025-10-10,openai,*,1,124784,154852,,,,,0.3409,0.3409,0.00,ok,\"day total, every model\"",
@@ -185,14 +185,14 @@ fn usage_by_model_and_daily_costs_compare_tokens_per_model_and_money_per_day() {
         &[],
     );
     assert_eq!(code, 1, "{stderr}");
-    let t = "day total, every model; tokens compared on the day × model lines";
+    let t = "day total, every model; tokens compared on the day x model lines";
     let m = "money compared on the day total (model *)";
     assert_eq!(
         recon(out.path()),
         [
             format!("2025-10-05,openai,*,,,,,,,,0.24726,0.895874,0.648614,cost_mismatch,\"{t}; invoice USD 0.895874 vs USD 0.24726 at list prices (+0.648614)\""),
             format!("2025-10-05,openai,openai/gpt-4o-2024-08-06,1,59200,10646,59200,10646,0,0.00,,,,ok,{m}"),
-            format!("2025-10-06,openai,*,,,,,,,,0.81584275,0.56177125,-0.2540715,cost_mismatch,\"{t}; invoice USD 0.561771 vs USD 0.815843 at list prices (−0.254072)\""),
+            format!("2025-10-06,openai,*,,,,,,,,0.81584275,0.56177125,-0.2540715,cost_mismatch,\"{t}; invoice USD 0.561771 vs USD 0.815843 at list prices (-0.254072)\""),
             format!("2025-10-06,openai,openai/gpt-5-2025-08-07,2,52047,76000,52047,76000,0,0.00,,,,ok,{m}"),
             format!("2025-10-07,openai,*,,,,,,,,0.569788,0.569788,0.00,ok,\"{t}\""),
             format!("2025-10-07,openai,openai/gpt-5-mini-2025-08-07,1,80992,274770,80992,274770,0,0.00,,,,ok,{m}"),
@@ -244,7 +244,7 @@ fn a_day_total_over_its_line_items_compares_only_what_they_leave() {
         of("2025-10-11"),
         [
             format!("2025-10-11,openai,*,,,,,,,,0.00,0.066382,0.066382,cost_mismatch,\"{rest}; invoice USD 0.066382 vs USD 0.00 at list prices (+0.066382)\""),
-            "2025-10-11,openai,openai/gpt-5-mini-2025-08-07,1,22688,33191,,,,,0.072054,0.005672,-0.066382,cost_mismatch,invoice USD 0.005672 vs USD 0.072054 at list prices (−0.066382)".to_string(),
+            "2025-10-11,openai,openai/gpt-5-mini-2025-08-07,1,22688,33191,,,,,0.072054,0.005672,-0.066382,cost_mismatch,invoice USD 0.005672 vs USD 0.072054 at list prices (-0.066382)".to_string(),
         ]
     );
     assert_eq!(rows.len(), 8, "{rows:#?}");

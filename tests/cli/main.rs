@@ -23,6 +23,7 @@ mod rates_import;
 mod reconcile;
 mod report;
 mod rollout;
+mod runs;
 mod sample_invoices;
 mod sample_month;
 mod shadow;

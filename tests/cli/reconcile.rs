@@ -83,7 +83,9 @@ fn each_planted_fault_gets_its_status_and_nothing_else_is_flagged() {
     assert_eq!(got, want);
 
     let recon = std::fs::read_to_string(out.path().join("recon.csv")).unwrap();
-    assert!(recon.contains("invoice bills 2.00× the logged completion tokens (600 vs 300, Δ +300)"));
+    assert!(
+        recon.contains("invoice bills 2.00x the logged completion tokens (600 vs 300, delta +300)")
+    );
     assert!(recon.contains("model retired on 2026-03-01, replacement acme/big"));
     // delta_tokens 3600 − 3300 = 300 = 9.09 % of the logged 3300; Δ$ 0.02 − 0.012495 = 0.007505.
     assert!(recon.contains(",3000,300,3000,600,300,9.09,0.012495,0.02,0.007505,token_mismatch,"));

@@ -82,7 +82,7 @@ fn sample_invoices_flag_exactly_the_planted_faults() {
         assert_eq!(r["status"], "token_mismatch", "{r:?}");
         for what in ["prompt", "completion"] {
             assert!(
-                r["note"].contains(&format!("invoice bills 2.00× the logged {what} tokens")),
+                r["note"].contains(&format!("invoice bills 2.00x the logged {what} tokens")),
                 "{r:?}"
             );
             assert_eq!(

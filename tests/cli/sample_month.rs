@@ -74,3 +74,92 @@ fn sample_month_rejects_exactly_the_planted_rows() {
         "{unpriced:?}"
     );
 }
+
+/// Spreadsheets read CSV in a local code page by default (LibreOffice Calc 7.4 shows `×` as
+/// `Ã—`), so the text the tool writes itself is ASCII: every CSV of every command on the sample
+/// month holds no byte over 0x7F outside text copied from an input (rejected.csv's `raw`).
+#[test]
+fn every_csv_of_the_sample_month_is_ascii_outside_input_text() {
+    use crate::util::SAMPLE_MONTH;
+    let logs = &SAMPLE_MONTH[..2];
+    let ledger = &SAMPLE_MONTH[6..];
+    let runs: Vec<Vec<&str>> = vec![
+        [&["reconcile"], SAMPLE_MONTH].concat(),
+        [&["fees", "--months", "3"][..], logs, ledger].concat(),
+        [
+            &[
+                "forecast",
+                "--to",
+                "2026-04-18",
+                "--move",
+                "openrouter=ominigate:25",
+                "--months",
+                "2",
+            ][..],
+            logs,
+        ]
+        .concat(),
+        [&["audit"][..], logs].concat(),
+        [&["shadow"][..], logs].concat(),
+        [&["rollout"][..], logs].concat(),
+    ];
+    let outs: Vec<(tempfile::TempDir, std::process::Output)> = std::thread::scope(|s| {
+        let handles: Vec<_> = runs
+            .iter()
+            .map(|args| {
+                s.spawn(move || {
+                    let out = tempfile::tempdir().unwrap();
+                    let focus = out.path().join("focus.csv");
+                    let mut cmd = spendrecon();
+                    cmd.current_dir(root())
+                        .args(args)
+                        .arg("-q")
+                        .arg("--out")
+                        .arg(out.path());
+                    if args[0] == "reconcile" {
+                        cmd.arg("--focus").arg(&focus);
+                    }
+                    let o = cmd.output().unwrap();
+                    (out, o)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut csvs = 0;
+    for ((out, o), args) in outs.iter().zip(&runs) {
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        for e in std::fs::read_dir(out.path()).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_none_or(|x| x != "csv") {
+                continue;
+            }
+            csvs += 1;
+            let mut rdr = csv::Reader::from_path(&path).unwrap();
+            let header = rdr.headers().unwrap().clone();
+            assert!(header.iter().all(|h| h.is_ascii()), "{}", path.display());
+            let from_input = |c: &str| path.ends_with("rejected.csv") && c == "raw";
+            for (i, r) in rdr.records().enumerate() {
+                for (cell, h) in r.unwrap().iter().zip(&header) {
+                    assert!(
+                        cell.is_ascii() || from_input(h),
+                        "{} row {} column {h}: {cell:?}",
+                        path.display(),
+                        i + 2
+                    );
+                }
+            }
+        }
+    }
+    // reconcile 8 + focus, fees 3, forecast 2, audit, shadow 2, rollout; rejected and files each.
+    assert_eq!(
+        csvs,
+        9 + 3 + 2 + 1 + 2 + 1 + 2 * 5,
+        "the CSV files looked at"
+    );
+}

@@ -78,7 +78,7 @@ impl Plan {
                     } => {
                         let cols = changes
                             .iter()
-                            .map(|(c, o, n)| format!("{c} {o} → {n}"))
+                            .map(|(c, o, n)| format!("{c} {o} -> {n}"))
                             .collect::<Vec<_>>()
                             .join("; ");
                         let mut s =

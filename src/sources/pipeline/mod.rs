@@ -12,10 +12,11 @@ use std::sync::Arc;
 use crossbeam_channel::bounded;
 
 use super::delimited::{self, CsvLayout};
+use super::digest::{hash_file, FileDigest};
 use super::record::{FieldSet, RowError};
 use super::{
-    jsonl, mask_secrets, parquet, rejects, CallSink, Disposition, FileStats, Format, InputError,
-    LogFile, ScanOptions, ScanReport,
+    file_error, jsonl, mask_secrets, parquet, rejects, CallSink, Disposition, FileStats, Format,
+    InputError, LogFile, ScanOptions, ScanReport,
 };
 use crate::domain::Call;
 use pump::{read_text_file, Pump};
@@ -242,7 +243,7 @@ fn mask_raw(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(&raw[..raw.len().min(400)]);
     let mut masked = mask_secrets(&text);
     if masked.chars().count() > 200 {
-        masked = masked.chars().take(200).collect::<String>() + "…";
+        masked = masked.chars().take(200).collect::<String>() + "...";
     }
     masked
 }
@@ -287,7 +288,8 @@ pub(crate) fn scan<S: CallSink>(
     let mut read_errors: Vec<(usize, u64, String)> = Vec::new();
     let (progress, sizes) = progress_bar(files, opts.progress);
 
-    let workers = std::thread::scope(|scope| -> Result<Vec<Worker<S>>, InputError> {
+    type Parsed<S> = (Vec<Worker<S>>, Vec<FileDigest>);
+    let workers = std::thread::scope(|scope| -> Result<Parsed<S>, InputError> {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
@@ -349,6 +351,10 @@ pub(crate) fn scan<S: CallSink>(
             .collect();
         drop(rx);
 
+        // The files' digests, for run.json: a thread of its own reads each file once more (from
+        // the page cache) while the workers parse, so the hash adds no pass of its own.
+        let hasher = opts.hash.then(|| scope.spawn(|| hash_files(files, &stop)));
+
         let pump = Pump {
             tx: &tx,
             free: &free_rx,
@@ -390,10 +396,31 @@ pub(crate) fn scan<S: CallSink>(
             .map(|h| h.join().expect("worker thread panicked"))
             .collect();
         progress.finish_and_clear();
-        result.map(|_| workers)
+        let digests = match hasher.map(|h| h.join().expect("hashing thread panicked")) {
+            Some(Err(e)) if result.is_ok() => return Err(e),
+            Some(Ok(d)) => d,
+            _ => Vec::new(),
+        };
+        result.map(|_| (workers, digests))
     })?;
 
-    finish(files, workers, header_lines, read_errors)
+    let (workers, digests) = workers;
+    let (sink, mut report) = finish(files, workers, header_lines, read_errors)?;
+    report.digests = digests;
+    Ok((sink, report))
+}
+
+/// Size and SHA-256 of each file; stops early (an empty list) when the read is stopped.
+fn hash_files(files: &[LogFile], stop: &AtomicBool) -> Result<Vec<FileDigest>, InputError> {
+    let mut out = Vec::with_capacity(files.len());
+    for f in files {
+        match hash_file(&f.path, stop) {
+            Ok(Some(d)) => out.push(d),
+            Ok(None) => return Ok(Vec::new()),
+            Err(e) => return Err(file_error(&f.path, format!("cannot hash the file: {e}"))),
+        }
+    }
+    Ok(out)
 }
 
 fn finish<S: CallSink>(
@@ -466,6 +493,7 @@ fn finish<S: CallSink>(
             files: stats,
             rejections,
             notes: Vec::new(),
+            digests: Vec::new(),
         },
     ))
 }

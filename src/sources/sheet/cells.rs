@@ -80,7 +80,7 @@ impl Row {
             .join(",");
         let masked = mask_secrets(&joined);
         if masked.chars().count() > 200 {
-            masked.chars().take(200).collect::<String>() + "…"
+            masked.chars().take(200).collect::<String>() + "..."
         } else {
             masked
         }
