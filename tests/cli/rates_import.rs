@@ -428,7 +428,7 @@ fn resold_entries_never_degrade_cache_or_one_hour_prices() {
             "changed".to_string(),
             "anthropic/claude-opus-4".to_string(),
             "openrouter/anthropic/claude-opus-4".to_string(),
-            "input_per_mtok 16 → 15 (row on line 3 closed 2026-11-30); kept from the table (not in `openrouter/anthropic/claude-opus-4`): cache_write_1h_per_mtok".to_string()
+            "input_per_mtok 16 -> 15 (row on line 3 closed 2026-11-30); kept from the table (not in `openrouter/anthropic/claude-opus-4`): cache_write_1h_per_mtok".to_string()
         )
     );
     let written = read(&rates.path().join("models.csv"));
