@@ -23,6 +23,7 @@ pub(crate) mod insight;
 pub(crate) mod output;
 pub mod pricing;
 pub(crate) mod reconcile;
+pub(crate) mod showback;
 pub mod sources;
 
 pub use cmd::run;

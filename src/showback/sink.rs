@@ -1,0 +1,223 @@
+//! The showback's pass over the logs: integer token sums per day × tenant × provider × model,
+//! split by the rate row and tier that price them, priced once per group at the end (as
+//! [`crate::aggregate::DailyAggregator`] does per day). Only billable (2xx) calls count.
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+
+use super::{GroupBy, NONE};
+use crate::aggregate::Names;
+use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
+use crate::pricing::{self, RateTable};
+use crate::sources::{CallSink, Disposition};
+
+/// Distinct tenants one worker keeps apart: real traffic has dozens to thousands (API keys); a
+/// log with more is hostile or broken, and its further tenants are summed as [`OTHER`] so memory
+/// stays bounded and no call is lost.
+const MAX_KEYS: usize = 100_000;
+
+/// Where the calls of tenants past [`MAX_KEYS`] go.
+pub(crate) const OTHER: &str = "(other)";
+
+#[derive(Debug, Clone, Default)]
+struct Group {
+    calls: u64,
+    rate: Option<usize>,
+    tiers: [TokenSums; 2],
+}
+
+/// (provider × model, tenant, local day, UTC day): the UTC day picks the rate row.
+type Key = (u32, u32, Day, Day);
+
+/// Per-thread showback sums; merged into one at the end of the scan.
+pub(crate) struct ShowbackSink<'r> {
+    by: GroupBy,
+    rates: &'r RateTable,
+    cutter: DayCutter,
+    period: Period,
+    names: Names,
+    keys: FxHashMap<String, u32>,
+    key_names: Vec<String>,
+    capped: bool,
+    groups: FxHashMap<Key, Group>,
+}
+
+impl<'r> ShowbackSink<'r> {
+    pub(crate) fn new(by: GroupBy, rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+        ShowbackSink {
+            by,
+            rates,
+            cutter: DayCutter::new(tz),
+            period,
+            names: Names::default(),
+            keys: FxHashMap::default(),
+            key_names: Vec::new(),
+            capped: false,
+            groups: FxHashMap::default(),
+        }
+    }
+
+    fn key_id(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.keys.get(key) {
+            return id;
+        }
+        let key = if self.key_names.len() >= MAX_KEYS {
+            self.capped = true;
+            if let Some(&id) = self.keys.get(OTHER) {
+                return id;
+            }
+            OTHER
+        } else {
+            key
+        };
+        let id = self.key_names.len() as u32;
+        self.keys.insert(key.to_string(), id);
+        self.key_names.push(key.to_string());
+        id
+    }
+
+    /// Each group priced once; rows per day × tenant × provider, sorted.
+    pub(crate) fn finish(self) -> TenantUsage {
+        let mut days: BTreeMap<(Day, &str, &str), TenantDay> = BTreeMap::new();
+        let mut unpriced: BTreeMap<(Month, &str, &str, &str), UnpricedCalls> = BTreeMap::new();
+        for ((id, key, day, _utc), g) in &self.groups {
+            let (provider, model) = self.names.get(*id);
+            let tenant = self.key_names[*key as usize].as_str();
+            let row = days
+                .entry((*day, tenant, provider))
+                .or_insert_with(|| TenantDay {
+                    day: *day,
+                    tenant: tenant.to_string(),
+                    provider: provider.to_string(),
+                    ..Default::default()
+                });
+            row.calls += g.calls;
+            for t in &g.tiers {
+                row.prompt_tokens += t.prompt();
+                row.completion_tokens += t.completion;
+            }
+            match g.rate {
+                Some(r) => {
+                    let rate = self.rates.get(r);
+                    row.usage_usd += pricing::cost(rate, Tier::Standard, &g.tiers[0])
+                        + pricing::cost(rate, Tier::LongContext, &g.tiers[1]);
+                }
+                None => {
+                    row.unpriced_calls += g.calls;
+                    let u = unpriced
+                        .entry((Month::of(*day), tenant, provider, model))
+                        .or_insert_with(|| UnpricedCalls {
+                            month: Month::of(*day),
+                            tenant: tenant.to_string(),
+                            provider: provider.to_string(),
+                            model: model.to_string(),
+                            ..Default::default()
+                        });
+                    u.calls += g.calls;
+                    u.tokens += g.tiers.iter().map(|t| t.prompt() + t.completion).sum::<u128>();
+                }
+            }
+        }
+        TenantUsage {
+            by: self.by,
+            days: days.into_values().collect(),
+            unpriced: unpriced.into_values().collect(),
+            capped: self.capped,
+        }
+    }
+}
+
+impl CallSink for ShowbackSink<'_> {
+    fn accept(&mut self, call: &Call<'_>) -> Disposition {
+        let local = self.cutter.local_day(call.ts_ms);
+        if !self.period.contains(local) {
+            return Disposition::OutOfRange;
+        }
+        if !call.billable() {
+            return Disposition::Used;
+        }
+        let utc = DayCutter::utc_day(call.ts_ms);
+        let id = self.names.id(&call.provider, &call.model);
+        let key = self.key_id(self.by.key(call).unwrap_or(NONE));
+        let rates = self.rates;
+        let g = self
+            .groups
+            .entry((id, key, local, utc))
+            .or_insert_with(|| Group {
+                rate: rates.lookup(&call.provider, &call.model, utc),
+                ..Default::default()
+            });
+        g.calls += 1;
+        let tier = g
+            .rate
+            .map_or(Tier::Standard, |r| rates.get(r).tier_for(call.usage.prompt));
+        g.tiers[tier as usize].add(&call.usage);
+        Disposition::Used
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.capped |= other.capped;
+        for ((id, key, local, utc), g) in other.groups {
+            let (p, m) = other.names.get(id);
+            let mine = self.names.id(p, m);
+            // Merged workers may hold more tenants than one: the cap bounds each worker.
+            let name = &other.key_names[key as usize];
+            let k = match self.keys.get(name.as_str()) {
+                Some(&k) => k,
+                None => {
+                    let k = self.key_names.len() as u32;
+                    self.keys.insert(name.clone(), k);
+                    self.key_names.push(name.clone());
+                    k
+                }
+            };
+            let e = self.groups.entry((mine, k, local, utc)).or_default();
+            e.calls += g.calls;
+            e.rate = e.rate.or(g.rate);
+            for (a, b) in e.tiers.iter_mut().zip(&g.tiers) {
+                a.merge(b);
+            }
+        }
+    }
+}
+
+/// One day × tenant × provider: billable calls, their tokens and their priced cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct TenantDay {
+    pub day: Day,
+    pub tenant: String,
+    pub provider: String,
+    pub calls: u64,
+    pub prompt_tokens: u128,
+    pub completion_tokens: u128,
+    /// The priced calls at list price (BYOK calls included: the team pays them upstream).
+    pub usage_usd: Money,
+    /// Calls without a rate: counted in `calls` and the tokens, not in `usage_usd`.
+    pub unpriced_calls: u64,
+}
+
+/// Billable calls without a rate, per month × tenant × provider × model: named in the summary
+/// and in the row's note.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct UnpricedCalls {
+    pub month: Month,
+    pub tenant: String,
+    pub provider: String,
+    pub model: String,
+    pub calls: u64,
+    pub tokens: u128,
+}
+
+/// The showback's sums, before the fees are shared.
+#[derive(Debug, Clone)]
+pub(crate) struct TenantUsage {
+    pub by: GroupBy,
+    /// Sorted by day, tenant, provider.
+    pub days: Vec<TenantDay>,
+    /// Sorted by month, tenant, provider, model.
+    pub unpriced: Vec<UnpricedCalls>,
+    /// Some worker met more than [`MAX_KEYS`] tenants: the rest are summed as [`OTHER`].
+    pub capped: bool,
+}
