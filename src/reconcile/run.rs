@@ -17,6 +17,7 @@ use crate::fees::policy::FeeBook;
 use crate::fees::{self, Effective, FeeInputs, FeeReport};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
+use crate::showback::{self, GroupBy, Showback, ShowbackSink};
 use crate::sources::invoices::{self, InvoiceLine};
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{
@@ -66,6 +67,8 @@ pub(crate) struct Inputs<'a> {
     pub tolerance: Tolerance,
     pub topups: &'a [PathBuf],
     pub subscription_price: Option<Money>,
+    /// `--by`: also the showback, the run's fees shared among the tenants.
+    pub by: Option<GroupBy>,
 }
 
 /// Everything a reconciliation computes before anything is written.
@@ -85,6 +88,8 @@ pub(crate) struct Reconciliation {
     pub invoice_files: usize,
     /// The invoices' daily lines (for `--focus`).
     pub invoice_lines: Vec<InvoiceLine>,
+    /// With `--by`.
+    pub showback: Option<Showback>,
 }
 
 impl Reconciliation {
@@ -112,15 +117,19 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     }
     let ledger = topups::read_ledger(i.topups, i.sheet, tz, i.logs.strict, period)?;
     let ids = SeenIds::default();
-    let ((both, byok), report) = i.logs.scan(FIELDS, || {
+    let fields = i.by.map_or(FIELDS, |by| by.fields(FIELDS));
+    let (((both, byok), tenants), report) = i.logs.scan(fields, || {
         (
-            Both {
-                daily: DailyAggregator::new(rates, tz, period),
-                findings: FindingsSink::new(rates, &ids, tz, period),
-            },
-            // The tally sees every call, even those outside `--from`/`--to`: a month's
-            // allowance counts them all.
-            ByokSink::new(rates),
+            (
+                Both {
+                    daily: DailyAggregator::new(rates, tz, period),
+                    findings: FindingsSink::new(rates, &ids, tz, period),
+                },
+                // The tally sees every call, even those outside `--from`/`--to`: a month's
+                // allowance counts them all.
+                ByokSink::new(rates),
+            ),
+            i.by.map(|by| ShowbackSink::new(by, rates, tz, period)),
         )
     })?;
     let tally = byok.finish();
@@ -138,6 +147,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         tolerance: tol.usd,
     })?;
     let effective = fees::effective(&daily, &fee_report);
+    let showback = tenants.map(|t| showback::allocate(t.finish(), &fee_report.rows));
     let rows = reconcile(&daily, &inv.lines, i.slugs, &tol, period);
 
     // Days with no log record at all, over the period the run covers.
@@ -177,5 +187,6 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         report,
         other_rejections,
         other_files,
+        showback,
     })
 }

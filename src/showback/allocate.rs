@@ -237,7 +237,10 @@ const MAX_MANTISSA: u128 = (1 << 96) - 1;
 /// The weights as integers of one scale, their proportions kept; their sum fits a `u128`. Only
 /// weights too far apart in size to share a scale are rounded, to the finest scale that fits.
 fn integer_weights(weights: &[Money]) -> Vec<u128> {
-    let norm: Vec<Money> = weights.iter().map(|w| (*w).max(Money::ZERO).normalize()).collect();
+    let norm: Vec<Money> = weights
+        .iter()
+        .map(|w| (*w).max(Money::ZERO).normalize())
+        .collect();
     let mut scale = norm.iter().map(|w| w.scale()).max().unwrap_or(0);
     loop {
         let ints: Option<Vec<u128>> = norm
@@ -346,7 +349,10 @@ mod tests {
         // big·big / big = big, remainder 0; (2^127)·3 / 4 = 3·2^125.
         assert_eq!(mul_div(big, big, big), (big, 0));
         assert_eq!(mul_div(1 << 127, 3, 4), (3 << 125, 0));
-        assert_eq!(mul_div(u128::MAX, u128::MAX - 1, u128::MAX), (u128::MAX - 1, 0));
+        assert_eq!(
+            mul_div(u128::MAX, u128::MAX - 1, u128::MAX),
+            (u128::MAX - 1, 0)
+        );
     }
 
     proptest! {

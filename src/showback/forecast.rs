@@ -89,12 +89,20 @@ mod tests {
             day("2026-04-08", "a", dec!(3), 0),
             day("2026-04-08", "b", dec!(3), 2),
         ];
-        let span = MonthSpan::of(Month::parse("2026-04").unwrap(), days.iter().map(|d| d.day))
-            .unwrap();
+        let span =
+            MonthSpan::of(Month::parse("2026-04").unwrap(), days.iter().map(|d| d.day)).unwrap();
         let f = forecast(&days, &span);
         let got: Vec<_> = f
             .iter()
-            .map(|r| (r.tenant.as_str(), r.actual_usd, r.forecast_usd, r.low_usd, r.high_usd))
+            .map(|r| {
+                (
+                    r.tenant.as_str(),
+                    r.actual_usd,
+                    r.forecast_usd,
+                    r.low_usd,
+                    r.high_usd,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -104,6 +112,8 @@ mod tests {
             ]
         );
         assert_eq!((f[1].days_seen, f[1].unpriced_calls), (3, 2));
-        assert!(f[1].method.ends_with("2 calls without a rate left out (see showback.csv)"));
+        assert!(f[1]
+            .method
+            .ends_with("2 calls without a rate left out (see showback.csv)"));
     }
 }

@@ -11,14 +11,14 @@ mod allocate;
 pub(crate) mod forecast;
 mod sink;
 
-pub(crate) use allocate::{allocate, Showback, ShowbackRow, Unallocated};
-pub(crate) use sink::{ShowbackSink, TenantDay, TenantUsage, UnpricedCalls};
+pub(crate) use allocate::{allocate, Showback};
+pub(crate) use sink::{ShowbackSink, TenantDay};
 
 use crate::aggregate::Daily;
-use crate::fees::byok::ByokTally;
+use crate::domain::{Call, Money, Period};
+use crate::fees::byok::ByokSink;
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeInputs, FeeReport};
-use crate::domain::{Call, Money, Period};
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{InputError, LogSet};
@@ -43,8 +43,8 @@ impl GroupBy {
         match s.trim() {
             "tenant" => Ok(GroupBy::Tenant),
             other => Err(format!(
-                "`{other}` cannot be shown back: the log records (docs/formats.md §1) carry only \
-                 `tenant`; supported: --by {}",
+                "supported: --by {} (the one field of the log records, docs/formats.md §1, that \
+                 names who a call is for; `{other}` needs a log schema that maps it)",
                 GroupBy::SUPPORTED
             )),
         }
@@ -78,12 +78,27 @@ impl GroupBy {
     }
 }
 
+/// What a run without a ledger adds to its pass over the logs for the showback: the tenants'
+/// sums, and the BYOK tally the fee model needs.
+pub(crate) type Sinks<'r> = (ShowbackSink<'r>, ByokSink<'r>);
+
+pub(crate) fn sinks<'r>(
+    by: GroupBy,
+    rates: &'r RateTable,
+    tz: Option<chrono_tz::Tz>,
+    period: Period,
+) -> Sinks<'r> {
+    (
+        ShowbackSink::new(by, rates, tz, period),
+        ByokSink::new(rates),
+    )
+}
+
 /// What the showback of a run without a ledger needs once the logs are read (`daily`,
 /// `forecast`: no `--topups`, so the fees are the BYOK fees and subscriptions the fee model
 /// computes from the logs and `fees.toml`).
 pub(crate) struct FromLogs<'a> {
-    pub usage: TenantUsage,
-    pub tally: &'a ByokTally,
+    pub sinks: Sinks<'a>,
     pub daily: &'a Daily,
     pub logs: &'a LogSet,
     pub book: &'a FeeBook,
@@ -96,6 +111,8 @@ pub(crate) struct FromLogs<'a> {
 
 /// The fee model's result for the run and the showback that shares it.
 pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputError> {
+    let (usage, byok) = i.sinks;
+    let tally = byok.finish();
     let report = fees::fee_report(&FeeInputs {
         book: i.book,
         logs: Some(i.logs),
@@ -103,12 +120,12 @@ pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputE
         rates: i.rates,
         period: i.period,
         daily: Some(i.daily),
-        tally: Some(i.tally),
+        tally: Some(&tally),
         purchases: &[],
         subscription_price: i.subscription_price,
         tolerance: Money::ZERO,
     })?;
-    Ok((allocate(i.usage, &report.rows), report))
+    Ok((allocate(usage.finish(), &report.rows), report))
 }
 
 #[cfg(test)]

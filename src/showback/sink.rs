@@ -116,7 +116,11 @@ impl<'r> ShowbackSink<'r> {
                             ..Default::default()
                         });
                     u.calls += g.calls;
-                    u.tokens += g.tiers.iter().map(|t| t.prompt() + t.completion).sum::<u128>();
+                    u.tokens += g
+                        .tiers
+                        .iter()
+                        .map(|t| t.prompt() + t.completion)
+                        .sum::<u128>();
                 }
             }
         }

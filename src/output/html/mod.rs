@@ -17,6 +17,7 @@ use crate::domain::{Day, Money, Month};
 
 mod charts;
 mod page;
+mod showback;
 
 pub(crate) use page::render;
 
@@ -134,7 +135,41 @@ pub(crate) struct Page {
     pub models: Vec<ModelCost>,
     pub fees: Vec<FeeLine>,
     pub forecast: Vec<ForecastLine>,
+    /// With `--by`.
+    pub showback: Option<ShowbackSection>,
 }
+
+/// Who spent what (`--by`): each tenant's cost per day and `showback.csv`'s rows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShowbackSection {
+    /// What the tenants are (`tenant`).
+    pub column: &'static str,
+    /// Priced usage per day (as [`Page::days`]) of the dearest tenants, the rest summed last
+    /// (the chart has [`TOP_TENANTS`] colours).
+    pub series: Vec<(String, Vec<Money>)>,
+    pub rows: Vec<ShowbackLine>,
+    /// Calls without a rate over the run: not in the amounts.
+    pub unpriced_calls: u64,
+}
+
+/// One row of `showback.csv`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShowbackLine {
+    pub month: Month,
+    pub tenant: String,
+    pub provider: String,
+    pub calls: u64,
+    pub usage_usd: Money,
+    pub topup_fee_usd: Money,
+    pub byok_fee_usd: Money,
+    pub subscription_usd: Money,
+    pub effective_usd: Money,
+    pub unpriced_calls: u64,
+}
+
+/// Tenants drawn apart in the chart, the last one being "all other tenants" when there are
+/// more.
+pub(crate) const TOP_TENANTS: usize = 8;
 
 /// Models in the bar chart; the table below it lists every model.
 pub(crate) const TOP_MODELS: usize = 10;
