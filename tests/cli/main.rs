@@ -25,4 +25,5 @@ mod rollout;
 mod sample_invoices;
 mod sample_month;
 mod shadow;
+mod showback;
 mod topups;
