@@ -225,3 +225,69 @@ pub(crate) struct TenantUsage {
     /// Some worker met more than [`MAX_KEYS`] tenants: the rest are summed as [`OTHER`].
     pub capped: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Usage;
+    use std::borrow::Cow;
+    use std::path::Path;
+
+    /// acme/m: 1 USD per million prompt tokens.
+    fn rates() -> RateTable {
+        RateTable::parse(
+            Path::new("models.csv"),
+            b"provider,model,effective_from,effective_to,input_per_mtok,output_per_mtok,cache_read_per_mtok,cache_write_per_mtok,long_context_threshold,long_input_per_mtok,long_output_per_mtok\n*,acme/m,2026-01-01,,1,2,,,,,\n",
+        )
+        .unwrap()
+    }
+
+    fn call(tenant: Option<String>, prompt: u64, status: u16) -> Call<'static> {
+        Call {
+            ts_ms: 1_775_044_800_000, // 2026-04-01T12:00:00Z
+            provider: Cow::Borrowed("p"),
+            model: Cow::Borrowed("acme/m"),
+            usage: Usage {
+                prompt,
+                ..Default::default()
+            },
+            total_logged: None,
+            status,
+            request_id: None,
+            latency_ms: None,
+            byok: false,
+            shadow: false,
+            shadow_of: None,
+            tenant: tenant.map(Cow::Owned),
+            response_model: None,
+            cost: None,
+        }
+    }
+
+    #[test]
+    fn tenants_past_the_cap_are_summed_as_other_and_nothing_is_lost() {
+        let r = rates();
+        let (mut a, mut b) = (
+            ShowbackSink::new(GroupBy::Tenant, &r, None, Period::default()),
+            ShowbackSink::new(GroupBy::Tenant, &r, None, Period::default()),
+        );
+        // MAX_KEYS tenants fill worker a; two more tenants go to (other) there.
+        for i in 0..MAX_KEYS + 2 {
+            a.accept(&call(Some(format!("t{i}")), 1_000_000, 200));
+        }
+        // Worker b: a blank tenant is (none); a failed call counts nowhere.
+        b.accept(&call(Some(" ".into()), 2_000_000, 200));
+        b.accept(&call(None, 3_000_000, 200));
+        b.accept(&call(Some("t0".into()), 5_000_000, 500));
+        a.merge(b);
+        let u = a.finish();
+        assert!(u.capped);
+        let of = |t: &str| u.days.iter().find(|d| d.tenant == t).unwrap();
+        assert_eq!((of(OTHER).calls, of(OTHER).usage_usd), (2, Money::from(2)));
+        assert_eq!((of(NONE).calls, of(NONE).usage_usd), (2, Money::from(5)));
+        assert_eq!(of("t0").calls, 1);
+        let calls: u64 = u.days.iter().map(|d| d.calls).sum();
+        assert_eq!(calls, MAX_KEYS as u64 + 4);
+        assert_eq!(u.days.len(), MAX_KEYS + 2);
+    }
+}

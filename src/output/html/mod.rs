@@ -237,6 +237,34 @@ mod tests {
     }
 
     #[test]
+    fn showback_section_escapes_tenants_and_totals_the_table() {
+        let mut p = page();
+        let line = |tenant: &str, usd| ShowbackLine {
+            month: Month::parse("2026-04").unwrap(),
+            tenant: tenant.into(),
+            provider: "q".into(),
+            calls: 2,
+            usage_usd: usd,
+            effective_usd: usd,
+            ..Default::default()
+        };
+        p.showback = Some(ShowbackSection {
+            column: "tenant",
+            series: vec![("<i>t</i>".into(), vec![dec!(1), dec!(2), dec!(3)])],
+            rows: vec![line("<i>t</i>", dec!(6)), line("(none)", dec!(0.005))],
+            unpriced_calls: 1,
+        });
+        let html = render(&p).unwrap();
+        assert!(!html.contains("<i>t</i>") && html.contains("&lt;i&gt;t&lt;/i&gt;"));
+        assert_eq!(html.matches("<svg").count(), 4);
+        assert!(html.contains(
+            "<tr class=\"total\"><td></td><td>total</td><td></td><td class=\"n\">4</td>\
+<td class=\"n\" data-col=\"usage_usd\" data-usd=\"6.005\">6.00</td>"
+        ));
+        assert!(html.contains("1 billable call without a rate"));
+    }
+
+    #[test]
     fn one_day_draws_without_an_empty_axis() {
         let mut p = page();
         p.days.truncate(1);

@@ -68,8 +68,9 @@ Unpriced calls have no rate: they are not in the amounts.</p>\n",
     if s.unpriced_calls > 0 {
         let _ = writeln!(
             h,
-            "<p class=\"flag\">{} billable calls have no rate: each {}'s cost is at least what is shown.</p>",
+            "<p class=\"flag\">{} billable call{} without a rate: each {}'s cost is at least what is shown.</p>",
             s.unpriced_calls,
+            if s.unpriced_calls == 1 { "" } else { "s" },
             escape(s.column)
         );
     }
