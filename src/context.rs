@@ -19,7 +19,7 @@ use crate::output::{Out, Sink};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 use crate::reconcile::{self, Inputs, Reconciliation};
-use crate::showback::{self, FromLogs, GroupBy, Showback};
+use crate::showback::{self, FromLogs, Grain, GroupBy, Showback};
 use crate::sources::LogSet;
 
 /// One run's resolved options.
@@ -108,7 +108,7 @@ impl Context {
         invoices: &[PathBuf],
         matching: &MatchArgs,
         fees: &FeeArgs,
-        by: Option<GroupBy>,
+        by: Option<(GroupBy, Grain)>,
     ) -> Result<(Reconciliation, Vec<String>)> {
         let (rates, slugs) = (self.rates()?, self.slugs()?);
         let (book, notes) = self.fee_book_with(fees)?;

@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
 use crate::output::{self, summary, tables};
-use crate::showback;
+use crate::showback::{self, Grain};
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
@@ -23,7 +23,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ((agg, tenants), report) = ctx.logs.scan(fields, || {
         (
             DailyAggregator::new(rates, ctx.tz, ctx.period),
-            by.map(|b| showback::sinks(b, rates, ctx.tz, ctx.period)),
+            by.map(|b| showback::sinks(b, Grain::Month, rates, ctx.tz, ctx.period)),
         )
     })?;
     let daily = agg.finish();

@@ -12,7 +12,7 @@ use crate::forecast::run_rate::{self, MonthSpan};
 use crate::forecast::scenarios::{check_moves, forecast_scenarios};
 use crate::forecast::whatif::{Projection, TrafficSink};
 use crate::output::{self, summary, tables};
-use crate::showback;
+use crate::showback::{self, Grain};
 use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
@@ -29,7 +29,8 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
                 DailyAggregator::new(rates, tz, period),
                 TrafficSink::new(rates, tz, period),
             ),
-            by.map(|b| showback::sinks(b, rates, tz, period)),
+            // Each tenant is forecast from its days.
+            by.map(|b| showback::sinks(b, Grain::Day, rates, tz, period)),
         )
     })?;
     let daily = agg.finish();

@@ -9,11 +9,16 @@ use crate::context::Context;
 use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
 use crate::output::{self, summary, tables};
+use crate::showback::Grain;
 
 pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    let (r, notes) =
-        ctx.reconciliation(&args.invoices, &args.matching, &args.fees, args.showback.by)?;
+    let (r, notes) = ctx.reconciliation(
+        &args.invoices,
+        &args.matching,
+        &args.fees,
+        args.showback.by.map(|b| (b, Grain::Month)),
+    )?;
 
     let recon_table = tables::recon_table(&r.rows);
     let findings_table = tables::findings_table(&r.findings);

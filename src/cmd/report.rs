@@ -10,6 +10,7 @@ use crate::context::Context;
 use crate::domain::{Month, Outcome};
 use crate::forecast::run_rate;
 use crate::output::{html, report_page, summary, tables, write_atomic};
+use crate::showback::Grain;
 
 pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
     let Some(dir) = args.common.out.as_ref() else {
@@ -19,8 +20,13 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
         bail!("report writes HTML: --format does not apply");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
-    let (r, notes) =
-        ctx.reconciliation(&args.invoices, &args.matching, &args.fees, args.showback.by)?;
+    let (r, notes) = ctx.reconciliation(
+        &args.invoices,
+        &args.matching,
+        &args.fees,
+        // The page draws each tenant's days.
+        args.showback.by.map(|b| (b, Grain::Day)),
+    )?;
     let last = r.daily.rows.iter().map(|d| d.day).max();
     let forecast = last
         .map(|d| run_rate::forecast(&r.daily, Month::of(d)))

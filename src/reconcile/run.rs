@@ -17,7 +17,7 @@ use crate::fees::policy::FeeBook;
 use crate::fees::{self, Effective, FeeInputs, FeeReport};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
-use crate::showback::{self, GroupBy, Showback, ShowbackSink};
+use crate::showback::{self, Grain, GroupBy, Showback, ShowbackSink};
 use crate::sources::invoices::{self, InvoiceLine};
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{
@@ -67,8 +67,9 @@ pub(crate) struct Inputs<'a> {
     pub tolerance: Tolerance,
     pub topups: &'a [PathBuf],
     pub subscription_price: Option<Money>,
-    /// `--by`: also the showback, the run's fees shared among the tenants.
-    pub by: Option<GroupBy>,
+    /// `--by`: also the showback, the run's fees shared among the tenants, its sums kept per
+    /// day or per month.
+    pub by: Option<(GroupBy, Grain)>,
 }
 
 /// Everything a reconciliation computes before anything is written.
@@ -117,7 +118,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     }
     let ledger = topups::read_ledger(i.topups, i.sheet, tz, i.logs.strict, period)?;
     let ids = SeenIds::default();
-    let fields = i.by.map_or(FIELDS, |by| by.fields(FIELDS));
+    let fields = i.by.map_or(FIELDS, |(by, _)| by.fields(FIELDS));
     let (((both, byok), tenants), report) = i.logs.scan(fields, || {
         (
             (
@@ -129,7 +130,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
                 // allowance counts them all.
                 ByokSink::new(rates),
             ),
-            i.by.map(|by| ShowbackSink::new(by, rates, tz, period)),
+            i.by.map(|(by, grain)| ShowbackSink::new(by, grain, rates, tz, period)),
         )
     })?;
     let tally = byok.finish();

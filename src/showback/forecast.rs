@@ -25,9 +25,12 @@ pub(crate) struct TenantForecast {
     pub unpriced_calls: u64,
 }
 
+/// One tenant × provider's priced usage per day, and its unpriced calls.
+type Series = (BTreeMap<Day, Money>, u64);
+
 /// The forecast of `span`'s month per tenant × provider, sorted by tenant, provider.
 pub(crate) fn forecast(days: &[TenantDay], span: &MonthSpan) -> Vec<TenantForecast> {
-    let mut series: BTreeMap<(&str, &str), (BTreeMap<Day, Money>, u64)> = BTreeMap::new();
+    let mut series: BTreeMap<(&str, &str), Series> = BTreeMap::new();
     for d in days.iter().filter(|d| Month::of(d.day) == span.month) {
         let s = series.entry((&d.tenant, &d.provider)).or_default();
         *s.0.entry(d.day).or_default() += d.usage_usd;

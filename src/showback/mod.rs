@@ -12,7 +12,7 @@ pub(crate) mod forecast;
 mod sink;
 
 pub(crate) use allocate::{allocate, Showback};
-pub(crate) use sink::{ShowbackSink, TenantDay};
+pub(crate) use sink::{Grain, ShowbackSink, TenantDay};
 
 use crate::aggregate::Daily;
 use crate::domain::{Call, Money, Period};
@@ -84,12 +84,13 @@ pub(crate) type Sinks<'r> = (ShowbackSink<'r>, ByokSink<'r>);
 
 pub(crate) fn sinks<'r>(
     by: GroupBy,
+    grain: Grain,
     rates: &'r RateTable,
     tz: Option<chrono_tz::Tz>,
     period: Period,
 ) -> Sinks<'r> {
     (
-        ShowbackSink::new(by, rates, tz, period),
+        ShowbackSink::new(by, grain, rates, tz, period),
         ByokSink::new(rates),
     )
 }

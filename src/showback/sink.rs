@@ -1,6 +1,10 @@
-//! The showback's pass over the logs: integer token sums per day × tenant × provider × model,
-//! split by the rate row and tier that price them, priced once per group at the end (as
+//! The showback's pass over the logs: integer token sums per tenant × provider × model × day (or
+//! month) × rate row, split by tier, priced once per group at the end (as
 //! [`crate::aggregate::DailyAggregator`] does per day). Only billable (2xx) calls count.
+//!
+//! Per month unless the command draws or forecasts days ([`Grain`]): a month's groups are a
+//! thirtieth of its days', small enough to stay in the processor's cache, which is what a pass
+//! over millions of calls spends its time on otherwise (measured in docs/performance.md).
 
 use std::collections::BTreeMap;
 
@@ -21,23 +25,39 @@ const MAX_KEYS: usize = 100_000;
 /// Where the calls of tenants past [`MAX_KEYS`] go.
 pub(crate) const OTHER: &str = "(other)";
 
+/// How finely the sums keep the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Grain {
+    /// Per local day: the report's chart and the per-tenant forecast need days.
+    Day,
+    /// Per local month (kept on its first day): what `showback.csv` needs.
+    Month,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Group {
     calls: u64,
-    rate: Option<usize>,
     tiers: [TokenSums; 2],
 }
 
-/// (provider × model, tenant, local day, UTC day): the UTC day picks the rate row.
-type Key = (u32, u32, Day, Day);
+/// No rate row.
+const UNPRICED: u32 = u32::MAX;
+
+/// (provider × model, tenant, local day or month's first day, rate row or [`UNPRICED`]).
+type Key = (u32, u32, Day, u32);
 
 /// Per-thread showback sums; merged into one at the end of the scan.
 pub(crate) struct ShowbackSink<'r> {
     by: GroupBy,
+    grain: Grain,
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
     names: Names,
+    /// The rate row of each provider × model on each UTC day, looked up once.
+    rates_seen: FxHashMap<(u32, Day), u32>,
+    /// The last local day and its bucket (the calls of a chunk mostly share a day).
+    last: (Day, Day),
     keys: FxHashMap<String, u32>,
     key_names: Vec<String>,
     capped: bool,
@@ -45,13 +65,22 @@ pub(crate) struct ShowbackSink<'r> {
 }
 
 impl<'r> ShowbackSink<'r> {
-    pub(crate) fn new(by: GroupBy, rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(
+        by: GroupBy,
+        grain: Grain,
+        rates: &'r RateTable,
+        tz: Option<Tz>,
+        period: Period,
+    ) -> Self {
         ShowbackSink {
             by,
+            grain,
             rates,
             cutter: DayCutter::new(tz),
             period,
             names: Names::default(),
+            rates_seen: FxHashMap::default(),
+            last: (Day(i32::MIN), Day(i32::MIN)),
             keys: FxHashMap::default(),
             key_names: Vec::new(),
             capped: false,
@@ -78,11 +107,22 @@ impl<'r> ShowbackSink<'r> {
         id
     }
 
-    /// Each group priced once; rows per day × tenant × provider, sorted.
+    fn bucket(&mut self, local: Day) -> Day {
+        if self.last.0 != local {
+            let b = match self.grain {
+                Grain::Day => local,
+                Grain::Month => Month::of(local).first_day(),
+            };
+            self.last = (local, b);
+        }
+        self.last.1
+    }
+
+    /// Each group priced once; rows per day (or month) × tenant × provider, sorted.
     pub(crate) fn finish(self) -> TenantUsage {
         let mut days: BTreeMap<(Day, &str, &str), TenantDay> = BTreeMap::new();
         let mut unpriced: BTreeMap<(Month, &str, &str, &str), UnpricedCalls> = BTreeMap::new();
-        for ((id, key, day, _utc), g) in &self.groups {
+        for ((id, key, day, rate), g) in &self.groups {
             let (provider, model) = self.names.get(*id);
             let tenant = self.key_names[*key as usize].as_str();
             let row = days
@@ -98,7 +138,7 @@ impl<'r> ShowbackSink<'r> {
                 row.prompt_tokens += t.prompt();
                 row.completion_tokens += t.completion;
             }
-            match g.rate {
+            match (*rate != UNPRICED).then_some(*rate as usize) {
                 Some(r) => {
                     let rate = self.rates.get(r);
                     row.usage_usd += pricing::cost(rate, Tier::Standard, &g.tiers[0])
@@ -144,26 +184,28 @@ impl CallSink for ShowbackSink<'_> {
         }
         let utc = DayCutter::utc_day(call.ts_ms);
         let id = self.names.id(&call.provider, &call.model);
-        let key = self.key_id(self.by.key(call).unwrap_or(NONE));
         let rates = self.rates;
-        let g = self
-            .groups
-            .entry((id, key, local, utc))
-            .or_insert_with(|| Group {
-                rate: rates.lookup(&call.provider, &call.model, utc),
-                ..Default::default()
-            });
+        let rate = *self.rates_seen.entry((id, utc)).or_insert_with(|| {
+            rates
+                .lookup(&call.provider, &call.model, utc)
+                .map_or(UNPRICED, |r| r as u32)
+        });
+        let key = self.key_id(self.by.key(call).unwrap_or(NONE));
+        let bucket = self.bucket(local);
+        let g = self.groups.entry((id, key, bucket, rate)).or_default();
         g.calls += 1;
-        let tier = g
-            .rate
-            .map_or(Tier::Standard, |r| rates.get(r).tier_for(call.usage.prompt));
+        let tier = if rate == UNPRICED {
+            Tier::Standard
+        } else {
+            rates.get(rate as usize).tier_for(call.usage.prompt)
+        };
         g.tiers[tier as usize].add(&call.usage);
         Disposition::Used
     }
 
     fn merge(&mut self, other: Self) {
         self.capped |= other.capped;
-        for ((id, key, local, utc), g) in other.groups {
+        for ((id, key, bucket, rate), g) in other.groups {
             let (p, m) = other.names.get(id);
             let mine = self.names.id(p, m);
             // Merged workers may hold more tenants than one: the cap bounds each worker.
@@ -177,9 +219,8 @@ impl CallSink for ShowbackSink<'_> {
                     k
                 }
             };
-            let e = self.groups.entry((mine, k, local, utc)).or_default();
+            let e = self.groups.entry((mine, k, bucket, rate)).or_default();
             e.calls += g.calls;
-            e.rate = e.rate.or(g.rate);
             for (a, b) in e.tiers.iter_mut().zip(&g.tiers) {
                 a.merge(b);
             }
@@ -187,7 +228,8 @@ impl CallSink for ShowbackSink<'_> {
     }
 }
 
-/// One day × tenant × provider: billable calls, their tokens and their priced cost.
+/// One day (or month, on its first day) × tenant × provider: billable calls, their tokens and
+/// their priced cost.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct TenantDay {
     pub day: Day,
@@ -218,7 +260,7 @@ pub(crate) struct UnpricedCalls {
 #[derive(Debug, Clone)]
 pub(crate) struct TenantUsage {
     pub by: GroupBy,
-    /// Sorted by day, tenant, provider.
+    /// Sorted by day, tenant, provider; per month (on its first day) with [`Grain::Month`].
     pub days: Vec<TenantDay>,
     /// Sorted by month, tenant, provider, model.
     pub unpriced: Vec<UnpricedCalls>,
@@ -268,8 +310,8 @@ mod tests {
     fn tenants_past_the_cap_are_summed_as_other_and_nothing_is_lost() {
         let r = rates();
         let (mut a, mut b) = (
-            ShowbackSink::new(GroupBy::Tenant, &r, None, Period::default()),
-            ShowbackSink::new(GroupBy::Tenant, &r, None, Period::default()),
+            ShowbackSink::new(GroupBy::Tenant, Grain::Month, &r, None, Period::default()),
+            ShowbackSink::new(GroupBy::Tenant, Grain::Month, &r, None, Period::default()),
         );
         // MAX_KEYS tenants fill worker a; two more tenants go to (other) there.
         for i in 0..MAX_KEYS + 2 {
