@@ -170,6 +170,48 @@ fn by_any_other_field_is_refused_naming_what_is_supported() {
 }
 
 #[test]
+fn daily_stops_when_a_subscription_needs_a_price_it_cannot_take() {
+    // tests/fixtures/fees/policy_change prices a subscription by --byok-subscription.
+    let dir = fixture("fees/policy_change");
+    let o = spendrecon()
+        .arg("daily")
+        .arg("--logs")
+        .arg(dir.join("logs.jsonl"))
+        .arg("--rates")
+        .arg(&dir)
+        .args(["--by", "tenant", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("daily takes no --byok-subscription"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn a_config_file_sets_by() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("spendrecon.toml"), "by = \"tenant\"\n").unwrap();
+    let o = spendrecon()
+        .current_dir(dir.path())
+        .arg("daily")
+        .arg("--logs")
+        .arg(fixture("showback/logs.jsonl"))
+        .arg("--rates")
+        .arg(fixture("showback/rates"))
+        .args(["-q", "--out", "out"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(
+        read(dir.path().join("out"), "showback.csv").lines().next(),
+        Some(HEADER)
+    );
+}
+
+#[test]
 fn forecast_projects_each_tenant_on_the_month_s_days() {
     // Days seen: Wed 1 – Sun 5 April (3 weekdays, 2 weekend days); not seen: 19 weekdays and 6
     // weekend days. search on openrouter: 0.50, 0.50, 1.00 on the weekdays, nothing on the
