@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{Day, Money, Month};
 pub(crate) use crate::output::Format;
+use crate::showback::GroupBy;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -118,6 +119,8 @@ pub(crate) struct ForecastArgs {
     #[arg(long, value_name = "USD")]
     pub byok_subscription: Option<Money>,
     #[command(flatten)]
+    pub showback: ShowbackArgs,
+    #[command(flatten)]
     pub book: XlsxArgs,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -173,6 +176,8 @@ pub(crate) struct ReconcileArgs {
     #[command(flatten)]
     pub fees: FeeArgs,
     #[command(flatten)]
+    pub showback: ShowbackArgs,
+    #[command(flatten)]
     pub focus: FocusArgs,
     #[command(flatten)]
     pub book: XlsxArgs,
@@ -211,6 +216,8 @@ pub(crate) struct ReportArgs {
     #[command(flatten)]
     pub fees: FeeArgs,
     #[command(flatten)]
+    pub showback: ShowbackArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -232,6 +239,8 @@ pub(crate) struct ShadowArgs {
 pub(crate) struct DailyArgs {
     #[command(flatten)]
     pub logs: LogArgs,
+    #[command(flatten)]
+    pub showback: ShowbackArgs,
     #[command(flatten)]
     pub book: XlsxArgs,
     #[command(flatten)]
@@ -295,6 +304,15 @@ pub(crate) struct XlsxArgs {
     pub xlsx: Option<PathBuf>,
 }
 
+/// `--by`, on the commands that show spend back to the teams that caused it.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct ShowbackArgs {
+    /// Also write showback.csv: per month, tenant and provider the calls, their usage at list
+    /// prices and their share of the fees (FIELD: tenant)
+    #[arg(long, value_name = "FIELD", value_parser = parse_by)]
+    pub by: Option<GroupBy>,
+}
+
 #[derive(Args, Debug, Clone)]
 pub(crate) struct CommonArgs {
     /// Rate directory (models.csv, slugs.csv, fees.toml); default ./rates if present, else the
@@ -321,6 +339,10 @@ fn parse_day(s: &str) -> Result<Day, String> {
 
 fn parse_month(s: &str) -> Result<Month, String> {
     Month::parse(s).ok_or_else(|| format!("`{s}` is not a month (YYYY-MM)"))
+}
+
+fn parse_by(s: &str) -> Result<GroupBy, String> {
+    GroupBy::parse(s)
 }
 
 fn parse_tz(s: &str) -> Result<Tz, String> {

@@ -31,6 +31,7 @@ const KEYS: &[(&str, bool)] = &[
     ("tolerance-pct", false),
     ("tolerance-usd", false),
     ("byok-subscription", false),
+    ("by", false),
     ("format", false),
     ("threads", false),
     ("quiet", false),

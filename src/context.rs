@@ -16,13 +16,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context as _, Result};
 use chrono_tz::Tz;
 
+use crate::aggregate::Daily;
 use crate::cli::{CommonArgs, FeeArgs, LogArgs, MatchArgs};
-use crate::domain::{Period, Tolerance};
+use crate::domain::{Money, Period, Tolerance};
 use crate::fees::policy::FeeBook;
 use crate::output::{Input, Out, RunRecord};
 use crate::pricing::slugs::{self, SlugMap};
 use crate::pricing::{self as rate_table, RateTable};
 use crate::reconcile::{self, Inputs, Reconciliation};
+use crate::showback::{self, FromLogs, Grain, GroupBy, Showback};
 use crate::sources::digest::{hash_bytes, hash_path};
 use crate::sources::{mask_secrets, sheet, LogSet};
 
@@ -123,6 +125,7 @@ impl Context {
         invoices: &[PathBuf],
         matching: &MatchArgs,
         fees: &FeeArgs,
+        by: Option<(GroupBy, Grain)>,
     ) -> Result<(Reconciliation, Vec<String>)> {
         let (rates, slugs) = (self.rates()?, self.slugs()?);
         let (book, notes) = self.fee_book_with(fees)?;
@@ -138,8 +141,34 @@ impl Context {
             tolerance: tolerance(matching),
             topups: &fees.topups,
             subscription_price: fees.byok_subscription,
+            by,
         })?;
         Ok((r, notes))
+    }
+
+    /// The showback of a run without a ledger (`daily`, `forecast`) from its scan's sinks: the
+    /// BYOK fees and subscriptions of `fees.toml` as written (`price` fills a subscription whose
+    /// price is "parameter") shared among the tenants.
+    pub(crate) fn showback(
+        &self,
+        sinks: Option<showback::Sinks<'_>>,
+        daily: &Daily,
+        price: Option<Money>,
+    ) -> Result<Option<Showback>> {
+        let Some(sinks) = sinks else {
+            return Ok(None);
+        };
+        let (s, _) = showback::from_logs(FromLogs {
+            sinks,
+            daily,
+            logs: &self.logs,
+            book: self.fee_book()?,
+            rates: self.rates()?,
+            tz: self.tz,
+            period: self.period,
+            subscription_price: price,
+        })?;
+        Ok(Some(s))
     }
 
     /// Ends the run: with `--out`, writes `run.json` (what was read, from `bills` too: the

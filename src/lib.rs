@@ -2,8 +2,8 @@
 //!
 //! The modules follow the data: [`sources`] (read logs, invoices, ledgers) → [`aggregate`]
 //! (integer sums per day while reading) → [`pricing`] (exact cost at the rate table) →
-//! [`reconcile`], [`fees`], [`forecast`], [`insight`] (compute results) → [`output`] (render
-//! and write them). [`domain`] holds the vocabulary every stage shares, at the bottom. On top,
+//! [`reconcile`], [`fees`], [`forecast`], [`insight`], [`showback`] (compute results) →
+//! [`output`] (render and write them). [`domain`] holds the vocabulary every stage shares, at the bottom. On top,
 //! [`cli`] defines the options, [`context`] resolves them once, and `cmd` wires one subcommand
 //! per file.
 //!
@@ -23,6 +23,7 @@ pub(crate) mod insight;
 pub(crate) mod output;
 pub mod pricing;
 pub(crate) mod reconcile;
+pub(crate) mod showback;
 pub mod sources;
 
 pub use cmd::run;

@@ -1,6 +1,7 @@
-//! `spendrecon daily`: logs → tokens and exact cost per day × provider × model → daily.csv.
+//! `spendrecon daily`: logs → tokens and exact cost per day × provider × model → daily.csv;
+//! with `--by`, each tenant's usage and share of the fees → showback.csv.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::aggregate::{self, DailyAggregator};
 use crate::cli::DailyArgs;
@@ -8,25 +9,37 @@ use crate::context::Context;
 use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
 use crate::output::{summary, tables};
+use crate::showback::{self, Grain};
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let rates = ctx.rates()?;
-    let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {
-        DailyAggregator::new(rates, ctx.tz, ctx.period)
+    let by = args.showback.by;
+    if by.is_some() && ctx.fee_book()?.needs_subscription_price() {
+        bail!("--by: fees.toml has a BYOK subscription whose price is \"parameter\", and daily takes no --byok-subscription: use reconcile, report or forecast --by with --byok-subscription USD");
+    }
+    // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
+    let fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
+    let ((agg, tenants), report) = ctx.logs.scan(fields, || {
+        (
+            DailyAggregator::new(rates, ctx.tz, ctx.period),
+            by.map(|b| showback::sinks(b, Grain::Month, rates, ctx.tz, ctx.period)),
+        )
     })?;
     let daily = agg.finish();
+    let showback = ctx.showback(tenants, &daily, None)?;
 
     let table = tables::daily_table(&daily);
     ctx.out.write_main("daily", &table)?;
+    let mut sheets = vec![("Daily", &table)];
+    let showback_table = showback.as_ref().map(tables::showback_table);
+    if let Some(t) = &showback_table {
+        ctx.out.write_secondary("showback.csv", t)?;
+        sheets.push(("Showback", t));
+    }
     ctx.out.write_accounting(Some(&report), &[], &[])?;
-    ctx.out.write_xlsx(
-        args.book.xlsx.as_deref(),
-        &[("Daily", &table)],
-        Some(&report),
-        &[],
-        &[],
-    )?;
+    ctx.out
+        .write_xlsx(args.book.xlsx.as_deref(), &sheets, Some(&report), &[], &[])?;
     ctx.out.write_focus(
         args.focus.focus.as_deref(),
         &FocusInput {
@@ -39,6 +52,9 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     )?;
     ctx.commit(&[])?;
     summary::daily(&ctx.out, &report, &daily);
+    if let Some(s) = &showback {
+        summary::showback(&ctx.out, s);
+    }
     Ok(Outcome::flagged_if(
         !report.rejections.is_empty() || !daily.unpriced().is_empty(),
     ))

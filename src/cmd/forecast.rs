@@ -1,5 +1,6 @@
 //! `spendrecon forecast`: month-end spend per provider × model → forecast.csv; with `--move` or
-//! `--months`, the same traffic under other routings, fees included → whatif.csv.
+//! `--months`, the same traffic under other routings, fees included → whatif.csv; with `--by`,
+//! each tenant's month and its month end → showback.csv, showback_forecast.csv.
 
 use anyhow::{anyhow, bail, Result};
 
@@ -7,10 +8,11 @@ use crate::aggregate::{self, DailyAggregator};
 use crate::cli::ForecastArgs;
 use crate::context::Context;
 use crate::domain::{Money, Month, Outcome};
-use crate::forecast::run_rate;
+use crate::forecast::run_rate::{self, MonthSpan};
 use crate::forecast::scenarios::{check_moves, forecast_scenarios};
 use crate::forecast::whatif::{Projection, TrafficSink};
 use crate::output::{summary, tables};
+use crate::showback::{self, Grain};
 use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
@@ -18,14 +20,21 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
     let (tz, period) = (ctx.tz, ctx.period);
     check_moves(&args.moves).map_err(|m| anyhow!(m))?;
+    let by = args.showback.by;
     let fields = aggregate::FIELDS.with(&[FieldId::Byok]);
-    let ((agg, traffic), report) = ctx.logs.scan(fields, || {
+    let fields = by.map_or(fields, |b| b.fields(fields));
+    let (((agg, traffic), tenants), report) = ctx.logs.scan(fields, || {
         (
-            DailyAggregator::new(rates, tz, period),
-            TrafficSink::new(rates, tz, period),
+            (
+                DailyAggregator::new(rates, tz, period),
+                TrafficSink::new(rates, tz, period),
+            ),
+            // Each tenant is forecast from its days.
+            by.map(|b| showback::sinks(b, Grain::Day, rates, tz, period)),
         )
     })?;
     let daily = agg.finish();
+    let showback = ctx.showback(tenants, &daily, args.byok_subscription)?;
     let traffic = traffic.finish();
     let Some(last) = daily.rows.iter().map(|r| r.day).max() else {
         bail!("the logs hold no call to forecast from");
@@ -76,10 +85,28 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
         ctx.out.write_secondary("whatif.csv", &whatif_table)?;
         sheets.push(("What-if", &whatif_table));
     }
+    // Each tenant's month end, on the days seen and to come of forecast.csv.
+    let span = MonthSpan::of(month, daily.rows.iter().map(|r| r.day));
+    let showback_tables = showback.as_ref().zip(span).map(|(s, span)| {
+        let rows = showback::forecast::forecast(&s.days, &span);
+        (
+            tables::showback_table(s),
+            tables::showback_forecast_table(s, &rows),
+        )
+    });
+    if let Some((t, f)) = &showback_tables {
+        ctx.out.write_secondary("showback.csv", t)?;
+        ctx.out.write_secondary("showback_forecast.csv", f)?;
+        sheets.push(("Showback", t));
+        sheets.push(("Showback forecast", f));
+    }
     ctx.out
         .write_xlsx(args.book.xlsx.as_deref(), &sheets, Some(&report), &[], &[])?;
     ctx.commit(&[])?;
     summary::forecast(&ctx.out, &report, &rows, &whatif);
+    if let Some(s) = &showback {
+        summary::showback(&ctx.out, s);
+    }
     Ok(Outcome::flagged_if(
         !report.rejections.is_empty() || rows.iter().any(|r| r.actual_usd.is_none()),
     ))

@@ -1,5 +1,6 @@
 //! `spendrecon reconcile`: logs and invoices → recon.csv, findings.csv, daily.csv, summary.csv,
-//! rejected.csv, files.csv; fees.csv and topups.csv with fees or a ledger.
+//! rejected.csv, files.csv; fees.csv and topups.csv with fees or a ledger; showback.csv with
+//! `--by`.
 
 use anyhow::Result;
 
@@ -8,10 +9,16 @@ use crate::context::Context;
 use crate::domain::Outcome;
 use crate::output::focus::FocusInput;
 use crate::output::{summary, tables};
+use crate::showback::Grain;
 
 pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    let (r, notes) = ctx.reconciliation(&args.invoices, &args.matching, &args.fees)?;
+    let (r, notes) = ctx.reconciliation(
+        &args.invoices,
+        &args.matching,
+        &args.fees,
+        args.showback.by.map(|b| (b, Grain::Month)),
+    )?;
 
     let recon_table = tables::recon_table(&r.rows);
     let findings_table = tables::findings_table(&r.findings);
@@ -38,6 +45,11 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
         ctx.out.write_secondary("topups.csv", &topups_table)?;
         sheets.push(("Top-ups", &topups_table));
     }
+    let showback_table = r.showback.as_ref().map(tables::showback_table);
+    if let Some(t) = &showback_table {
+        ctx.out.write_secondary("showback.csv", t)?;
+        sheets.push(("Showback", t));
+    }
     // rejected.csv and files.csv: the logs, then the invoices, then the ledger.
     ctx.out
         .write_accounting(Some(&r.report), &r.other_rejections, &r.other_files)?;
@@ -60,5 +72,8 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     )?;
     ctx.commit(&[("invoices", &args.invoices), ("topups", &args.fees.topups)])?;
     summary::reconciliation(&ctx.out, &notes, &r);
+    if let Some(s) = &r.showback {
+        summary::showback(&ctx.out, s);
+    }
     Ok(Outcome::flagged_if(r.flagged()))
 }

@@ -78,67 +78,68 @@ fn cents(m: Money) -> Money {
     m.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// The forecast of `month` per provider × model of the daily rows; empty when the month has no
-/// rows.
-pub(crate) fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
-    let in_month: Vec<_> = daily
-        .rows
-        .iter()
-        .filter(|r| Month::of(r.day) == month)
-        .collect();
-    let (Some(first), Some(last)) = (
-        in_month.iter().map(|r| r.day).min(),
-        in_month.iter().map(|r| r.day).max(),
-    ) else {
-        return Vec::new();
-    };
-    let window: Vec<Day> = (first.0..=last.0).map(Day).collect();
-    let rest: Vec<Day> = (month.first_day().0..=month.last_day().0)
-        .map(Day)
-        .filter(|d| *d < first || *d > last)
-        .collect();
-    let rest_weekend = rest.iter().filter(|d| is_weekend(**d)).count() as u32;
-    let rest_weekdays = rest.len() as u32 - rest_weekend;
+/// The days of a month seen so far (the first to the last day with any log record) and the
+/// weekdays and weekend days still to come: shared by every series forecast for the month.
+pub(crate) struct MonthSpan {
+    pub month: Month,
+    window: Vec<Day>,
+    rest_weekdays: u32,
+    rest_weekend: u32,
+}
 
-    // provider × model → day → cost (None: unpriced)
-    let mut costs: BTreeMap<(&str, &str), BTreeMap<Day, Option<Money>>> = BTreeMap::new();
-    for r in &in_month {
-        costs
-            .entry((&r.provider, &r.model))
-            .or_default()
-            .insert(r.day, r.cost_usd);
-    }
-    let mut out = Vec::new();
-    for ((provider, model), by_day) in costs {
-        let mut row = ForecastRow {
-            month,
-            provider: provider.to_string(),
-            model: model.to_string(),
-            days_seen: window.len() as u32,
-            days_in_month: month.days(),
-            actual_usd: None,
-            forecast_usd: None,
-            low_usd: None,
-            high_usd: None,
-            method: String::new(),
-            scale: Money::ONE,
-        };
-        if by_day.values().any(Option::is_none) {
-            row.method = "unpriced: some billable calls have no rate (see spendrecon audit)".into();
-            out.push(row);
-            continue;
+/// One series' month end: the four amounts rounded to the cent, and how they were made.
+pub(crate) struct Projection {
+    pub actual_usd: Money,
+    pub forecast_usd: Money,
+    pub low_usd: Money,
+    pub high_usd: Money,
+    /// Unrounded forecast ÷ actual (1 when nothing was spent yet).
+    pub scale: Money,
+    pub method: String,
+}
+
+impl MonthSpan {
+    /// The span of `month` from the days that have log records (days of other months are
+    /// ignored); `None` when none is in the month.
+    pub(crate) fn of(month: Month, days: impl IntoIterator<Item = Day>) -> Option<MonthSpan> {
+        let (mut first, mut last) = (None::<Day>, None::<Day>);
+        for d in days.into_iter().filter(|d| Month::of(*d) == month) {
+            first = Some(first.map_or(d, |f| f.min(d)));
+            last = Some(last.map_or(d, |l| l.max(d)));
         }
-        let cost = |d: &Day| by_day.get(d).copied().flatten().unwrap_or(Money::ZERO);
-        let actual: Money = window.iter().map(cost).sum();
-        let all = Stats::of(window.iter().map(cost)).expect("the window holds a day");
-        let weekdays = Stats::of(window.iter().filter(|d| !is_weekend(**d)).map(cost));
-        let weekend = Stats::of(window.iter().filter(|d| is_weekend(**d)).map(cost));
+        let (first, last) = (first?, last?);
+        let rest: Vec<Day> = (month.first_day().0..=month.last_day().0)
+            .map(Day)
+            .filter(|d| *d < first || *d > last)
+            .collect();
+        let rest_weekend = rest.iter().filter(|d| is_weekend(**d)).count() as u32;
+        Some(MonthSpan {
+            month,
+            window: (first.0..=last.0).map(Day).collect(),
+            rest_weekdays: rest.len() as u32 - rest_weekend,
+            rest_weekend,
+        })
+    }
+
+    pub(crate) fn days_seen(&self) -> u32 {
+        self.window.len() as u32
+    }
+
+    /// The projection of one series from its cost per day (a day of the window without calls
+    /// cost nothing).
+    pub(crate) fn project(&self, cost: impl Fn(&Day) -> Money) -> Projection {
+        let window = &self.window;
+        let (rest_weekdays, rest_weekend) = (self.rest_weekdays, self.rest_weekend);
+        let actual: Money = window.iter().map(&cost).sum();
+        let all = Stats::of(window.iter().map(&cost)).expect("the window holds a day");
+        let weekdays = Stats::of(window.iter().filter(|d| !is_weekend(**d)).map(&cost));
+        let weekend = Stats::of(window.iter().filter(|d| is_weekend(**d)).map(&cost));
         let (wd, we) = (weekdays.unwrap_or(all), weekend.unwrap_or(all));
         let n = |k: u32| Money::from(k);
         let forecast = actual + n(rest_weekdays) * wd.avg() + n(rest_weekend) * we.avg();
         let low = actual + n(rest_weekdays) * wd.min + n(rest_weekend) * we.min;
         let high = actual + n(rest_weekdays) * wd.max + n(rest_weekend) * we.max;
-        row.method = if rest.is_empty() {
+        let method = if rest_weekdays + rest_weekend == 0 {
             "complete month: the priced cost of its days".into()
         } else {
             let mut m = format!(
@@ -157,15 +158,62 @@ pub(crate) fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
             }
             m
         };
-        row.scale = if actual.is_zero() {
-            Money::ONE
-        } else {
-            forecast / actual
+        Projection {
+            actual_usd: cents(actual),
+            forecast_usd: cents(forecast),
+            low_usd: cents(low),
+            high_usd: cents(high),
+            scale: if actual.is_zero() {
+                Money::ONE
+            } else {
+                forecast / actual
+            },
+            method,
+        }
+    }
+}
+
+/// The forecast of `month` per provider × model of the daily rows; empty when the month has no
+/// rows.
+pub(crate) fn forecast(daily: &Daily, month: Month) -> Vec<ForecastRow> {
+    let Some(span) = MonthSpan::of(month, daily.rows.iter().map(|r| r.day)) else {
+        return Vec::new();
+    };
+    // provider × model → day → cost (None: unpriced)
+    let mut costs: BTreeMap<(&str, &str), BTreeMap<Day, Option<Money>>> = BTreeMap::new();
+    for r in daily.rows.iter().filter(|r| Month::of(r.day) == month) {
+        costs
+            .entry((&r.provider, &r.model))
+            .or_default()
+            .insert(r.day, r.cost_usd);
+    }
+    let mut out = Vec::new();
+    for ((provider, model), by_day) in costs {
+        let mut row = ForecastRow {
+            month,
+            provider: provider.to_string(),
+            model: model.to_string(),
+            days_seen: span.days_seen(),
+            days_in_month: month.days(),
+            actual_usd: None,
+            forecast_usd: None,
+            low_usd: None,
+            high_usd: None,
+            method: String::new(),
+            scale: Money::ONE,
         };
-        row.actual_usd = Some(cents(actual));
-        row.forecast_usd = Some(cents(forecast));
-        row.low_usd = Some(cents(low));
-        row.high_usd = Some(cents(high));
+        if by_day.values().any(Option::is_none) {
+            row.method = "unpriced: some billable calls have no rate (see spendrecon audit)".into();
+            out.push(row);
+            continue;
+        }
+        let p = span.project(|d| by_day.get(d).copied().flatten().unwrap_or(Money::ZERO));
+        row.method = p.method;
+        row.scale = p.scale;
+        row.actual_usd = Some(p.actual_usd);
+        row.forecast_usd = Some(p.forecast_usd);
+        row.low_usd = Some(p.low_usd);
+        row.high_usd = Some(p.high_usd);
         out.push(row);
     }
     out

@@ -4,11 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::html::{FeeLine, ForecastLine, InputRow, ModelCost, Page, SummaryRow, TokenDay};
+use super::html::{
+    FeeLine, ForecastLine, InputRow, ModelCost, Page, ShowbackLine, ShowbackSection, SummaryRow,
+    TokenDay, TOP_TENANTS,
+};
 use crate::aggregate::DailyRow;
 use crate::domain::{Day, Money, Month};
 use crate::forecast::run_rate::ForecastRow;
 use crate::reconcile::Reconciliation;
+use crate::showback::Showback;
 
 /// The page's figures from the stages' results. `invoiced`: invoices were given.
 pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[ForecastRow]) -> Page {
@@ -133,6 +137,7 @@ pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[Forecast
         .map(|t| t.day)
         .chain(days.iter().copied());
     let period = span.clone().min().zip(span.max());
+    let showback = r.showback.as_ref().map(|s| showback(s, &days));
 
     Page {
         period,
@@ -146,6 +151,57 @@ pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[Forecast
         models,
         fees,
         forecast,
+        showback,
+    }
+}
+
+/// Each tenant's priced usage per day (the dearest [`TOP_TENANTS`] apart, or that less one and
+/// the rest summed) and `showback.csv`'s rows.
+fn showback(s: &Showback, days: &[Day]) -> ShowbackSection {
+    let mut per: BTreeMap<&str, Vec<Money>> = BTreeMap::new();
+    if let Some(first) = days.first() {
+        for d in &s.days {
+            let i = (d.day.0 - first.0) as usize;
+            if i < days.len() {
+                per.entry(&d.tenant)
+                    .or_insert_with(|| vec![Money::ZERO; days.len()])[i] += d.usage_usd;
+            }
+        }
+    }
+    let total = |v: &[Money]| v.iter().copied().sum::<Money>();
+    let mut series: Vec<(String, Vec<Money>)> =
+        per.into_iter().map(|(t, v)| (t.to_string(), v)).collect();
+    series.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then(a.0.cmp(&b.0)));
+    if series.len() > TOP_TENANTS {
+        let rest = series.split_off(TOP_TENANTS - 1);
+        let mut other = vec![Money::ZERO; days.len()];
+        for (_, v) in &rest {
+            for (o, d) in other.iter_mut().zip(v) {
+                *o += *d;
+            }
+        }
+        series.push((format!("{} other {}s", rest.len(), s.by.column()), other));
+    }
+    ShowbackSection {
+        column: s.by.column(),
+        series,
+        rows: s
+            .rows
+            .iter()
+            .map(|r| ShowbackLine {
+                month: r.month,
+                tenant: r.tenant.clone(),
+                provider: r.provider.clone(),
+                calls: r.calls,
+                usage_usd: r.usage_usd,
+                topup_fee_usd: r.topup_fee_usd,
+                byok_fee_usd: r.byok_fee_usd,
+                subscription_usd: r.subscription_usd,
+                effective_usd: r.effective_usd(),
+                unpriced_calls: r.unpriced_calls,
+            })
+            .collect(),
+        unpriced_calls: s.unpriced.iter().map(|u| u.calls).sum(),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::insight::rollout::Rollout;
 use crate::insight::shadow::{ShadowReport, Totals};
 use crate::pricing::litellm;
 use crate::reconcile::Reconciliation;
+use crate::showback::Showback;
 use crate::sources::{FileStats, Rejection, ScanReport};
 
 /// Notes (what an option changed, a file skipped) before anything else.
@@ -486,5 +487,76 @@ pub(crate) fn import(
     }
     if conflicts > 0 {
         eprintln!("{conflicts} slugs left out (status conflict): their rows need a hand edit");
+    }
+}
+
+/// `--by`: each tenant's effective cost over the run (dearest first), the unpriced calls by
+/// name, fees that no usage could share, and where the file is.
+pub(crate) fn showback(out: &Out, s: &Showback) {
+    if out.quiet {
+        return;
+    }
+    // Tenant names come from the logs: control characters must not drive the terminal.
+    let shown = |t: &str| -> String {
+        t.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    };
+    let col = s.by.column();
+    let mut per: BTreeMap<&str, (Money, Money)> = BTreeMap::new();
+    for r in &s.rows {
+        let e = per.entry(&r.tenant).or_default();
+        e.0 += r.usage_usd;
+        e.1 += r.effective_usd();
+    }
+    let usage: Money = per.values().map(|v| v.0).sum();
+    let effective: Money = per.values().map(|v| v.1).sum();
+    eprintln!(
+        "showback by {col}: {} {col}s, usage USD {} + fees {} = USD {} effective ({})",
+        per.len(),
+        money(usage.round_dp(2)),
+        money((effective - usage).round_dp(2)),
+        money(effective.round_dp(2)),
+        if out.dir().is_some() {
+            "showback.csv"
+        } else {
+            "showback.csv is written with --out DIR"
+        }
+    );
+    let mut list: Vec<(&str, (Money, Money))> = per.into_iter().collect();
+    list.sort_by(|a, b| b.1 .1.cmp(&a.1 .1).then(a.0.cmp(b.0)));
+    for (t, (u, e)) in list.iter().take(10) {
+        eprintln!(
+            "  {}: USD {} effective, {} usage at list prices",
+            shown(t),
+            money(e.round_dp(2)),
+            money(u.round_dp(2))
+        );
+    }
+    if list.len() > 10 {
+        eprintln!("  … and {} more {col}s", list.len() - 10);
+    }
+    for u in &s.unpriced {
+        eprintln!(
+            "UNPRICED: {col} {} on {} {} in {}: {} call{}, {} tokens have no rate (left out of usage_usd)",
+            shown(&u.tenant),
+            u.provider,
+            u.model,
+            u.month,
+            u.calls,
+            if u.calls == 1 { "" } else { "s" },
+            u.tokens
+        );
+    }
+    for u in &s.unallocated {
+        eprintln!(
+            "note: showback: USD {} of {}'s fees in {} had no priced usage to share them by: charged to (unallocated)",
+            money(u.usd),
+            u.provider,
+            u.month
+        );
+    }
+    if s.capped {
+        eprintln!("note: showback: more than 100,000 {col}s in one reading thread: the rest are summed as (other)");
     }
 }

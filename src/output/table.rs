@@ -38,7 +38,7 @@ pub(crate) fn kind_of(column: &str) -> Kind {
         "requests" | "failed_requests" | "log_requests" | "calls" | "errors" | "pairs"
         | "unpaired" | "over_tolerance" | "rows" | "count" | "line" | "tokens" | "days_seen"
         | "days_in_month" | "rows_read" | "rows_used" | "rows_out_of_range" | "rows_rejected"
-        | "rows_skipped" | "delta_tokens" => Kind::Count,
+        | "rows_skipped" | "delta_tokens" | "unpriced_calls" => Kind::Count,
         c if c.ends_with("_tokens") || c.ends_with("_drift") => Kind::Count,
         // FOCUS (`--focus`): its cost columns are amounts, its quantities counts.
         "BilledCost" | "EffectiveCost" | "ListCost" | "ContractedCost" => Kind::Money,

@@ -16,6 +16,8 @@ use crate::insight::shadow::{self, ShadowReport};
 use crate::pricing::litellm::{self, Plan};
 use crate::reconcile::findings::Finding;
 use crate::reconcile::{ProviderSummary, ReconRow};
+use crate::showback::forecast::TenantForecast;
+use crate::showback::Showback;
 use crate::sources::{FileStats, Rejection};
 use std::collections::BTreeMap;
 
@@ -442,4 +444,78 @@ pub(crate) fn shadow_table(report: &ShadowReport) -> Table {
             })
             .collect(),
     }
+}
+
+/// `showback.csv` (docs/formats.md §6): per month × tenant × provider, usage and fee shares;
+/// `unpriced_calls` and `note` added at the end.
+pub(crate) fn showback_table(s: &Showback) -> Table {
+    table(
+        &[
+            "month",
+            s.by.column(),
+            "provider",
+            "calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "usage_usd",
+            "topup_fee_usd",
+            "byok_fee_usd",
+            "subscription_usd",
+            "effective_usd",
+            "unpriced_calls",
+            "note",
+        ],
+        s.rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                r.tenant.clone(),
+                r.provider.clone(),
+                r.calls.to_string(),
+                r.prompt_tokens.to_string(),
+                r.completion_tokens.to_string(),
+                money(r.usage_usd),
+                money(r.topup_fee_usd),
+                money(r.byok_fee_usd),
+                money(r.subscription_usd),
+                money(r.effective_usd()),
+                r.unpriced_calls.to_string(),
+                r.note.clone(),
+            ]
+        }),
+    )
+}
+
+/// `showback_forecast.csv`: `forecast.csv`'s columns per tenant × provider, with the
+/// unpriced calls left out of the amounts.
+pub(crate) fn showback_forecast_table(s: &Showback, rows: &[TenantForecast]) -> Table {
+    table(
+        &[
+            "month",
+            s.by.column(),
+            "provider",
+            "days_seen",
+            "days_in_month",
+            "actual_usd",
+            "forecast_usd",
+            "low_usd",
+            "high_usd",
+            "method",
+            "unpriced_calls",
+        ],
+        rows.iter().map(|r| {
+            vec![
+                r.month.to_string(),
+                r.tenant.clone(),
+                r.provider.clone(),
+                r.days_seen.to_string(),
+                r.days_in_month.to_string(),
+                money(r.actual_usd),
+                money(r.forecast_usd),
+                money(r.low_usd),
+                money(r.high_usd),
+                r.method.clone(),
+                r.unpriced_calls.to_string(),
+            ]
+        }),
+    )
 }

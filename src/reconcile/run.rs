@@ -17,6 +17,7 @@ use crate::fees::policy::FeeBook;
 use crate::fees::{self, Effective, FeeInputs, FeeReport};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
+use crate::showback::{self, Grain, GroupBy, Showback, ShowbackSink};
 use crate::sources::invoices::{self, InvoiceLine};
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{
@@ -66,6 +67,9 @@ pub(crate) struct Inputs<'a> {
     pub tolerance: Tolerance,
     pub topups: &'a [PathBuf],
     pub subscription_price: Option<Money>,
+    /// `--by`: also the showback, the run's fees shared among the tenants, its sums kept per
+    /// day or per month.
+    pub by: Option<(GroupBy, Grain)>,
 }
 
 /// Everything a reconciliation computes before anything is written.
@@ -85,6 +89,8 @@ pub(crate) struct Reconciliation {
     pub invoice_files: usize,
     /// The invoices' daily lines (for `--focus`).
     pub invoice_lines: Vec<InvoiceLine>,
+    /// With `--by`.
+    pub showback: Option<Showback>,
 }
 
 impl Reconciliation {
@@ -112,15 +118,20 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     }
     let ledger = topups::read_ledger(i.topups, i.sheet, tz, i.logs.strict, period)?;
     let ids = SeenIds::default();
-    let ((both, byok), report) = i.logs.scan(FIELDS, || {
+    let by = i.by;
+    let fields = by.map_or(FIELDS, |(by, _)| by.fields(FIELDS));
+    let (((both, byok), tenants), report) = i.logs.scan(fields, || {
         (
-            Both {
-                daily: DailyAggregator::new(rates, tz, period),
-                findings: FindingsSink::new(rates, &ids, tz, period),
-            },
-            // The tally sees every call, even those outside `--from`/`--to`: a month's
-            // allowance counts them all.
-            ByokSink::new(rates),
+            (
+                Both {
+                    daily: DailyAggregator::new(rates, tz, period),
+                    findings: FindingsSink::new(rates, &ids, tz, period),
+                },
+                // The tally sees every call, even those outside `--from`/`--to`: a month's
+                // allowance counts them all.
+                ByokSink::new(rates),
+            ),
+            by.map(|(by, grain)| ShowbackSink::new(by, grain, rates, tz, period)),
         )
     })?;
     let tally = byok.finish();
@@ -138,6 +149,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         tolerance: tol.usd,
     })?;
     let effective = fees::effective(&daily, &fee_report);
+    let showback = tenants.map(|t| showback::allocate(t.finish(), &fee_report.rows));
     let rows = reconcile(&daily, &inv.lines, i.slugs, &tol, period);
 
     // Days with no log record at all, over the period the run covers.
@@ -177,5 +189,6 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         report,
         other_rejections,
         other_files,
+        showback,
     })
 }

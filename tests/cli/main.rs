@@ -27,4 +27,5 @@ mod runs;
 mod sample_invoices;
 mod sample_month;
 mod shadow;
+mod showback;
 mod topups;

@@ -17,6 +17,7 @@ use crate::domain::{Day, Money, Month};
 
 mod charts;
 mod page;
+mod showback;
 
 pub(crate) use page::render;
 
@@ -136,7 +137,41 @@ pub(crate) struct Page {
     pub models: Vec<ModelCost>,
     pub fees: Vec<FeeLine>,
     pub forecast: Vec<ForecastLine>,
+    /// With `--by`.
+    pub showback: Option<ShowbackSection>,
 }
+
+/// Who spent what (`--by`): each tenant's cost per day and `showback.csv`'s rows.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShowbackSection {
+    /// What the tenants are (`tenant`).
+    pub column: &'static str,
+    /// Priced usage per day (as [`Page::days`]) of the dearest tenants, the rest summed last
+    /// (the chart has [`TOP_TENANTS`] colours).
+    pub series: Vec<(String, Vec<Money>)>,
+    pub rows: Vec<ShowbackLine>,
+    /// Calls without a rate over the run: not in the amounts.
+    pub unpriced_calls: u64,
+}
+
+/// One row of `showback.csv`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ShowbackLine {
+    pub month: Month,
+    pub tenant: String,
+    pub provider: String,
+    pub calls: u64,
+    pub usage_usd: Money,
+    pub topup_fee_usd: Money,
+    pub byok_fee_usd: Money,
+    pub subscription_usd: Money,
+    pub effective_usd: Money,
+    pub unpriced_calls: u64,
+}
+
+/// Tenants drawn apart in the chart, the last one being "all other tenants" when there are
+/// more.
+pub(crate) const TOP_TENANTS: usize = 8;
 
 /// Models in the bar chart; the table below it lists every model.
 pub(crate) const TOP_MODELS: usize = 10;
@@ -201,6 +236,34 @@ mod tests {
         assert!(!a.contains("<b>"));
         assert!(!a.contains("http://") && !a.contains("https://"));
         assert_eq!(a.matches("<svg").count(), 3);
+    }
+
+    #[test]
+    fn showback_section_escapes_tenants_and_totals_the_table() {
+        let mut p = page();
+        let line = |tenant: &str, usd| ShowbackLine {
+            month: Month::parse("2026-04").unwrap(),
+            tenant: tenant.into(),
+            provider: "q".into(),
+            calls: 2,
+            usage_usd: usd,
+            effective_usd: usd,
+            ..Default::default()
+        };
+        p.showback = Some(ShowbackSection {
+            column: "tenant",
+            series: vec![("<i>t</i>".into(), vec![dec!(1), dec!(2), dec!(3)])],
+            rows: vec![line("<i>t</i>", dec!(6)), line("(none)", dec!(0.005))],
+            unpriced_calls: 1,
+        });
+        let html = render(&p).unwrap();
+        assert!(!html.contains("<i>t</i>") && html.contains("&lt;i&gt;t&lt;/i&gt;"));
+        assert_eq!(html.matches("<svg").count(), 4);
+        assert!(html.contains(
+            "<tr class=\"total\"><td></td><td>total</td><td></td><td class=\"n\">4</td>\
+<td class=\"n\" data-col=\"usage_usd\" data-usd=\"6.005\">6.00</td>"
+        ));
+        assert!(html.contains("1 billable call without a rate"));
     }
 
     #[test]

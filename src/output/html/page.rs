@@ -12,7 +12,7 @@ use super::{escape, ModelCost, Page, SummaryRow, TokenDay, TOP_MODELS};
 use crate::domain::{money, Money};
 
 /// Cents for the eye, the exact amount for a machine.
-fn usd_cell(m: Option<Money>, col: &str) -> String {
+pub(super) fn usd_cell(m: Option<Money>, col: &str) -> String {
     match m {
         Some(m) => format!(
             "<td class=\"n\" data-col=\"{col}\" data-usd=\"{}\">{}</td>",
@@ -23,11 +23,11 @@ fn usd_cell(m: Option<Money>, col: &str) -> String {
     }
 }
 
-fn num_cell<T: std::fmt::Display>(v: T) -> String {
+pub(super) fn num_cell<T: std::fmt::Display>(v: T) -> String {
     format!("<td class=\"n\">{v}</td>")
 }
 
-fn text_cell(s: &str) -> String {
+pub(super) fn text_cell(s: &str) -> String {
     format!("<td>{}</td>", escape(s))
 }
 
@@ -67,6 +67,7 @@ pub(crate) fn render(page: &Page) -> Result<String> {
     models_section(&mut h, page)?;
     fees_section(&mut h, page)?;
     forecast_section(&mut h, page)?;
+    super::showback::section(&mut h, page)?;
     inputs_section(&mut h, page);
     h.push_str("</body>\n</html>\n");
     Ok(h)
