@@ -531,18 +531,22 @@ fn focus_bills_each_grain_once_and_names_the_statement() {
     // The statement alone: every logged row is billed by it and names it.
     let dir = tempfile::tempdir().unwrap();
     let focus = dir.path().join("focus.csv");
-    let mut c = spendrecon();
-    c.current_dir(root())
-        .args(["reconcile", "-q", "--rates"])
-        .arg(g("rates"))
-        .arg("--logs")
-        .arg(g("logs.jsonl"))
-        .arg("--invoices")
-        .arg(g("monthly_statement.csv"))
-        .arg("--focus")
-        .arg(&focus);
-    c.output().unwrap();
-    let (total, ids) = billed(dir.path());
+    let run = |bills: &[&str]| {
+        let mut c = spendrecon();
+        c.current_dir(root())
+            .args(["reconcile", "-q", "--rates"])
+            .arg(g("rates"))
+            .arg("--logs")
+            .arg(g("logs.jsonl"))
+            .arg("--focus")
+            .arg(&focus);
+        for b in bills {
+            c.arg("--invoices").arg(g(b));
+        }
+        c.output().unwrap();
+        billed(dir.path())
+    };
+    let (total, ids) = run(&["monthly_statement.csv"]);
     assert_eq!(total.normalize().to_string(), "2.99");
     assert!(
         !ids.is_empty() && ids.iter().all(|i| i == "INV-2025-10-0042"),
@@ -551,20 +555,7 @@ fn focus_bills_each_grain_once_and_names_the_statement() {
 
     // Over the six day totals: the days bill their rows (2.98595375), the statement only the
     // rest (0.00404625) on a row of its own that names it.
-    let mut c = spendrecon();
-    c.current_dir(root())
-        .args(["reconcile", "-q", "--rates"])
-        .arg(g("rates"))
-        .arg("--logs")
-        .arg(g("logs.jsonl"))
-        .arg("--invoices")
-        .arg(g("monthly_statement.csv"))
-        .arg("--invoices")
-        .arg(g("openai_costs_daily.csv"))
-        .arg("--focus")
-        .arg(&focus);
-    c.output().unwrap();
-    let (total, ids) = billed(dir.path());
+    let (total, ids) = run(&["monthly_statement.csv", "openai_costs_daily.csv"]);
     assert_eq!(total.normalize().to_string(), "2.99");
     assert_eq!(
         ids.iter().filter(|i| *i == "INV-2025-10-0042").count(),
