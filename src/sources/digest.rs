@@ -21,25 +21,57 @@ pub(crate) struct FileDigest {
 /// Bytes are hashed in blocks this large; `stop` is looked at between blocks.
 const BLOCK: usize = 1 << 20;
 
+/// A regular file is mapped this much at a time: hashed straight from the page cache (no copy
+/// into a buffer, a third of the hash's cost when read), with resident memory bounded.
+const WINDOW: u64 = 8 << 20;
+
 /// Hashes the file at `path`. Returns `Ok(None)` when `stop` was raised on the way (the run is
 /// ending on an error: the digest would not be used).
 pub(crate) fn hash_file(path: &Path, stop: &AtomicBool) -> io::Result<Option<FileDigest>> {
+    hash_file_by(path, stop, WINDOW)
+}
+
+/// As [`hash_file`], mapping `window` bytes (a multiple of the page size) at a time.
+fn hash_file_by(path: &Path, stop: &AtomicBool, window: u64) -> io::Result<Option<FileDigest>> {
     let mut file = File::open(path)?;
+    let meta = file.metadata()?;
     let mut sha = Sha256::new();
-    let mut buf = vec![0u8; BLOCK];
     let mut size = 0u64;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Ok(None);
+    if meta.is_file() && meta.len() > 0 {
+        while size < meta.len() {
+            let len = window.min(meta.len() - size);
+            // SAFETY: read-only and private, as the log reader's own maps; a log file must not
+            // be truncated while it is read.
+            let map = unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(size)
+                    .len(len as usize)
+                    .map(&file)?
+            };
+            let _ = map.advise(memmap2::Advice::Sequential);
+            for block in map.chunks(BLOCK) {
+                if stop.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                sha.update(block);
+            }
+            size += len;
         }
-        let n = match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        sha.update(&buf[..n]);
-        size += n as u64;
+    } else {
+        let mut buf = vec![0u8; BLOCK];
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let n = match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            sha.update(&buf[..n]);
+            size += n as u64;
+        }
     }
     Ok(Some(FileDigest {
         path: path.display().to_string(),
@@ -94,5 +126,8 @@ mod tests {
         assert_eq!(d.size, body.len() as u64);
         assert_eq!(d.sha256, hash_bytes("x", &body).sha256);
         assert_eq!(hash_file(&p, &AtomicBool::new(true)).unwrap(), None);
+        // Mapped one block at a time: four windows, the last of 7 bytes.
+        let by_window = hash_file_by(&p, &AtomicBool::new(false), BLOCK as u64);
+        assert_eq!(by_window.unwrap().unwrap(), d);
     }
 }
