@@ -57,20 +57,12 @@ pub(crate) fn scan(out: &Out, report: &ScanReport) {
         eprintln!("note: {n}");
     }
     for f in &report.files {
-        eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}{}",
-            f.file,
-            f.read,
-            f.used,
-            f.out_of_range,
-            f.rejected,
-            skipped(f),
-            if f.read == 0 {
-                " (the file holds no rows: empty, or a header only)"
-            } else {
-                ""
-            }
-        );
+        let empty = if f.read == 0 {
+            " (the file holds no rows: empty, or a header only)"
+        } else {
+            ""
+        };
+        eprintln!("{}{empty}", file_counts(f));
     }
     for r in &report.rejections.first {
         eprintln!("  rejected {r}");
@@ -101,21 +93,26 @@ pub(crate) fn rejections(out: &Out, extra: &[Rejection]) {
     }
 }
 
+/// One input file's accounting, as every summary shows it.
+fn file_counts(f: &FileStats) -> String {
+    format!(
+        "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}",
+        f.file,
+        f.read,
+        f.used,
+        f.out_of_range,
+        f.rejected,
+        skipped(f)
+    )
+}
+
 /// Rows per invoice or ledger file.
 pub(crate) fn ledger_files(out: &Out, files: &[FileStats]) {
     if out.quiet {
         return;
     }
     for f in files {
-        eprintln!(
-            "{}: {} rows read, {} used, {} outside --from/--to, {} rejected{}",
-            f.file,
-            f.read,
-            f.used,
-            f.out_of_range,
-            f.rejected,
-            skipped(f)
-        );
+        eprintln!("{}", file_counts(f));
     }
 }
 
