@@ -13,6 +13,7 @@ pub mod delimited;
 pub(crate) mod digest;
 pub mod invoices;
 pub mod jsonl;
+pub(crate) mod json_scan;
 mod logset;
 pub(crate) mod parquet;
 pub mod record;
