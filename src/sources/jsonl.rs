@@ -153,6 +153,7 @@ impl<'a> JsonRecord<'a> {
             tenant: self.tenant,
             response_model: self.response_model,
             cost: first(self.cost, u.cost),
+            ts_ms: None,
         }
     }
 }

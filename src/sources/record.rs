@@ -47,6 +47,19 @@ pub(crate) enum Scalar<'a> {
     S(Cow<'a, str>),
 }
 
+impl Scalar<'_> {
+    /// The same value, owning its text (for values read from a decoded copy of the input).
+    pub(crate) fn into_owned(self) -> Scalar<'static> {
+        match self {
+            Scalar::U(n) => Scalar::U(n),
+            Scalar::I(n) => Scalar::I(n),
+            Scalar::F(f) => Scalar::F(f),
+            Scalar::B(b) => Scalar::B(b),
+            Scalar::S(s) => Scalar::S(Cow::Owned(s.into_owned())),
+        }
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -109,6 +122,8 @@ pub(crate) struct Fields<'a> {
     pub tenant: Option<Scalar<'a>>,
     pub response_model: Option<Scalar<'a>>,
     pub cost: Option<Scalar<'a>>,
+    /// The call's time already converted by a schema's timestamp form; wins over `ts`.
+    pub ts_ms: Option<i64>,
 }
 
 /// A contract field, resolved once per column header so tabular readers do no name matching per row.
@@ -533,7 +548,18 @@ fn status(v: &Option<Scalar>) -> Result<u16, RowError> {
     Ok(n as u16)
 }
 
-fn short(s: &str) -> String {
+/// Today's timestamp rule: RFC 3339 text, or epoch seconds/milliseconds told apart by size.
+pub(crate) fn auto_ts_ms(v: &Scalar) -> Result<i64, String> {
+    match v {
+        Scalar::S(s) => parse_ts_str(s),
+        Scalar::U(n) => epoch_to_ms(*n as f64),
+        Scalar::I(n) => epoch_to_ms(*n as f64),
+        Scalar::F(f) => epoch_to_ms(*f),
+        Scalar::B(_) => Err("expected a timestamp, found a boolean".into()),
+    }
+}
+
+pub(crate) fn short(s: &str) -> String {
     let mut out: String = s.chars().take(40).collect();
     if out.len() < s.len() {
         out.push_str("...");
@@ -551,15 +577,11 @@ impl<'a> Fields<'a> {
     /// `Fields` per row avoid copying the wide struct.
     #[inline]
     pub(crate) fn take_call(&mut self) -> Result<Call<'a>, RowError> {
-        let ts_ms = match &self.ts {
-            None => return Err(RowError::col("ts", "missing required field `ts`")),
-            Some(Scalar::S(s)) => parse_ts_str(s),
-            Some(Scalar::U(n)) => epoch_to_ms(*n as f64),
-            Some(Scalar::I(n)) => epoch_to_ms(*n as f64),
-            Some(Scalar::F(f)) => epoch_to_ms(*f),
-            Some(Scalar::B(_)) => Err("expected a timestamp, found a boolean".into()),
-        }
-        .map_err(|e| RowError::col("ts", e))?;
+        let ts_ms = match (self.ts_ms, &self.ts) {
+            (Some(ms), _) => ms,
+            (None, None) => return Err(RowError::col("ts", "missing required field `ts`")),
+            (None, Some(v)) => auto_ts_ms(v).map_err(|e| RowError::col("ts", e))?,
+        };
 
         let cached = match tokens(&self.cached_tokens, "cached_tokens")? {
             Some(n) => Some(n),
