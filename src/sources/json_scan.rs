@@ -69,6 +69,43 @@ impl<'a> Scan<'a> {
         Some(raw)
     }
 
+    /// A string value with any escapes decoded: borrowed when it has none, decoded by
+    /// `serde_json` when it has. `None` (declined) for a raw control character or bad UTF-8.
+    pub(crate) fn string_cow(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.i;
+        self.eat(b'"')?;
+        let mut at = self.i;
+        let mut escaped = false;
+        loop {
+            let end = string_end(self.b, at)?;
+            match self.b[end] {
+                b'"' => {
+                    at = end;
+                    break;
+                }
+                b'\\' => {
+                    escaped = true;
+                    at = end + 2;
+                    if at > self.b.len() {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        let inner = &self.b[self.i..at];
+        self.i = at + 1;
+        if !escaped {
+            return match std::str::from_utf8(inner) {
+                Ok(s) => Some(Cow::Borrowed(s)),
+                Err(_) => None,
+            };
+        }
+        serde_json::from_slice::<String>(&self.b[start..self.i])
+            .ok()
+            .map(Cow::Owned)
+    }
+
     /// A string value, as valid UTF-8.
     #[inline]
     pub(crate) fn string(&mut self) -> Option<&'a str> {

@@ -17,6 +17,7 @@ pub(crate) mod json_scan;
 mod logset;
 pub(crate) mod parquet;
 pub mod record;
+pub(crate) mod schema;
 pub(crate) mod rejects;
 pub(crate) mod sheet;
 pub(crate) mod timestamp;

@@ -10,6 +10,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::rows::MAX_HOSTS;
 use crate::sources::record::FieldId;
 
 /// The schema file as written. Every table refuses unknown keys, so a typo is an error with its
@@ -51,20 +52,22 @@ pub(crate) enum Records {
     Otlp,
 }
 
-/// One path, or several tried in order (the first present wins).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Paths {
-    One(Spanned<String>),
-    Many(Vec<Spanned<String>>),
-}
+/// One path (a string) or several tried in order (a list: the first present wins), with the
+/// span for messages.
+type Paths = Spanned<toml::Value>;
 
-impl Paths {
-    fn list(&self) -> Vec<&Spanned<String>> {
-        match self {
-            Paths::One(p) => vec![p],
-            Paths::Many(v) => v.iter().collect(),
-        }
+fn path_list(v: &Paths) -> Result<Vec<(String, std::ops::Range<usize>)>, String> {
+    let one = |x: &toml::Value| match x {
+        toml::Value::String(s) => Ok((s.clone(), v.span())),
+        other => Err(format!(
+            "a path must be a string or a list of strings, not {}",
+            other.type_str()
+        )),
+    };
+    match v.get_ref() {
+        toml::Value::Array(items) if items.is_empty() => Err("an empty list of paths".into()),
+        toml::Value::Array(items) => items.iter().map(one).collect(),
+        x => one(x).map(|p| vec![p]),
     }
 }
 
@@ -308,11 +311,18 @@ impl Mapping {
             )
         })?;
         let mut paths: Vec<MappedPath> = Vec::new();
-        let mut add = |p: &Spanned<String>, dest: Dest, rank: usize| -> Result<(), SchemaError> {
-            let text_ = p.get_ref().trim();
-            check_path(text_).map_err(|m| err(Some(p.span()), m))?;
-            if rank > 15 {
-                return Err(err(Some(p.span()), "more than 16 paths for one field".into()));
+        let mut add = |(p, span): (String, std::ops::Range<usize>),
+                       dest: Dest,
+                       rank: usize|
+         -> Result<(), SchemaError> {
+            let text_ = p.trim();
+            check_path(text_).map_err(|m| err(Some(span.clone()), m))?;
+            let most = if dest == Dest::Host { MAX_HOSTS } else { 16 };
+            if rank >= most {
+                return Err(err(
+                    Some(span),
+                    format!("more than {most} paths for one destination"),
+                ));
             }
             let leaf = Leaf {
                 dest,
@@ -328,7 +338,8 @@ impl Mapping {
             Ok(())
         };
         for (id, ps) in doc.fields.entries() {
-            for (rank, p) in ps.list().into_iter().enumerate() {
+            let list = path_list(ps).map_err(|m| err(Some(ps.span()), m))?;
+            for (rank, p) in list.into_iter().enumerate() {
                 add(p, Dest::Field(id), rank)?;
             }
         }
@@ -337,7 +348,9 @@ impl Mapping {
             (Dest::Host, &doc.gateway.hosts_from),
             (Dest::Failed, &doc.status.failed_when),
         ] {
-            for (rank, p) in ps.iter().flat_map(|p| p.list()).enumerate() {
+            let Some(ps) = ps else { continue };
+            let list = path_list(ps).map_err(|m| err(Some(ps.span()), m))?;
+            for (rank, p) in list.into_iter().enumerate() {
                 add(p, dest, rank)?;
             }
         }
@@ -492,11 +505,23 @@ impl Mapping {
                     )),
                 }
             }
-        } else if let Some(root) = &doc.schema.root {
-            return Err(err(
-                Some(root.span()),
-                "[schema] root applies to records = \"rows\" only".into(),
-            ));
+        } else {
+            if let Some(root) = &doc.schema.root {
+                return Err(err(
+                    Some(root.span()),
+                    "[schema] root applies to records = \"rows\" only".into(),
+                ));
+            }
+            // OTLP: a path is an attribute key or span field as written, dots and all.
+            for p in &paths {
+                nodes[0].keys.push((
+                    p.text.as_bytes().into(),
+                    Edge {
+                        leaves: p.leaves.clone(),
+                        child: None,
+                    },
+                ));
+            }
         }
         let token_fields = [
             FieldId::PromptTokens,

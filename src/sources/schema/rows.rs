@@ -1,0 +1,626 @@
+//! Reading records through a [`Mapping`]: the JSON key-tree scanner (one pass, strings borrowed,
+//! no value tree), its `serde_json` fallback for lines the scanner declines, the column maps of
+//! CSV and Parquet files, and [`Found::finish`], which applies the schema's conventions
+//! (timestamp form, gateway host, constants, status text) and hands on the §1 fields.
+
+use std::borrow::Cow;
+
+use chrono::{NaiveDateTime, TimeZone};
+
+use super::mapping::{Dest, Leaf, Mapping, TsForm};
+use crate::sources::json_scan::Scan;
+use crate::sources::record::{auto_ts_ms, short, FieldId, Fields, RowError, Scalar};
+use crate::sources::timestamp::parse_ts_str;
+
+const NONE: u8 = u8::MAX;
+/// Host paths a record keeps (`[gateway] hosts_from` holds at most this many).
+pub(crate) const MAX_HOSTS: usize = 4;
+
+/// What a record gave so far, each field with the rank of the path it came from.
+pub(crate) struct Found<'a> {
+    pub f: Fields<'a>,
+    ranks: [u8; 24],
+    end: Option<(u8, Scalar<'a>)>,
+    hosts: [Option<Scalar<'a>>; MAX_HOSTS],
+    failed: bool,
+}
+
+impl Default for Found<'_> {
+    fn default() -> Self {
+        Found {
+            f: Fields::default(),
+            ranks: [NONE; 24],
+            end: None,
+            hosts: Default::default(),
+            failed: false,
+        }
+    }
+}
+
+/// A present value that says yes: `true`, a non-zero number, or text other than empty, `0`,
+/// `false`, `no`.
+fn truthy(v: &Scalar) -> bool {
+    match v {
+        Scalar::B(b) => *b,
+        Scalar::U(n) => *n != 0,
+        Scalar::I(n) => *n != 0,
+        Scalar::F(f) => *f != 0.0,
+        Scalar::S(s) => {
+            let t = s.trim();
+            !(t.is_empty()
+                || t == "0"
+                || t.eq_ignore_ascii_case("false")
+                || t.eq_ignore_ascii_case("no"))
+        }
+    }
+}
+
+impl<'a> Found<'a> {
+    /// Gives `v` to each destination of a path; a field keeps the value of its best-ranked path.
+    /// Empty text counts as absent, as an empty CSV cell does.
+    #[inline]
+    pub(crate) fn put(&mut self, leaves: &[Leaf], v: Scalar<'a>) {
+        if matches!(&v, Scalar::S(s) if s.is_empty()) {
+            return;
+        }
+        for leaf in leaves {
+            match leaf.dest {
+                Dest::Field(id) => {
+                    let r = &mut self.ranks[id as usize];
+                    if leaf.rank < *r {
+                        *r = leaf.rank;
+                        *self.f.slot(id) = Some(v.clone());
+                    }
+                }
+                Dest::End => {
+                    if self.end.as_ref().is_none_or(|(r, _)| leaf.rank < *r) {
+                        self.end = Some((leaf.rank, v.clone()));
+                    }
+                }
+                Dest::Host => {
+                    if let Some(h) = self.hosts.get_mut(leaf.rank as usize) {
+                        *h = Some(v.clone());
+                    }
+                }
+                Dest::Failed => self.failed |= truthy(&v),
+            }
+        }
+    }
+
+    fn has(&self, id: FieldId) -> bool {
+        self.ranks[id as usize] != NONE
+    }
+
+    /// Applies the schema's conventions. `Ok(None)`: the record carries no token count at all,
+    /// so it is not an LLM call (an HTTP span, a tool call) and is skipped, not rejected.
+    pub(crate) fn finish<'m: 'a>(
+        mut self,
+        m: &'m Mapping,
+    ) -> Result<Option<Fields<'a>>, RowError> {
+        if !m.token_fields.iter().any(|&id| self.has(id)) {
+            return Ok(None);
+        }
+        // The gateway: a known host first (an OpenAI SDK pointed at a gateway reports
+        // `openai` as its provider), then the provider as written, then the constant.
+        for h in self.hosts.iter().flatten() {
+            if let Scalar::S(s) = h {
+                if let Some(g) = m.gateway_of_host(s) {
+                    self.f.provider = Some(Scalar::S(Cow::Borrowed(g)));
+                    self.ranks[FieldId::Provider as usize] = 0;
+                    break;
+                }
+            }
+        }
+        for (id, v) in &m.constants {
+            if !self.has(*id) {
+                *self.f.slot(*id) = Some(Scalar::S(Cow::Borrowed(v)));
+            }
+        }
+        if let Some(ts) = &self.f.ts {
+            if m.ts_form != TsForm::Auto || self.end.is_some() {
+                let ns = ts_ns(ts, m).map_err(|e| RowError::new(Some("ts"), e))?;
+                self.f.ts_ms = Some(ns.div_euclid(1_000_000) as i64);
+                if let (Some((_, end)), None) = (&self.end, &self.f.latency_ms) {
+                    let end = ts_ns(end, m).map_err(|e| RowError::new(Some("latency_ms"), e))?;
+                    if end >= ns {
+                        self.f.latency_ms = Some(Scalar::F((end - ns) as f64 / 1e6));
+                    }
+                }
+            }
+        }
+        if let Some(Scalar::S(s)) = &self.f.status {
+            if s.trim().parse::<u64>().is_err() {
+                match m.status_of_text(s) {
+                    Some(code) => self.f.status = Some(Scalar::U(code as u64)),
+                    None => {
+                        return Err(RowError::new(
+                            Some("status"),
+                            format!(
+                                "status `{}` is neither an HTTP status nor a [status] text of schema `{}`",
+                                short(s),
+                                m.name
+                            ),
+                        ))
+                    }
+                }
+            }
+        }
+        if self.failed {
+            let ok = match &self.f.status {
+                None => true,
+                Some(Scalar::U(n)) => (200..300).contains(n),
+                Some(Scalar::S(s)) => s.trim().starts_with('2'),
+                Some(_) => false,
+            };
+            if ok {
+                self.f.status = Some(Scalar::U(500));
+            }
+        }
+        Ok(Some(self.f))
+    }
+}
+
+/// A timestamp in the schema's form, as nanoseconds since the epoch.
+fn ts_ns(v: &Scalar, m: &Mapping) -> Result<i128, String> {
+    const NS: i128 = 1_000_000_000;
+    let int = |v: &Scalar| -> Result<Option<u64>, String> {
+        Ok(match v {
+            Scalar::U(n) => Some(*n),
+            Scalar::I(n) if *n < 0 => return Err(format!("negative epoch timestamp {n}")),
+            Scalar::I(n) => Some(*n as u64),
+            Scalar::S(s) => s.trim().parse::<u64>().ok(),
+            _ => None,
+        })
+    };
+    let float = |v: &Scalar| -> Result<f64, String> {
+        let f = match v {
+            Scalar::U(n) => *n as f64,
+            Scalar::I(n) => *n as f64,
+            Scalar::F(f) => *f,
+            Scalar::S(s) => s
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{}` is not an epoch number", short(s)))?,
+            Scalar::B(_) => return Err("expected a timestamp, found a boolean".into()),
+        };
+        if !f.is_finite() || f < 0.0 {
+            return Err(format!("epoch timestamp {f} is negative or not a number"));
+        }
+        Ok(f)
+    };
+    // Up to the year 5138, as for every other timestamp the tool reads.
+    let bounded = |ns: i128| -> Result<i128, String> {
+        if ns <= 0 {
+            Err("timestamp is 0 or before 1970 (unset?)".into())
+        } else if ns >= 100_000_000_000_000 * 1_000_000 {
+            Err("timestamp is after the year 5138".into())
+        } else {
+            Ok(ns)
+        }
+    };
+    match m.ts_form {
+        TsForm::Auto => Ok(auto_ts_ms(v)? as i128 * 1_000_000),
+        TsForm::Rfc3339 => match v {
+            Scalar::S(s) => Ok(parse_ts_str(s)? as i128 * 1_000_000),
+            _ => Err("expected RFC 3339 text".into()),
+        },
+        TsForm::EpochNs => match int(v)? {
+            Some(n) if n > i64::MAX as u64 => Err(format!(
+                "epoch nanoseconds {n} are past the year 2262 (the 64-bit limit)"
+            )),
+            Some(n) => bounded(n as i128),
+            None => Err("expected integer epoch nanoseconds".into()),
+        },
+        TsForm::EpochUs => match int(v)? {
+            Some(n) => bounded(n as i128 * 1_000),
+            None => bounded(float(v)?.round() as i128 * 1_000),
+        },
+        TsForm::EpochMs => match int(v)? {
+            Some(n) => bounded(n as i128 * 1_000_000),
+            None => bounded((float(v)? * 1e3).round() as i128 * 1_000),
+        },
+        TsForm::EpochS => match int(v)? {
+            Some(n) => bounded(n as i128 * NS),
+            // Fractions of a second to the millisecond, as the auto form reads them.
+            None => bounded((float(v)? * 1e3).round() as i128 * 1_000_000),
+        },
+        TsForm::Naive => match v {
+            Scalar::S(s) => naive_ns(s.trim(), m),
+            _ => Err("expected a date and time as text".into()),
+        },
+    }
+}
+
+/// `2026-04-28 13:05:22.123` (or with `T`) read in the schema's zone; text with an offset or
+/// `Z` keeps its own.
+fn naive_ns(s: &str, m: &Mapping) -> Result<i128, String> {
+    let parsed = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f"));
+    match parsed {
+        Ok(t) => {
+            let at = m.zone.from_local_datetime(&t).earliest().ok_or_else(|| {
+                format!(
+                    "`{}` does not exist in {} (a daylight-saving gap)",
+                    short(s),
+                    m.zone
+                )
+            })?;
+            let ns = at.timestamp() as i128 * 1_000_000_000 + at.timestamp_subsec_nanos() as i128;
+            Ok(ns)
+        }
+        Err(_) => Ok(parse_ts_str(s)? as i128 * 1_000_000),
+    }
+}
+
+/// Reads one JSON line through the mapping: `Ok(None)` for a record that is not a call.
+pub(crate) fn parse_line<'a>(line: &'a [u8], m: &'a Mapping) -> Result<Option<Fields<'a>>, RowError> {
+    let mut found = Found::default();
+    let mut s = Scan::new(line);
+    s.ws();
+    let fast = object(&mut s, m, 0, &mut found, |v| v, 0).and_then(|()| {
+        s.ws();
+        (s.i == s.b.len()).then_some(())
+    });
+    if fast.is_none() {
+        found = Found::default();
+        let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
+            let what = if e.is_eof() {
+                "line is cut short"
+            } else {
+                "not a valid JSON object"
+            };
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            RowError::new(None, format!("{what}: {msg} (at character {})", e.column()))
+        })?;
+        let serde_json::Value::Object(map) = &value else {
+            return Err(RowError::new(None, "not a JSON object"));
+        };
+        walk(map, m, 0, &mut found);
+    }
+    found.finish(m)
+}
+
+/// One object level of the key tree. `own` turns a scalar read from `s` into one that lives as
+/// long as the record (the identity, or a copy for text decoded out of a JSON string).
+pub(crate) fn object<'b, 'a>(
+    s: &mut Scan<'b>,
+    m: &Mapping,
+    node: usize,
+    out: &mut Found<'a>,
+    own: fn(Scalar<'b>) -> Scalar<'a>,
+    depth: u8,
+) -> Option<()> {
+    if depth > 32 {
+        return None;
+    }
+    s.eat(b'{')?;
+    s.ws();
+    if s.eat(b'}').is_some() {
+        return Some(());
+    }
+    loop {
+        let key = s.raw_string()?;
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        match m.nodes[node].find(key) {
+            None => s.skip(depth)?,
+            Some(edge) => match (*s.b.get(s.i)?, edge.child) {
+                (b'{', Some(child)) => object(s, m, child as usize, out, own, depth + 1)?,
+                (b'"', child) => {
+                    let text = s.string_cow()?;
+                    if let Some(child) = child {
+                        // A string holding JSON text (LiteLLM's `metadata`): read inside it.
+                        let mut inner = Scan::new(text.as_bytes());
+                        inner.ws();
+                        let _ = object(
+                            &mut inner,
+                            m,
+                            child as usize,
+                            out,
+                            Scalar::into_owned,
+                            depth + 1,
+                        );
+                    }
+                    if !edge.leaves.is_empty() {
+                        let v = match text {
+                            Cow::Borrowed(t) => own(Scalar::S(Cow::Borrowed(t))),
+                            Cow::Owned(t) => Scalar::S(Cow::Owned(t)),
+                        };
+                        out.put(&edge.leaves, v);
+                    }
+                }
+                _ if edge.leaves.is_empty() => s.skip(depth)?,
+                (b'{' | b'[', None) => s.skip(depth)?,
+                _ => {
+                    if let Some(v) = s.scalar()? {
+                        out.put(&edge.leaves, own(v));
+                    }
+                }
+            },
+        }
+        s.ws();
+        match s.b.get(s.i)? {
+            b',' => {
+                s.i += 1;
+                s.ws();
+            }
+            b'}' => {
+                s.i += 1;
+                return Some(());
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The fallback: the same walk over a parsed `serde_json` value.
+fn walk<'a>(
+    map: &serde_json::Map<String, serde_json::Value>,
+    m: &Mapping,
+    node: usize,
+    out: &mut Found<'a>,
+) {
+    use serde_json::Value;
+    for (k, v) in map {
+        let Some(edge) = m.nodes[node].find(k.as_bytes()) else {
+            continue;
+        };
+        match (v, edge.child) {
+            (Value::Object(inner), Some(child)) => walk(inner, m, child as usize, out),
+            (Value::String(text), child) => {
+                if let Some(child) = child {
+                    if let Ok(Value::Object(inner)) = serde_json::from_str::<Value>(text) {
+                        walk(&inner, m, child as usize, out);
+                    }
+                }
+                out.put(&edge.leaves, Scalar::S(Cow::Owned(text.clone())));
+            }
+            (Value::Bool(b), _) => out.put(&edge.leaves, Scalar::B(*b)),
+            (Value::Number(n), _) => {
+                let v = if let Some(u) = n.as_u64() {
+                    Scalar::U(u)
+                } else if let Some(i) = n.as_i64() {
+                    Scalar::I(i)
+                } else {
+                    Scalar::F(n.as_f64().unwrap_or(f64::NAN))
+                };
+                out.put(&edge.leaves, v);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What one column of a CSV or Parquet file feeds.
+#[derive(Debug, Clone)]
+pub(crate) enum ColumnUse {
+    /// Not read.
+    Skip,
+    /// A value for these destinations.
+    Value(Vec<Leaf>),
+    /// JSON text read through the key tree from this node (and, when the column is also
+    /// mapped whole, a value too).
+    Json(u32, Vec<Leaf>),
+}
+
+/// The columns of a header, resolved against the mapping once per file. A path matches a column
+/// of its whole dotted name, else its first key names a column of JSON text. Names match
+/// without regard to case or surrounding spaces.
+pub(crate) fn columns(m: &Mapping, names: &[&str]) -> Result<Vec<ColumnUse>, String> {
+    let norm: Vec<String> = names.iter().map(|n| n.trim().to_ascii_lowercase()).collect();
+    let mut uses = vec![ColumnUse::Skip; names.len()];
+    let mut missing = Vec::new();
+    for p in &m.paths {
+        let whole = p.text.to_ascii_lowercase();
+        if let Some(k) = norm.iter().position(|n| *n == whole) {
+            match &mut uses[k] {
+                ColumnUse::Skip => uses[k] = ColumnUse::Value(p.leaves.clone()),
+                ColumnUse::Value(l) | ColumnUse::Json(_, l) => l.extend(p.leaves.iter().copied()),
+            }
+            continue;
+        }
+        let first = p.text.split('.').next().unwrap_or("");
+        let first_l = first.to_ascii_lowercase();
+        let node = m.nodes[0].find(first.as_bytes()).and_then(|e| e.child);
+        match (norm.iter().position(|n| *n == first_l), node) {
+            (Some(k), Some(node)) if p.text.contains('.') => match &mut uses[k] {
+                ColumnUse::Skip => uses[k] = ColumnUse::Json(node, Vec::new()),
+                ColumnUse::Value(l) => uses[k] = ColumnUse::Json(node, std::mem::take(l)),
+                ColumnUse::Json(..) => {}
+            },
+            _ => missing.push(p),
+        }
+    }
+    // A required field with no column and no constant: the file cannot be read this way.
+    let required = [
+        (&[FieldId::Ts][..], "ts"),
+        (&[FieldId::Model][..], "model"),
+        (&[FieldId::PromptTokens, FieldId::InputTokens][..], "prompt_tokens"),
+        (
+            &[FieldId::CompletionTokens, FieldId::OutputTokens][..],
+            "completion_tokens",
+        ),
+    ];
+    let feeds = |u: &ColumnUse, id: FieldId| match u {
+        ColumnUse::Skip => false,
+        ColumnUse::Json(..) => true,
+        ColumnUse::Value(l) => l.iter().any(|l| l.dest == Dest::Field(id)),
+    };
+    let mut lacking = Vec::new();
+    for (ids, name) in required {
+        let by_column = uses.iter().any(|u| ids.iter().any(|&id| feeds(u, id)));
+        let by_constant = m.constants.iter().any(|(c, _)| ids.contains(c));
+        if !by_column && !by_constant {
+            let wanted: Vec<&str> = missing
+                .iter()
+                .filter(|p| {
+                    p.leaves
+                        .iter()
+                        .any(|l| ids.iter().any(|&id| l.dest == Dest::Field(id)))
+                })
+                .map(|p| p.text.as_str())
+                .collect();
+            lacking.push(format!("{name} (schema `{}` reads it from {})", m.name, wanted.join(" or ")));
+        }
+    }
+    if !lacking.is_empty() {
+        return Err(format!(
+            "header lacks the column(s) for {}; found: {}",
+            lacking.join(", "),
+            names.join(",")
+        ));
+    }
+    Ok(uses)
+}
+
+/// Gives one cell (text) to the record: a value, or JSON text read through the key tree.
+#[inline]
+pub(crate) fn put_cell<'a>(m: &Mapping, u: &ColumnUse, text: &'a str, out: &mut Found<'a>) {
+    match u {
+        ColumnUse::Skip => {}
+        ColumnUse::Value(l) => out.put(l, Scalar::S(Cow::Borrowed(text))),
+        ColumnUse::Json(node, l) => {
+            let mut s = Scan::new(text.as_bytes());
+            s.ws();
+            if object(&mut s, m, *node as usize, out, |v| v, 0).is_none() {
+                // Declined (escapes in keys, odd numbers): the slow walk, or nothing if it is
+                // not JSON at all (a free-text metadata cell).
+                if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(text) {
+                    walk(&map, m, *node as usize, out);
+                }
+            }
+            if !l.is_empty() {
+                out.put(l, Scalar::S(Cow::Borrowed(text)));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn mapping(text: &str) -> Mapping {
+        Mapping::parse(Path::new("t.toml"), text, "t").unwrap()
+    }
+
+    const LITE: &str = r#"
+[fields]
+ts = "startTime"
+model = "model"
+provider = "custom_llm_provider"
+prompt_tokens = "prompt_tokens"
+completion_tokens = "completion_tokens"
+cached_tokens = "metadata.usage_object.prompt_tokens_details.cached_tokens"
+tenant = ["metadata.user_api_key_team_alias", "team_id"]
+status = "status"
+cost = "spend"
+[timestamp]
+form = "naive"
+end = "endTime"
+[gateway]
+hosts_from = ["api_base"]
+[status]
+text = { success = 200, failure = 500 }
+"#;
+
+    #[test]
+    fn json_rows_read_nested_paths_text_and_hosts() {
+        let m = mapping(LITE);
+        let line = br#"{"request_id":"r1","startTime":"2026-04-28 13:05:22.123","endTime":"2026-04-28 13:05:23.623","model":"gpt-5","custom_llm_provider":"openai","api_base":"https://api.ominigate.ai/v1","prompt_tokens":100,"completion_tokens":7,"spend":0.0012,"team_id":"t9","status":"success","metadata":"{\"usage_object\":{\"prompt_tokens_details\":{\"cached_tokens\":40}},\"user_api_key_team_alias\":\"search\"}"}"#;
+        let f = parse_line(line, &m).unwrap().unwrap();
+        let c = f.into_call().unwrap();
+        assert_eq!(c.provider, "ominigate");
+        assert_eq!(c.usage.prompt, 100);
+        assert_eq!(c.usage.cached, 40);
+        assert_eq!(c.tenant.as_deref(), Some("search"));
+        assert_eq!(c.status, 200);
+        assert_eq!(c.latency_ms, Some(1500.0));
+        assert_eq!(c.ts_ms, 1777381522123);
+        assert_eq!(c.cost.unwrap().to_string(), "0.0012");
+    }
+
+    #[test]
+    fn the_fallback_reads_what_the_scanner_declines() {
+        let m = mapping(LITE);
+        // A key with an escape declines the scanner; serde_json reads it the same way.
+        let line = br#"{"startTime":"2026-04-28 13:05:22","model":"gpt-\u0035","custom_llm_provider":"OpenRouter","prompt_tokens":100,"completion_tokens":7,"status":"failure","k\u0065y":1,"metadata":{"user_api_key_team_alias":"x"}}"#;
+        let c = parse_line(line, &m).unwrap().unwrap().into_call().unwrap();
+        assert_eq!(c.model, "gpt-5");
+        assert_eq!(c.provider, "openrouter");
+        assert_eq!(c.status, 500);
+        assert_eq!(c.tenant.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn records_without_tokens_are_skipped_and_bad_ones_rejected() {
+        let m = mapping(LITE);
+        assert!(parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m"}"#, &m)
+            .unwrap()
+            .is_none());
+        let e = parse_line(br#"{"startTime":"yesterday","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1}"#, &m).unwrap_err();
+        assert_eq!(e.column, Some("ts"));
+        let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1,"status":"pending"}"#, &m).unwrap_err();
+        assert!(e.reason.contains("pending"), "{}", e.reason);
+        let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":"12x","completion_tokens":1}"#, &m)
+            .unwrap()
+            .unwrap()
+            .into_call()
+            .unwrap_err();
+        assert_eq!(e.column, Some("prompt_tokens"));
+        assert!(parse_line(br#"{"startTime":"#, &m).unwrap_err().reason.contains("cut short"));
+    }
+
+    #[test]
+    fn timestamp_forms() {
+        let at = |form: &str, v: Scalar| {
+            let m = mapping(&format!(
+                "[fields]\nts=\"t\"\nmodel=\"m\"\nprovider=\"p\"\nprompt_tokens=\"a\"\ncompletion_tokens=\"b\"\n[timestamp]\nform=\"{form}\"\nzone=\"Europe/Berlin\"\n"
+            ));
+            ts_ns(&v, &m)
+        };
+        let s = |t: &str| Scalar::S(Cow::Owned(t.to_string()));
+        let want = 1_777_381_522_123_000_000i128;
+        assert_eq!(at("epoch_ns", s("1777381522123000000")), Ok(want));
+        assert_eq!(at("epoch_us", Scalar::U(1_777_381_522_123_000)), Ok(want));
+        assert_eq!(at("epoch_ms", Scalar::U(1_777_381_522_123)), Ok(want));
+        assert_eq!(at("epoch_s", Scalar::F(1_777_381_522.123)), Ok(want));
+        assert_eq!(at("rfc3339", s("2026-04-28T13:05:22.123Z")), Ok(want));
+        // Berlin is UTC+2 in April.
+        assert_eq!(at("naive", s("2026-04-28 15:05:22.123")), Ok(want));
+        assert_eq!(at("naive", s("2026-04-28T13:05:22.123Z")), Ok(want));
+        assert!(at("epoch_ns", s("9300000000000000000"))
+            .unwrap_err()
+            .contains("2262"));
+        assert!(at("epoch_ns", Scalar::U(0)).is_err());
+        assert!(at("naive", s("2026-03-29 02:30:00")).unwrap_err().contains("gap"));
+        assert!(at("rfc3339", Scalar::U(5)).is_err());
+    }
+
+    #[test]
+    fn columns_resolve_whole_names_then_json_text() {
+        let m = mapping(LITE);
+        let names = [
+            "request_id", "startTime", "endTime", "model", "custom_llm_provider", "api_base",
+            "prompt_tokens", "completion_tokens", "spend", "team_id", "status", "metadata",
+        ];
+        let uses = columns(&m, &names).unwrap();
+        assert!(matches!(uses[0], ColumnUse::Skip));
+        assert!(matches!(uses[11], ColumnUse::Json(..)));
+        let mut found = Found::default();
+        let cells = [
+            "r1", "2026-04-28 13:05:22", "", "gpt-5", "openrouter", "", "100", "7", "0.5",
+            "t9", "success", r#"{"usage_object":{"prompt_tokens_details":{"cached_tokens":40}}}"#,
+        ];
+        for (u, c) in uses.iter().zip(cells) {
+            put_cell(&m, u, c, &mut found);
+        }
+        let c = found.finish(&m).unwrap().unwrap().into_call().unwrap();
+        assert_eq!((c.usage.cached, c.tenant.as_deref()), (40, Some("t9")));
+        let e = columns(&m, &["startTime", "model"]).unwrap_err();
+        assert!(e.contains("prompt_tokens"), "{e}");
+    }
+}
