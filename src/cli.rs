@@ -59,6 +59,23 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RatesCommand,
     },
+    /// Log schemas (--schema): print a built-in one as a schema file to start from
+    Schema {
+        #[command(subcommand)]
+        command: SchemaCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SchemaCommand {
+    /// Print a built-in schema (spendrecon, otel, litellm, openrouter, langfuse) as a schema
+    /// file on stdout: `spendrecon schema show otel > my-otel.toml`
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+    /// The built-in schemas, one a line
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -286,6 +303,10 @@ pub(crate) struct LogArgs {
     /// Worker threads for parsing (default: all cores)
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// How the log records are shaped: spendrecon (default), otel, litellm, openrouter,
+    /// langfuse, or a schema file (TOML; `spendrecon schema show NAME` prints one to start from)
+    #[arg(long, value_name = "NAME|FILE")]
+    pub schema: Option<String>,
 }
 
 /// `--focus`, on the commands that price usage against bills.

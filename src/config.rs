@@ -36,6 +36,7 @@ const KEYS: &[(&str, bool)] = &[
     ("threads", false),
     ("quiet", false),
     ("strict", false),
+    ("schema", true),
 ];
 
 /// The file's settings: option long name → values (one, or several for a list).
@@ -113,7 +114,9 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Config> {
                     other.type_str()
                 ),
             };
-            out.push(if is_path && Path::new(&s).is_relative() {
+            // A built-in schema's name is not a path.
+            let builtin = name == "schema" && crate::sources::schema::builtin_text(&s).is_some();
+            out.push(if is_path && !builtin && Path::new(&s).is_relative() {
                 base.join(&s).display().to_string()
             } else {
                 s

@@ -26,6 +26,7 @@ use crate::pricing::{self as rate_table, RateTable};
 use crate::reconcile::{self, Inputs, Reconciliation};
 use crate::showback::{self, FromLogs, Grain, GroupBy, Showback};
 use crate::sources::digest::{hash_bytes, hash_path};
+use crate::sources::schema::Schema;
 use crate::sources::{mask_secrets, sheet, LogSet};
 
 /// One run's resolved options.
@@ -63,6 +64,10 @@ impl Context {
                 progress: !common.quiet,
                 hash: common.out.is_some(),
                 digests: OnceCell::new(),
+                schema: match &logs.schema {
+                    None => Schema::Native,
+                    Some(spec) => Schema::resolve(spec)?,
+                },
             },
             period: Period {
                 from: logs.from,

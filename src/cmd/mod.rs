@@ -11,13 +11,14 @@ mod rates;
 mod reconcile;
 mod report;
 mod rollout;
+mod schema;
 mod shadow;
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command, RatesCommand};
+use crate::cli::{Cli, Command, RatesCommand, SchemaCommand};
 
 /// Parses the command line (with `spendrecon.toml`'s defaults), runs the command, and turns its
 /// outcome into the exit status: 0 reconciled, 1 flagged, 2 bad input or usage.
@@ -53,6 +54,12 @@ pub fn run() -> ExitCode {
         Command::Rates {
             command: RatesCommand::ImportLitellm(args),
         } => rates::import_litellm(&args),
+        Command::Schema {
+            command: SchemaCommand::Show { name },
+        } => schema::show(&name),
+        Command::Schema {
+            command: SchemaCommand::List,
+        } => schema::list(),
     };
     match result {
         Ok(o) => o.into(),

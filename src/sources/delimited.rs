@@ -2,9 +2,12 @@
 //! each record is mapped onto [`Fields`] through a column map resolved once per file.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::domain::Call;
 use crate::sources::record::{FieldId, FieldSet, Fields, RowError, Scalar};
+use crate::sources::schema::rows::{self, ColumnUse, Found};
+use crate::sources::schema::Mapping;
 
 /// Which contract field each column feeds; resolved from the header.
 #[derive(Debug, Clone)]
@@ -14,14 +17,36 @@ pub struct CsvLayout {
     pub primary: Vec<bool>,
     /// Physical lines the header took (usually 1).
     pub header_lines: u64,
+    /// A schema's mapping and what each column feeds, when `--schema` maps the columns.
+    pub(crate) mapped: Option<(Arc<Mapping>, Vec<ColumnUse>)>,
 }
 
 impl CsvLayout {
+    /// The layout of docs/formats.md §1 columns.
     pub fn from_header(
         names: &[&str],
         header_lines: u64,
         needed: FieldSet,
     ) -> Result<CsvLayout, String> {
+        Self::from_header_with(names, header_lines, needed, None)
+    }
+
+    /// The layout under a schema: its column map when it maps rows, else §1's.
+    pub(crate) fn from_header_with(
+        names: &[&str],
+        header_lines: u64,
+        needed: FieldSet,
+        schema: Option<&Arc<Mapping>>,
+    ) -> Result<CsvLayout, String> {
+        if let Some(m) = schema {
+            let uses = rows::columns(m, names)?;
+            return Ok(CsvLayout {
+                columns: vec![None; names.len()],
+                primary: vec![false; names.len()],
+                header_lines,
+                mapped: Some((Arc::clone(m), uses)),
+            });
+        }
         let mut columns: Vec<Option<FieldId>> =
             names.iter().map(|n| FieldId::from_name(n)).collect();
         // The contract's own name wins over an alias or a dotted `usage.*` twin when both hold
@@ -64,22 +89,78 @@ impl CsvLayout {
             columns,
             primary,
             header_lines,
+            mapped: None,
         })
     }
 }
 
-/// Maps one record onto a call.
+/// Maps one record onto a call (`None`: a schema's record that is not a call).
 pub fn parse_record<'r>(
-    layout: &CsvLayout,
+    layout: &'r CsvLayout,
     rec: &'r csv::ByteRecord,
-) -> Result<Call<'r>, RowError> {
-    parse_cells(layout, rec.iter())
+) -> Result<Option<Call<'r>>, RowError> {
+    match &layout.mapped {
+        Some((m, uses)) => parse_mapped(m, uses, rec.iter()),
+        None => parse_cells(layout, rec.iter()).map(Some),
+    }
 }
 
 /// Cells of one unquoted line split at commas: the fast path for the (usual) chunk that holds no
 /// quote character at all, where a comma is always a separator.
-pub fn parse_plain_line<'r>(layout: &CsvLayout, line: &'r [u8]) -> Result<Call<'r>, RowError> {
-    parse_cells(layout, Commas { rest: Some(line) })
+pub fn parse_plain_line<'r>(
+    layout: &'r CsvLayout,
+    line: &'r [u8],
+) -> Result<Option<Call<'r>>, RowError> {
+    let cells = Commas { rest: Some(line) };
+    match &layout.mapped {
+        Some((m, uses)) => parse_mapped(m, uses, cells),
+        None => parse_cells(layout, cells).map(Some),
+    }
+}
+
+/// One record through a schema's column map.
+fn parse_mapped<'r>(
+    m: &'r Mapping,
+    uses: &'r [ColumnUse],
+    cells: impl Iterator<Item = &'r [u8]>,
+) -> Result<Option<Call<'r>>, RowError> {
+    let mut found = Found::default();
+    let mut n = 0;
+    let mut bad_text = None;
+    for cell in cells {
+        let k = n;
+        n += 1;
+        let cell = if k == 0 { strip_boms(cell) } else { cell };
+        let Some(u) = uses.get(k) else { continue };
+        if cell.is_empty() || matches!(u, ColumnUse::Skip) {
+            continue;
+        }
+        match std::str::from_utf8(cell) {
+            Ok(t) => rows::put_cell(m, u, t, &mut found),
+            Err(_) => {
+                bad_text.get_or_insert(RowError::new(
+                    None,
+                    format!(
+                        "column {}: not valid UTF-8 (Latin-1 or binary bytes?)",
+                        k + 1
+                    ),
+                ));
+            }
+        }
+    }
+    if n != uses.len() {
+        return Err(RowError::new(
+            None,
+            format!("expected {} fields as in the header, found {n}", uses.len()),
+        ));
+    }
+    if let Some(e) = bad_text {
+        return Err(e);
+    }
+    match found.finish(m)? {
+        None => Ok(None),
+        Some(f) => f.into_call().map(Some),
+    }
 }
 
 /// The first comma, eight bytes at a time (SWAR): cells are short, where a vector search costs

@@ -15,6 +15,16 @@ pub(crate) enum Format {
     Parquet,
 }
 
+impl Format {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "JSON lines",
+            Format::Csv => "CSV",
+            Format::Parquet => "Parquet",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct LogFile {
     pub path: PathBuf,

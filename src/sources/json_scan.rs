@@ -118,7 +118,6 @@ impl<'a> Scan<'a> {
         }
     }
 
-
     /// A scalar value; `Some(None)` for `null`.
     pub(crate) fn scalar(&mut self) -> Option<Option<Scalar<'a>>> {
         match *self.b.get(self.i)? {

@@ -194,9 +194,9 @@ pub fn parse_line_serde(line: &[u8], needed: FieldSet) -> Result<Call<'_>, RowEr
 mod fast {
     use std::ops::{Deref, DerefMut};
 
-    use crate::sources::json_scan::Scan;
     #[cfg(test)]
     pub(super) use crate::sources::json_scan::string_end;
+    use crate::sources::json_scan::Scan;
     use crate::sources::record::{FieldId, FieldSet, Fields};
 
     /// The shared scanner plus the fields this command reads.
@@ -420,7 +420,6 @@ mod fast {
             }
             self.object(f, key_of, depth + 1)
         }
-
     }
 }
 

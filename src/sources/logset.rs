@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::digest::FileDigest;
 use super::record::FieldSet;
+use super::schema::Schema;
 use super::{discover, scan, CallSink, InputError, ScanOptions, ScanReport};
 
 /// `--logs` paths with the options that say how to read them.
@@ -24,6 +25,8 @@ pub(crate) struct LogSet {
     pub hash: bool,
     /// The files' digests, from the first read that hashed them (a second pass needs none).
     pub digests: OnceCell<Vec<FileDigest>>,
+    /// How the records are shaped (`--schema`).
+    pub schema: Schema,
 }
 
 impl LogSet {
@@ -44,6 +47,7 @@ impl LogSet {
             strict: self.strict,
             progress: self.progress,
             hash: self.hash && self.digests.get().is_none(),
+            schema: self.schema.clone(),
             ..Default::default()
         };
         if let Some(n) = self.threads {

@@ -12,13 +12,13 @@
 pub mod delimited;
 pub(crate) mod digest;
 pub mod invoices;
-pub mod jsonl;
 pub(crate) mod json_scan;
+pub mod jsonl;
 mod logset;
 pub(crate) mod parquet;
 pub mod record;
-pub(crate) mod schema;
 pub(crate) mod rejects;
+pub(crate) mod schema;
 pub(crate) mod sheet;
 pub(crate) mod timestamp;
 pub mod topups;
@@ -113,6 +113,8 @@ pub(crate) struct ScanOptions {
     pub progress: bool,
     /// Hash every file (for `run.json`) on a thread of its own while the workers parse.
     pub hash: bool,
+    /// How records are read (`--schema`).
+    pub schema: schema::Schema,
 }
 
 impl Default for ScanOptions {
@@ -124,6 +126,7 @@ impl Default for ScanOptions {
             strict: false,
             progress: false,
             hash: false,
+            schema: schema::Schema::Native,
         }
     }
 }

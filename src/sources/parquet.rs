@@ -4,14 +4,20 @@
 //! Columns are found by name like CSV headers; string, integer, float and boolean columns are
 //! read. A rejected Parquet row is reported by its 1-based row number in the `line` column.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::Sender;
 use polars::prelude::*;
 
-use super::record::{FieldId, FieldSet, Fields, Scalar};
+use std::sync::Arc;
+
+use super::record::{FieldId, FieldSet, Fields, RowError, Scalar};
+use super::schema::rows::{self, ColumnUse, Found};
+use super::schema::{Mapping, Schema};
 use super::{LogFile, Work};
+use crate::domain::Call;
 
 /// Rows decoded per slice (at least; slices are whole row groups): large enough to keep polars'
 /// decoders busy, small enough that a slice of a wide file stays within tens of MiB.
@@ -22,6 +28,7 @@ pub(super) fn pump(
     file: usize,
     f: &LogFile,
     needed: FieldSet,
+    log_schema: &Schema,
     tx: &Sender<Work>,
     stop: &AtomicBool,
 ) -> Result<(), String> {
@@ -39,11 +46,23 @@ pub(super) fn pump(
         .get_metadata()
         .map_err(|e| format!("not a readable Parquet file: {e}"))?
         .clone();
-    let columns: Vec<String> = schema
-        .iter_names()
-        .filter(|n| FieldId::from_name(n).is_some_and(|id| needed.contains(id)))
-        .map(|n| n.to_string())
-        .collect();
+    let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
+    let columns: Vec<String> = match log_schema.rows() {
+        Some(m) => {
+            let uses = rows::columns(m, &names)?;
+            names
+                .iter()
+                .zip(&uses)
+                .filter(|(_, u)| !matches!(u, ColumnUse::Skip))
+                .map(|(n, _)| n.to_string())
+                .collect()
+        }
+        None => names
+            .iter()
+            .filter(|n| FieldId::from_name(n).is_some_and(|id| needed.contains(id)))
+            .map(|n| n.to_string())
+            .collect(),
+    };
     let total = metadata.num_rows;
     // Slices end on row-group boundaries: a slice that cuts a row group makes polars decode that
     // group twice, once for each slice it touches.
@@ -109,15 +128,35 @@ pub(crate) struct FrameColumns {
     cols: Vec<(FieldId, Col)>,
     primary: Vec<bool>,
     height: usize,
+    /// With a schema: its mapping, and what each of `mapped_cols` feeds.
+    mapping: Option<Arc<Mapping>>,
+    mapped_cols: Vec<(ColumnUse, Col)>,
 }
 
 impl FrameColumns {
-    pub(crate) fn new(frame: &DataFrame, needed: FieldSet) -> Result<FrameColumns, String> {
+    pub(crate) fn new(
+        frame: &DataFrame,
+        needed: FieldSet,
+        mapping: Option<&Arc<Mapping>>,
+    ) -> Result<FrameColumns, String> {
         let mut cols = Vec::new();
         let mut primary = Vec::new();
-        for c in frame.columns() {
-            let Some(id) = FieldId::from_name(c.name()).filter(|&id| needed.contains(id)) else {
-                continue;
+        let mut mapped_cols = Vec::new();
+        let uses = match mapping {
+            Some(m) => {
+                let names: Vec<&str> = frame.columns().iter().map(|c| c.name().as_str()).collect();
+                Some(rows::columns(m, &names)?)
+            }
+            None => None,
+        };
+        for (k, c) in frame.columns().iter().enumerate() {
+            let target = match &uses {
+                Some(u) if matches!(u[k], ColumnUse::Skip) => continue,
+                Some(_) => None,
+                None => match FieldId::from_name(c.name()).filter(|&id| needed.contains(id)) {
+                    Some(id) => Some(id),
+                    None => continue,
+                },
             };
             let s = c.as_materialized_series();
             let err = |e: PolarsError| format!("column `{}`: {e}", c.name());
@@ -153,33 +192,58 @@ impl FrameColumns {
                     ))
                 }
             };
-            primary.push(c.name().trim().eq_ignore_ascii_case(id.name()));
-            cols.push((id, col));
+            match (target, &uses) {
+                (Some(id), _) => {
+                    primary.push(c.name().trim().eq_ignore_ascii_case(id.name()));
+                    cols.push((id, col));
+                }
+                (None, Some(u)) => mapped_cols.push((u[k].clone(), col)),
+                (None, None) => {}
+            }
         }
         Ok(FrameColumns {
             cols,
             primary,
             height: frame.height(),
+            mapping: mapping.cloned(),
+            mapped_cols,
         })
     }
 
-    /// Calls `f` with each row as [`Fields`] borrowing from the frame; one `Fields` is refilled
-    /// in place row after row.
-    pub(crate) fn for_each_row<'s>(&'s self, mut f: impl FnMut(usize, &mut Fields<'s>)) {
-        type Cells<'a> = Box<dyn Iterator<Item = Option<Scalar<'a>>> + 'a>;
+    /// Calls `f` with each row read into a call (`None`: a schema's record that is not a
+    /// call); the cells borrow from the frame.
+    pub(crate) fn for_each_row<'s>(
+        &'s self,
+        mut f: impl FnMut(usize, Result<Option<Call<'s>>, RowError>),
+    ) {
+        if let Some(m) = &self.mapping {
+            let mut iters: Vec<(&ColumnUse, Cells<'_>)> = self
+                .mapped_cols
+                .iter()
+                .map(|(u, col)| (u, cells(col)))
+                .collect();
+            for row in 0..self.height {
+                let mut found = Found::default();
+                for (u, it) in iters.iter_mut() {
+                    match (it.next().flatten(), u) {
+                        (None, _) | (_, ColumnUse::Skip) => {}
+                        (Some(Scalar::S(Cow::Borrowed(t))), u) => {
+                            rows::put_cell(m, u, t, &mut found)
+                        }
+                        (Some(v), ColumnUse::Value(l) | ColumnUse::Json(_, l)) => found.put(l, v),
+                    }
+                }
+                let r = found
+                    .finish(m)
+                    .and_then(|fields| fields.map(|x| x.into_call()).transpose());
+                f(row, r);
+            }
+            return;
+        }
         let mut iters: Vec<(FieldId, Cells<'_>)> = self
             .cols
             .iter()
-            .map(|(id, col)| {
-                let it: Cells<'_> = match col {
-                    Col::Str(ca) => Box::new(ca.iter().map(|v| v.map(|s| Scalar::S(s.into())))),
-                    Col::Int(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::I))),
-                    Col::UInt(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::U))),
-                    Col::Float(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::F))),
-                    Col::Bool(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::B))),
-                };
-                (*id, it)
-            })
+            .map(|(id, col)| (*id, cells(col)))
             .collect();
         let mut fields = Fields::default();
         for row in 0..self.height {
@@ -195,7 +259,19 @@ impl FrameColumns {
                     }
                 }
             }
-            f(row, &mut fields);
+            f(row, fields.take_call().map(Some));
         }
+    }
+}
+
+type Cells<'a> = Box<dyn Iterator<Item = Option<Scalar<'a>>> + 'a>;
+
+fn cells(col: &Col) -> Cells<'_> {
+    match col {
+        Col::Str(ca) => Box::new(ca.iter().map(|v| v.map(|s| Scalar::S(s.into())))),
+        Col::Int(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::I))),
+        Col::UInt(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::U))),
+        Col::Float(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::F))),
+        Col::Bool(ca) => Box::new(ca.iter().map(|v| v.map(Scalar::B))),
     }
 }

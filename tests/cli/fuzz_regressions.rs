@@ -143,7 +143,7 @@ fn a_bom_opening_a_csv_line_is_not_data() {
     .unwrap();
     let line = data.split(|&b| b == b'\n').nth(2).unwrap();
     assert!(line.starts_with(b"\xEF\xBB\xBF"));
-    let plain = parse_plain_line(&layout, line).unwrap();
+    let plain = parse_plain_line(&layout, line).unwrap().unwrap();
     assert_eq!((plain.usage.prompt, plain.usage.completion), (1000, 200));
     let mut rec = csv::ByteRecord::new();
     csv::ReaderBuilder::new()
@@ -151,7 +151,7 @@ fn a_bom_opening_a_csv_line_is_not_data() {
         .from_reader(line)
         .read_byte_record(&mut rec)
         .unwrap();
-    let record = parse_record(&layout, &rec).unwrap();
+    let record = parse_record(&layout, &rec).unwrap().unwrap();
     assert_eq!(format!("{plain:?}"), format!("{record:?}"));
 
     // End to end: the BOM line sits inside a chunk without quotes (the plain path) and is used.

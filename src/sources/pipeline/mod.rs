@@ -14,6 +14,7 @@ use crossbeam_channel::bounded;
 use super::delimited::{self, CsvLayout};
 use super::digest::{hash_file, FileDigest};
 use super::record::{FieldSet, RowError};
+use super::schema::{self, Records, Schema};
 use super::{
     file_error, jsonl, mask_secrets, parquet, rejects, CallSink, Disposition, FileStats, Format,
     InputError, LogFile, ScanOptions, ScanReport,
@@ -44,16 +45,17 @@ pub(super) enum Work {
     },
 }
 
-struct Worker<S> {
+struct Worker<'o, S> {
     sink: S,
     needed: FieldSet,
+    schema: &'o Schema,
     stats: Vec<FileStats>,
     rejections: rejects::Store,
     /// (file, seq, lines in chunk) for resolving line numbers.
     chunk_lines: Vec<(usize, u64, u64)>,
 }
 
-impl<S: CallSink> Worker<S> {
+impl<S: CallSink> Worker<'_, S> {
     fn take(&mut self, file: usize, result: Result<Call<'_>, RowError>) -> Option<RowError> {
         let st = &mut self.stats[file];
         st.read += 1;
@@ -73,6 +75,25 @@ impl<S: CallSink> Worker<S> {
                 st.rejected += 1;
                 Some(e)
             }
+        }
+    }
+
+    /// As [`Worker::take`] for a schema's reader, where `None` is a record that is not a call
+    /// (no token counts): read and skipped, not rejected.
+    fn take_or_skip(
+        &mut self,
+        file: usize,
+        result: Result<Option<Call<'_>>, RowError>,
+    ) -> Option<RowError> {
+        match result {
+            Ok(Some(call)) => self.take(file, Ok(call)),
+            Ok(None) => {
+                let st = &mut self.stats[file];
+                st.read += 1;
+                st.skipped += 1;
+                None
+            }
+            Err(e) => self.take(file, Err(e)),
         }
     }
 
@@ -120,15 +141,36 @@ impl<S: CallSink> Worker<S> {
     ) {
         // The line-by-line paths count lines as they go; only the csv crate's needs a recount.
         let lines = match csv {
-            None => self.each_line(data, |w, rel, line| {
-                if let Some(e) = w.take(file, jsonl::parse_line(line, w.needed)) {
-                    w.reject(file, seq, rel, e, line);
-                    w.note_reject(stop, strict);
+            None => match self.schema {
+                Schema::Native => self.each_line(data, |w, rel, line| {
+                    if let Some(e) = w.take(file, jsonl::parse_line(line, w.needed)) {
+                        w.reject(file, seq, rel, e, line);
+                        w.note_reject(stop, strict);
+                    }
+                }),
+                Schema::Mapped(m) if m.records == Records::Otlp => {
+                    self.each_line(data, |w, rel, line| {
+                        schema::otlp::each_record(line, m, |r| {
+                            if let Some(e) = w.take_or_skip(file, r) {
+                                w.reject(file, seq, rel, e, line);
+                                w.note_reject(stop, strict);
+                            }
+                        })
+                    })
                 }
-            }),
+                Schema::Mapped(m) => self.each_line(data, |w, rel, line| {
+                    let r = schema::rows::parse_line(line, m)
+                        .and_then(|f| f.map(|f| f.into_call()).transpose());
+                    if let Some(e) = w.take_or_skip(file, r) {
+                        w.reject(file, seq, rel, e, line);
+                        w.note_reject(stop, strict);
+                    }
+                }),
+            },
             Some(layout) if memchr::memchr(b'"', data).is_none() => {
                 self.each_line(data, |w, rel, line| {
-                    if let Some(e) = w.take(file, delimited::parse_plain_line(layout, line)) {
+                    if let Some(e) = w.take_or_skip(file, delimited::parse_plain_line(layout, line))
+                    {
                         w.reject(file, seq, rel, e, line);
                         w.note_reject(stop, strict);
                     }
@@ -148,7 +190,8 @@ impl<S: CallSink> Worker<S> {
                             if rec.len() == 1 && rec[0].iter().all(u8::is_ascii_whitespace) {
                                 continue;
                             }
-                            if let Some(e) = self.take(file, delimited::parse_record(layout, &rec))
+                            if let Some(e) =
+                                self.take_or_skip(file, delimited::parse_record(layout, &rec))
                             {
                                 let (line, raw) =
                                     record_start(data, rec.position().unwrap_or(&start));
@@ -180,10 +223,10 @@ impl<S: CallSink> Worker<S> {
         stop: &AtomicBool,
         strict: bool,
     ) {
-        match parquet::FrameColumns::new(frame, self.needed) {
+        match parquet::FrameColumns::new(frame, self.needed, self.schema.rows()) {
             Ok(cols) => {
-                cols.for_each_row(|i, fields| {
-                    if let Some(e) = self.take(file, fields.take_call()) {
+                cols.for_each_row(|i, r| {
+                    if let Some(e) = self.take_or_skip(file, r) {
                         // Parquet rows have no line; the 1-based row number stands in.
                         self.rejections.push(rejects::Pending {
                             file,
@@ -288,8 +331,8 @@ pub(crate) fn scan<S: CallSink>(
     let mut read_errors: Vec<(usize, u64, String)> = Vec::new();
     let (progress, sizes) = progress_bar(files, opts.progress);
 
-    type Parsed<S> = (Vec<Worker<S>>, Vec<FileDigest>);
-    let workers = std::thread::scope(|scope| -> Result<Parsed<S>, InputError> {
+    type Parsed<'o, S> = (Vec<Worker<'o, S>>, Vec<FileDigest>);
+    let workers = std::thread::scope(|scope| -> Result<Parsed<'_, S>, InputError> {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
@@ -301,6 +344,7 @@ pub(crate) fn scan<S: CallSink>(
                     let mut w = Worker {
                         sink: make_sink(),
                         needed: opts.needed,
+                        schema: &opts.schema,
                         stats: vec![FileStats::default(); n_files],
                         rejections: rejects::Store::default(),
                         chunk_lines: Vec::new(),
@@ -370,8 +414,13 @@ pub(crate) fn scan<S: CallSink>(
             }
             progress.set_message(f.path.display().to_string());
             let r = match f.format {
-                Format::Parquet => parquet::pump(i, f, opts.needed, &tx, &stop),
-                Format::Jsonl | Format::Csv => match read_text_file(&pump, i, f, opts.needed) {
+                _ if !readable(&opts.schema, f.format) => Err(format!(
+                    "schema `{}` reads OTLP/JSON lines; a {} file cannot hold them",
+                    opts.schema.name(),
+                    f.format.name()
+                )),
+                Format::Parquet => parquet::pump(i, f, opts.needed, &opts.schema, &tx, &stop),
+                Format::Jsonl | Format::Csv => match read_text_file(&pump, i, f, opts) {
                     Ok((lines, r)) => {
                         header_lines[i] = lines;
                         r
@@ -391,7 +440,7 @@ pub(crate) fn scan<S: CallSink>(
             progress.set_position(done);
         }
         drop(tx);
-        let workers: Vec<Worker<S>> = handles
+        let workers: Vec<Worker<'_, S>> = handles
             .into_iter()
             .map(|h| h.join().expect("worker thread panicked"))
             .collect();
@@ -410,6 +459,11 @@ pub(crate) fn scan<S: CallSink>(
     Ok((sink, report))
 }
 
+/// OTLP exports are JSON lines only.
+fn readable(schema: &Schema, format: Format) -> bool {
+    !matches!(schema, Schema::Mapped(m) if m.records == Records::Otlp) || format == Format::Jsonl
+}
+
 /// Size and SHA-256 of each file; stops early (an empty list) when the read is stopped.
 fn hash_files(files: &[LogFile], stop: &AtomicBool) -> Result<Vec<FileDigest>, InputError> {
     let mut out = Vec::with_capacity(files.len());
@@ -425,7 +479,7 @@ fn hash_files(files: &[LogFile], stop: &AtomicBool) -> Result<Vec<FileDigest>, I
 
 fn finish<S: CallSink>(
     files: &[LogFile],
-    workers: Vec<Worker<S>>,
+    workers: Vec<Worker<'_, S>>,
     header_lines: Vec<u64>,
     read_errors: Vec<(usize, u64, String)>,
 ) -> Result<(S, ScanReport), InputError> {

@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::{count_lines, Work};
 use crate::sources::delimited::CsvLayout;
-use crate::sources::record::FieldSet;
+use crate::sources::ScanOptions;
 use crate::sources::{file_error, Format, InputError, LogFile, MAX_RECORD_BYTES};
 
 /// Where a complete record ends in `buf[..len]`: after the last newline that is outside quotes.
@@ -218,7 +218,7 @@ impl Pump<'_> {
 fn read_csv_header(
     r: &mut dyn Read,
     path: &Path,
-    needed: FieldSet,
+    opts: &ScanOptions,
 ) -> Result<(CsvLayout, Vec<u8>, u64), InputError> {
     let mut buf = Vec::new();
     let mut len = 0;
@@ -239,8 +239,13 @@ fn read_csv_header(
             rdr.read_record(&mut rec)
                 .map_err(|e| file_error(path, format!("line 1: unreadable CSV header: {e}")))?;
             let names: Vec<&str> = rec.iter().collect();
-            let layout = CsvLayout::from_header(&names, count_lines(&data[..cut]), needed)
-                .map_err(|e| file_error(path, format!("line 1: {e}")))?;
+            let layout = CsvLayout::from_header_with(
+                &names,
+                count_lines(&data[..cut]),
+                opts.needed,
+                opts.schema.rows(),
+            )
+            .map_err(|e| file_error(path, format!("line 1: {e}")))?;
             return Ok((layout, data[cut..].to_vec(), cut as u64));
         }
         if len > MAX_RECORD_BYTES {
@@ -256,11 +261,11 @@ pub(super) fn read_text_file(
     pump: &Pump,
     i: usize,
     f: &LogFile,
-    needed: FieldSet,
+    opts: &ScanOptions,
 ) -> Result<(u64, Result<(), String>), InputError> {
     let mut reader = open(f, pump.progress)?;
     let (layout, carry, header_len, header_lines) = if f.format == Format::Csv {
-        let (l, c, len) = read_csv_header(&mut reader, &f.path, needed)?;
+        let (l, c, len) = read_csv_header(&mut reader, &f.path, opts)?;
         let lines = l.header_lines;
         (Some(Arc::new(l)), c, len, lines)
     } else {

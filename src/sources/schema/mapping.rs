@@ -454,7 +454,10 @@ impl Mapping {
                 let segs: Vec<&str> = p.text.split('.').collect();
                 for (k, seg) in segs.iter().enumerate() {
                     let last = k + 1 == segs.len();
-                    let pos = nodes[at].keys.iter().position(|(key, _)| **key == *seg.as_bytes());
+                    let pos = nodes[at]
+                        .keys
+                        .iter()
+                        .position(|(key, _)| **key == *seg.as_bytes());
                     let pos = match pos {
                         Some(pos) => pos,
                         None => {
@@ -489,7 +492,11 @@ impl Mapping {
                     ));
                 }
                 // The wrapper object reads like the record itself.
-                match nodes[0].keys.iter_mut().find(|(k, _)| **k == *key.as_bytes()) {
+                match nodes[0]
+                    .keys
+                    .iter_mut()
+                    .find(|(k, _)| **k == *key.as_bytes())
+                {
                     Some(_) => {
                         return Err(err(
                             Some(root.span()),

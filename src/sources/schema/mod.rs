@@ -58,7 +58,9 @@ impl Schema {
         let stem = path
             .file_stem()
             .map_or("schema".into(), |s| s.to_string_lossy().into_owned());
-        Ok(Schema::Mapped(Arc::new(Mapping::parse(path, &text, &stem)?)))
+        Ok(Schema::Mapped(Arc::new(Mapping::parse(
+            path, &text, &stem,
+        )?)))
     }
 
     /// The schema's name for messages and run.json.
@@ -70,7 +72,7 @@ impl Schema {
     }
 
     /// The mapping of a schema that reads rows through one (not OTLP, not the native scanner).
-    pub(crate) fn rows(&self) -> Option<&Mapping> {
+    pub(crate) fn rows(&self) -> Option<&Arc<Mapping>> {
         match self {
             Schema::Mapped(m) if m.records == Records::Rows => Some(m),
             _ => None,

@@ -326,17 +326,29 @@ mod tests {
     #[test]
     fn errors_name_the_span() {
         let span = |attrs: &str, extra: &str| {
-            format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"startTimeUnixNano":"1777381522123000000",{extra}"attributes":[{{"key":"gen_ai.request.model","value":{{"stringValue":"m"}}}},{{"key":"gen_ai.provider.name","value":{{"stringValue":"ominigate"}}}},{attrs}]}}]}}]}}]}}"#)
+            format!(
+                r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"startTimeUnixNano":"1777381522123000000",{extra}"attributes":[{{"key":"gen_ai.request.model","value":{{"stringValue":"m"}}}},{{"key":"gen_ai.provider.name","value":{{"stringValue":"ominigate"}}}},{attrs}]}}]}}]}}]}}"#
+            )
         };
         let ok = r#"{"key":"gen_ai.usage.input_tokens","value":{"intValue":"5"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"1"}}"#;
         // A failed call: status ERROR.
         let got = read(&span(ok, r#""status":{"code":2},"#));
-        assert!(got[0].as_ref().unwrap().as_ref().unwrap().contains(" s500 "));
+        assert!(got[0]
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .contains(" s500 "));
         let got = read(&span(
             ok,
             r#""status":{"code":"STATUS_CODE_ERROR","message":"429"},"#,
         ));
-        assert!(got[0].as_ref().unwrap().as_ref().unwrap().contains(" s500 "));
+        assert!(got[0]
+            .as_ref()
+            .unwrap()
+            .as_ref()
+            .unwrap()
+            .contains(" s500 "));
         // A string where an int is due.
         let bad = ok.replace(r#""intValue":"5""#, r#""intValue":"12x""#);
         let e = read(&span(&bad, "")).remove(0).unwrap_err();

@@ -93,10 +93,7 @@ impl<'a> Found<'a> {
 
     /// Applies the schema's conventions. `Ok(None)`: the record carries no token count at all,
     /// so it is not an LLM call (an HTTP span, a tool call) and is skipped, not rejected.
-    pub(crate) fn finish<'m: 'a>(
-        mut self,
-        m: &'m Mapping,
-    ) -> Result<Option<Fields<'a>>, RowError> {
+    pub(crate) fn finish<'m: 'a>(mut self, m: &'m Mapping) -> Result<Option<Fields<'a>>, RowError> {
         if !m.token_fields.iter().any(|&id| self.has(id)) {
             return Ok(None);
         }
@@ -253,7 +250,10 @@ fn naive_ns(s: &str, m: &Mapping) -> Result<i128, String> {
 }
 
 /// Reads one JSON line through the mapping: `Ok(None)` for a record that is not a call.
-pub(crate) fn parse_line<'a>(line: &'a [u8], m: &'a Mapping) -> Result<Option<Fields<'a>>, RowError> {
+pub(crate) fn parse_line<'a>(
+    line: &'a [u8],
+    m: &'a Mapping,
+) -> Result<Option<Fields<'a>>, RowError> {
     let mut found = Found::default();
     let mut s = Scan::new(line);
     s.ws();
@@ -409,7 +409,10 @@ pub(crate) enum ColumnUse {
 /// of its whole dotted name, else its first key names a column of JSON text. Names match
 /// without regard to case or surrounding spaces.
 pub(crate) fn columns(m: &Mapping, names: &[&str]) -> Result<Vec<ColumnUse>, String> {
-    let norm: Vec<String> = names.iter().map(|n| n.trim().to_ascii_lowercase()).collect();
+    let norm: Vec<String> = names
+        .iter()
+        .map(|n| n.trim().to_ascii_lowercase())
+        .collect();
     let mut uses = vec![ColumnUse::Skip; names.len()];
     let mut missing = Vec::new();
     for p in &m.paths {
@@ -437,7 +440,10 @@ pub(crate) fn columns(m: &Mapping, names: &[&str]) -> Result<Vec<ColumnUse>, Str
     let required = [
         (&[FieldId::Ts][..], "ts"),
         (&[FieldId::Model][..], "model"),
-        (&[FieldId::PromptTokens, FieldId::InputTokens][..], "prompt_tokens"),
+        (
+            &[FieldId::PromptTokens, FieldId::InputTokens][..],
+            "prompt_tokens",
+        ),
         (
             &[FieldId::CompletionTokens, FieldId::OutputTokens][..],
             "completion_tokens",
@@ -462,7 +468,11 @@ pub(crate) fn columns(m: &Mapping, names: &[&str]) -> Result<Vec<ColumnUse>, Str
                 })
                 .map(|p| p.text.as_str())
                 .collect();
-            lacking.push(format!("{name} (schema `{}` reads it from {})", m.name, wanted.join(" or ")));
+            lacking.push(format!(
+                "{name} (schema `{}` reads it from {})",
+                m.name,
+                wanted.join(" or ")
+            ));
         }
     }
     if !lacking.is_empty() {
@@ -558,9 +568,11 @@ text = { success = 200, failure = 500 }
     #[test]
     fn records_without_tokens_are_skipped_and_bad_ones_rejected() {
         let m = mapping(LITE);
-        assert!(parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m"}"#, &m)
-            .unwrap()
-            .is_none());
+        assert!(
+            parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m"}"#, &m)
+                .unwrap()
+                .is_none()
+        );
         let e = parse_line(br#"{"startTime":"yesterday","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1}"#, &m).unwrap_err();
         assert_eq!(e.column, Some("ts"));
         let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1,"status":"pending"}"#, &m).unwrap_err();
@@ -571,7 +583,10 @@ text = { success = 200, failure = 500 }
             .into_call()
             .unwrap_err();
         assert_eq!(e.column, Some("prompt_tokens"));
-        assert!(parse_line(br#"{"startTime":"#, &m).unwrap_err().reason.contains("cut short"));
+        assert!(parse_line(br#"{"startTime":"#, &m)
+            .unwrap_err()
+            .reason
+            .contains("cut short"));
     }
 
     #[test]
@@ -596,7 +611,9 @@ text = { success = 200, failure = 500 }
             .unwrap_err()
             .contains("2262"));
         assert!(at("epoch_ns", Scalar::U(0)).is_err());
-        assert!(at("naive", s("2026-03-29 02:30:00")).unwrap_err().contains("gap"));
+        assert!(at("naive", s("2026-03-29 02:30:00"))
+            .unwrap_err()
+            .contains("gap"));
         assert!(at("rfc3339", Scalar::U(5)).is_err());
     }
 
@@ -604,16 +621,36 @@ text = { success = 200, failure = 500 }
     fn columns_resolve_whole_names_then_json_text() {
         let m = mapping(LITE);
         let names = [
-            "request_id", "startTime", "endTime", "model", "custom_llm_provider", "api_base",
-            "prompt_tokens", "completion_tokens", "spend", "team_id", "status", "metadata",
+            "request_id",
+            "startTime",
+            "endTime",
+            "model",
+            "custom_llm_provider",
+            "api_base",
+            "prompt_tokens",
+            "completion_tokens",
+            "spend",
+            "team_id",
+            "status",
+            "metadata",
         ];
         let uses = columns(&m, &names).unwrap();
         assert!(matches!(uses[0], ColumnUse::Skip));
         assert!(matches!(uses[11], ColumnUse::Json(..)));
         let mut found = Found::default();
         let cells = [
-            "r1", "2026-04-28 13:05:22", "", "gpt-5", "openrouter", "", "100", "7", "0.5",
-            "t9", "success", r#"{"usage_object":{"prompt_tokens_details":{"cached_tokens":40}}}"#,
+            "r1",
+            "2026-04-28 13:05:22",
+            "",
+            "gpt-5",
+            "openrouter",
+            "",
+            "100",
+            "7",
+            "0.5",
+            "t9",
+            "success",
+            r#"{"usage_object":{"prompt_tokens_details":{"cached_tokens":40}}}"#,
         ];
         for (u, c) in uses.iter().zip(cells) {
             put_cell(&m, u, c, &mut found);
