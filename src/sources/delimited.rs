@@ -323,7 +323,10 @@ mod tests {
         )
         .unwrap();
         let rec = csv::ByteRecord::from(vec!["2026-04-01T00:00:00Z", "p", "m", "999", "1000", "0"]);
-        assert_eq!(parse_record(&layout, &rec).unwrap().usage.prompt, 1000);
+        assert_eq!(
+            parse_record(&layout, &rec).unwrap().unwrap().usage.prompt,
+            1000
+        );
     }
 
     #[test]
@@ -352,7 +355,7 @@ mod tests {
         ]);
         let record = parse_record(&layout, &rec).unwrap();
         assert_eq!(format!("{plain:?}"), format!("{record:?}"));
-        assert_eq!(plain.ts_ms, 1_775_001_600_000);
+        assert_eq!(plain.unwrap().ts_ms, 1_775_001_600_000);
     }
 
     #[test]
@@ -371,7 +374,7 @@ mod tests {
         )
         .unwrap();
         let rec = csv::ByteRecord::from(vec!["m", "2026-04-01T00:00:00Z", "p", "5", "7", "x"]);
-        let c = parse_record(&layout, &rec).unwrap();
+        let c = parse_record(&layout, &rec).unwrap().unwrap();
         assert_eq!((c.usage.prompt, c.usage.completion), (7, 5));
         let short = csv::ByteRecord::from(vec!["m", "2026-04-01T00:00:00Z"]);
         assert!(parse_record(&layout, &short)

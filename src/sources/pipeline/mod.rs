@@ -414,11 +414,17 @@ pub(crate) fn scan<S: CallSink>(
             }
             progress.set_message(f.path.display().to_string());
             let r = match f.format {
-                _ if !readable(&opts.schema, f.format) => Err(format!(
-                    "schema `{}` reads OTLP/JSON lines; a {} file cannot hold them",
-                    opts.schema.name(),
-                    f.format.name()
-                )),
+                _ if !readable(&opts.schema, f.format) => {
+                    result = Err(file_error(
+                        &f.path,
+                        format!(
+                            "schema `{}` reads OTLP/JSON lines; a {} file cannot hold them",
+                            opts.schema.name(),
+                            f.format.name()
+                        ),
+                    ));
+                    break;
+                }
                 Format::Parquet => parquet::pump(i, f, opts.needed, &opts.schema, &tx, &stop),
                 Format::Jsonl | Format::Csv => match read_text_file(&pump, i, f, opts) {
                     Ok((lines, r)) => {
@@ -499,6 +505,7 @@ fn finish<S: CallSink>(
             stats[i].used += s.used;
             stats[i].out_of_range += s.out_of_range;
             stats[i].rejected += s.rejected;
+            stats[i].skipped += s.skipped;
         }
         chunk_lines.extend(w.chunk_lines);
         stores.push(w.rejections);
