@@ -26,6 +26,7 @@ mod rollout;
 mod runs;
 mod sample_invoices;
 mod sample_month;
+mod schemas;
 mod shadow;
 mod showback;
 mod topups;
