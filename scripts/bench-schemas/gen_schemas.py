@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 
 
 def shared_gen():
-    for cand in (os.environ.get("SHARED_BENCH", ""), os.path.join(ROOT, "..", "shared", "bench"), "/work/shared/bench"):
+    for cand in (os.environ.get("SHARED_BENCH", ""), os.path.join(ROOT, "..", "shared", "bench")):
         if cand and os.path.isfile(os.path.join(cand, "gen.py")):
             return os.path.join(cand, "gen.py")
     sys.exit("gen_schemas: cannot find the shared bench's gen.py (set SHARED_BENCH=DIR)")

@@ -19,7 +19,7 @@ if [ "$bin" != "-" ]; then
   bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 fi
 shared=${SHARED_BENCH:-}
-for d in "$root/../shared/bench" /work/shared/bench; do
+for d in "$root/../shared/bench"; do
   [ -z "$shared" ] && [ -f "$d/duckdb_daily.py" ] && shared=$(cd "$d" && pwd)
 done
 [ -n "$shared" ] || { echo "cannot find the shared bench (set SHARED_BENCH=DIR)"; exit 2; }

@@ -57,6 +57,17 @@ impl LogFile {
     }
 }
 
+/// `x.json` or `x.json.gz`, read as JSON lines.
+fn json_lines(path: &Path) -> Option<LogFile> {
+    let name = path.file_name()?.to_str()?.to_ascii_lowercase();
+    let gzip = name.ends_with(".json.gz");
+    (gzip || name.ends_with(".json")).then(|| LogFile {
+        path: path.to_path_buf(),
+        format: Format::Jsonl,
+        gzip,
+    })
+}
+
 /// The files (not directories) directly inside `dir`, in name order.
 pub(crate) fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -91,8 +102,12 @@ pub(crate) fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>),
                 ));
             }
         } else {
-            files.push(LogFile::detect(p).ok_or_else(|| {
-                file_error(p, "unknown log format: expected .jsonl, .ndjson, .csv or .parquet, optionally .gz")
+            // A file named on its own may also be `.json` holding JSON lines (the OpenTelemetry
+            // Collector's file exporter writes whatever name it is given); in a directory
+            // `.json` files are left alone (run.json, price files).
+            let named = LogFile::detect(p).or_else(|| json_lines(p));
+            files.push(named.ok_or_else(|| {
+                file_error(p, "unknown log format: expected .jsonl, .ndjson, .json, .csv or .parquet, optionally .gz")
             })?);
         }
     }

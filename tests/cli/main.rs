@@ -27,6 +27,7 @@ mod runs;
 mod sample_invoices;
 mod sample_month;
 mod schema_files;
+mod schemas;
 mod shadow;
 mod showback;
 mod topups;

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::rows::MAX_HOSTS;
+use super::rows::{MAX_HOSTS, MAX_SKIPS};
 use crate::sources::record::FieldId;
 
 /// The schema file as written. Every table refuses unknown keys, so a typo is an error with its
@@ -39,6 +39,11 @@ struct SchemaTable {
     #[serde(default)]
     records: Records,
     root: Option<Spanned<String>>,
+    /// A record is a call when one of these paths holds a value (default: a token count).
+    call_when: Option<Paths>,
+    /// path → value(s): a record holding one of them is skipped (LiteLLM's cache hits).
+    #[serde(default)]
+    skip_when: BTreeMap<String, Paths>,
 }
 
 /// What one line (or row) of the input holds.
@@ -217,6 +222,10 @@ pub(crate) enum Dest {
     Host,
     /// A present, true-ish value marks the call failed.
     Failed,
+    /// A present value makes the record a call (`[schema] call_when`).
+    Call,
+    /// The value is compared with `[schema] skip_when`'s values of this index.
+    SkipWhen(u8),
 }
 
 /// A path's destination and its rank among the paths of the same destination (0 = first).
@@ -258,6 +267,30 @@ impl Node {
     }
 }
 
+impl Mapping {
+    /// The edge for `key` at `node`; a key holding dots (`server.address`, a flattened
+    /// attribute) also matches the path steps it spells.
+    #[inline]
+    pub(crate) fn edge(&self, node: usize, key: &[u8]) -> Option<&Edge> {
+        if let Some(e) = self.nodes[node].find(key) {
+            return Some(e);
+        }
+        if !key.contains(&b'.') {
+            return None;
+        }
+        let mut at = node;
+        let mut steps = key.split(|&b| b == b'.').peekable();
+        while let Some(step) = steps.next() {
+            let e = self.nodes[at].find(step)?;
+            if steps.peek().is_none() {
+                return Some(e);
+            }
+            at = e.child? as usize;
+        }
+        None
+    }
+}
+
 /// A compiled schema.
 #[derive(Debug, Clone)]
 pub(crate) struct Mapping {
@@ -276,6 +309,10 @@ pub(crate) struct Mapping {
     pub status_text: Vec<(String, u16)>,
     /// The token fields mapped: a record with none of them present is not a call.
     pub token_fields: Vec<FieldId>,
+    /// Whether `[schema] call_when` decides what is a call (instead of the token fields).
+    pub call_when: bool,
+    /// `[schema] skip_when`'s values per path, lower-cased.
+    pub skip_values: Vec<Vec<String>>,
 }
 
 /// Why a schema file cannot be used: the file, the line and what is wrong.
@@ -353,6 +390,42 @@ impl Mapping {
             for (rank, p) in list.into_iter().enumerate() {
                 add(p, dest, rank)?;
             }
+        }
+
+        if let Some(ps) = &doc.schema.call_when {
+            let list = path_list(ps).map_err(|m| err(Some(ps.span()), m))?;
+            for (rank, p) in list.into_iter().enumerate() {
+                add(p, Dest::Call, rank)?;
+            }
+        }
+        let mut skip_values = Vec::new();
+        for (path, values) in &doc.schema.skip_when {
+            if skip_values.len() == MAX_SKIPS {
+                return Err(err(
+                    Some(values.span()),
+                    format!("[schema] skip_when holds more than {MAX_SKIPS} paths"),
+                ));
+            }
+            let one = |v: &toml::Value| match v {
+                toml::Value::String(s) => Ok(s.trim().to_ascii_lowercase()),
+                toml::Value::Integer(i) => Ok(i.to_string()),
+                toml::Value::Boolean(b) => Ok(b.to_string()),
+                other => Err(format!(
+                    "[schema] skip_when values are strings, integers or booleans, not {}",
+                    other.type_str()
+                )),
+            };
+            let list: Result<Vec<String>, String> = match values.get_ref() {
+                toml::Value::Array(a) => a.iter().map(one).collect(),
+                v => one(v).map(|s| vec![s]),
+            };
+            let list = list.map_err(|m| err(Some(values.span()), m))?;
+            add(
+                (path.clone(), values.span()),
+                Dest::SkipWhen(skip_values.len() as u8),
+                0,
+            )?;
+            skip_values.push(list);
         }
 
         let mut constants = Vec::new();
@@ -554,6 +627,8 @@ impl Mapping {
             constants,
             status_text,
             token_fields,
+            call_when: doc.schema.call_when.is_some(),
+            skip_values,
         })
     }
 

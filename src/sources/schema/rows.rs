@@ -15,6 +15,8 @@ use crate::sources::timestamp::parse_ts_str;
 const NONE: u8 = u8::MAX;
 /// Host paths a record keeps (`[gateway] hosts_from` holds at most this many).
 pub(crate) const MAX_HOSTS: usize = 4;
+/// Paths `[schema] skip_when` may test.
+pub(crate) const MAX_SKIPS: usize = 4;
 
 /// What a record gave so far, each field with the rank of the path it came from.
 pub(crate) struct Found<'a> {
@@ -23,6 +25,8 @@ pub(crate) struct Found<'a> {
     end: Option<(u8, Scalar<'a>)>,
     hosts: [Option<Scalar<'a>>; MAX_HOSTS],
     failed: bool,
+    called: bool,
+    skip_seen: [Option<Scalar<'a>>; MAX_SKIPS],
 }
 
 impl Default for Found<'_> {
@@ -33,6 +37,8 @@ impl Default for Found<'_> {
             end: None,
             hosts: Default::default(),
             failed: false,
+            called: false,
+            skip_seen: Default::default(),
         }
     }
 }
@@ -83,6 +89,12 @@ impl<'a> Found<'a> {
                     }
                 }
                 Dest::Failed => self.failed |= truthy(&v),
+                Dest::Call => self.called = true,
+                Dest::SkipWhen(i) => {
+                    if let Some(s) = self.skip_seen.get_mut(i as usize) {
+                        *s = Some(v.clone());
+                    }
+                }
             }
         }
     }
@@ -94,7 +106,20 @@ impl<'a> Found<'a> {
     /// Applies the schema's conventions. `Ok(None)`: the record carries no token count at all,
     /// so it is not an LLM call (an HTTP span, a tool call) and is skipped, not rejected.
     pub(crate) fn finish<'m: 'a>(mut self, m: &'m Mapping) -> Result<Option<Fields<'a>>, RowError> {
-        if !m.token_fields.iter().any(|&id| self.has(id)) {
+        for (seen, values) in self.skip_seen.iter().zip(&m.skip_values) {
+            let hit = match seen {
+                Some(Scalar::S(s)) => values.iter().any(|v| s.trim().eq_ignore_ascii_case(v)),
+                Some(Scalar::U(n)) => values.contains(&n.to_string()),
+                Some(Scalar::I(n)) => values.contains(&n.to_string()),
+                Some(Scalar::B(b)) => values.contains(&b.to_string()),
+                _ => false,
+            };
+            if hit {
+                return Ok(None);
+            }
+        }
+        let has_tokens = m.token_fields.iter().any(|&id| self.has(id));
+        if !(if m.call_when { self.called } else { has_tokens }) {
             return Ok(None);
         }
         // The gateway: a known host first (an OpenAI SDK pointed at a gateway reports
@@ -152,6 +177,21 @@ impl<'a> Found<'a> {
             if ok {
                 self.f.status = Some(Scalar::U(500));
             }
+        }
+        // A failed call that reports no usage (an error span, a refused request) used no
+        // tokens; a successful one without counts is rejected for the missing field.
+        let failed = match &self.f.status {
+            Some(Scalar::U(n)) => !(200..300).contains(n),
+            Some(Scalar::I(n)) => !(200..300).contains(n),
+            Some(Scalar::S(s)) => s
+                .trim()
+                .parse::<u64>()
+                .is_ok_and(|n| !(200..300).contains(&n)),
+            _ => false,
+        };
+        if failed && !has_tokens {
+            self.f.prompt_tokens = Some(Scalar::U(0));
+            self.f.completion_tokens = Some(Scalar::U(0));
         }
         Ok(Some(self.f))
     }
@@ -304,7 +344,7 @@ pub(crate) fn object<'b, 'a>(
         s.ws();
         s.eat(b':')?;
         s.ws();
-        match m.nodes[node].find(key) {
+        match m.edge(node, key) {
             None => s.skip(depth)?,
             Some(edge) => match (*s.b.get(s.i)?, edge.child) {
                 (b'{', Some(child)) => object(s, m, child as usize, out, own, depth + 1)?,
@@ -364,7 +404,7 @@ fn walk<'a>(
 ) {
     use serde_json::Value;
     for (k, v) in map {
-        let Some(edge) = m.nodes[node].find(k.as_bytes()) else {
+        let Some(edge) = m.edge(node, k.as_bytes()) else {
             continue;
         };
         match (v, edge.child) {
@@ -490,6 +530,14 @@ pub(crate) fn columns(m: &Mapping, names: &[&str]) -> Result<Vec<ColumnUse>, Str
 pub(crate) fn put_cell<'a>(m: &Mapping, u: &ColumnUse, text: &'a str, out: &mut Found<'a>) {
     match u {
         ColumnUse::Skip => {}
+        // A cell whose whole text is a JSON string literal (Langfuse's CSV export writes dates
+        // as `"2026-04-28T09:15:02.250Z"`, quotes and all) is read as that string.
+        ColumnUse::Value(l) if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') => {
+            match serde_json::from_str::<String>(text) {
+                Ok(s) => out.put(l, Scalar::S(Cow::Owned(s))),
+                Err(_) => out.put(l, Scalar::S(Cow::Borrowed(text))),
+            }
+        }
         ColumnUse::Value(l) => out.put(l, Scalar::S(Cow::Borrowed(text))),
         ColumnUse::Json(node, l) => {
             let mut s = Scan::new(text.as_bytes());
