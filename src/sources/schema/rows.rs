@@ -708,4 +708,74 @@ text = { success = 200, failure = 500 }
         let e = columns(&m, &["startTime", "model"]).unwrap_err();
         assert!(e.contains("prompt_tokens"), "{e}");
     }
+
+    #[test]
+    fn call_when_skip_when_and_dotted_keys() {
+        let m = mapping(
+            "[schema]\ncall_when = [\"model\"]\nskip_when = { cache_hit = [\"True\"] }\n[fields]\nts = \"t\"\nmodel = \"model\"\nprovider = \"p\"\nprompt_tokens = \"in\"\ncompletion_tokens = \"out\"\nstatus = \"level\"\n[gateway]\nhosts_from = [\"meta.attrs.server.address\"]\n[status]\ntext = { ERROR = 500, DEFAULT = 200 }\n",
+        );
+        let call = |line: &str| {
+            parse_line(line.as_bytes(), &m).map(|f| {
+                f.map(|f| {
+                    f.into_call()
+                        .map(|c| (c.provider.to_string(), c.status, c.usage.prompt))
+                })
+            })
+        };
+        // Tokens present (0) but no model: a span, skipped.
+        assert_eq!(
+            call(r#"{"t":"2026-04-28T00:00:00Z","in":0,"out":0}"#),
+            Ok(None)
+        );
+        // A failed generation without usage: a failed call with 0 tokens.
+        assert_eq!(
+            call(r#"{"t":"2026-04-28T00:00:00Z","model":"m","p":"x","level":"ERROR"}"#),
+            Ok(Some(Ok(("x".into(), 500, 0))))
+        );
+        // A successful one without usage is rejected for it.
+        let e = call(r#"{"t":"2026-04-28T00:00:00Z","model":"m","p":"x","level":"DEFAULT"}"#)
+            .unwrap()
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(e.column, Some("prompt_tokens"));
+        // A response-cache hit: skipped, whatever its case.
+        assert_eq!(
+            call(
+                r#"{"t":"2026-04-28T00:00:00Z","model":"m","p":"x","in":5,"out":1,"cache_hit":"true"}"#
+            ),
+            Ok(None)
+        );
+        // A key holding dots matches the steps it spells; the host decides the gateway.
+        assert_eq!(
+            call(
+                r#"{"t":"2026-04-28T00:00:00Z","model":"m","p":"x","in":5,"out":1,"meta":{"attrs":{"server.address":"openrouter.ai"}}}"#
+            ),
+            Ok(Some(Ok(("openrouter".into(), 200, 5))))
+        );
+    }
+
+    #[test]
+    fn a_csv_cell_holding_a_json_string_is_read_as_the_string() {
+        let m = mapping(LITE);
+        let uses = columns(
+            &m,
+            &[
+                "startTime",
+                "model",
+                "custom_llm_provider",
+                "prompt_tokens",
+                "completion_tokens",
+            ],
+        )
+        .unwrap();
+        let mut found = Found::default();
+        for (u, c) in uses
+            .iter()
+            .zip(["\"2026-04-28 13:05:22\"", "\"gpt-\\u0035\"", "p", "1", "2"])
+        {
+            put_cell(&m, u, c, &mut found);
+        }
+        let c = found.finish(&m).unwrap().unwrap().into_call().unwrap();
+        assert_eq!((c.ts_ms, c.model.as_ref()), (1777381522000, "gpt-5"));
+    }
 }
