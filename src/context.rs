@@ -46,6 +46,8 @@ pub(crate) struct Context {
     command_line: Vec<String>,
     /// The config file the options' defaults came from.
     config: Option<PathBuf>,
+    /// `--schema` as given, when given.
+    schema_spec: Option<String>,
 }
 
 impl Context {
@@ -83,6 +85,7 @@ impl Context {
             slugs: OnceCell::new(),
             fees: OnceCell::new(),
             command_line: argv.iter().map(shown_arg).collect(),
+            schema_spec: logs.schema.clone(),
             config: crate::config::locate(argv.get(1..).unwrap_or_default())
                 .ok()
                 .flatten(),
@@ -230,6 +233,14 @@ impl Context {
         }
         if let Some(file) = &self.config {
             inputs.push(Input::new("config", hashed(file)?));
+        }
+        // The schema the logs were read through, when not the default.
+        if let Some(spec) = &self.schema_spec {
+            let d = match crate::sources::schema::builtin_text(spec) {
+                Some(text) => hash_bytes("built-in", text.as_bytes()),
+                None => hashed(Path::new(spec))?,
+            };
+            inputs.push(Input::new("schema", d));
         }
         Ok(RunRecord {
             command_line: self.command_line.clone(),

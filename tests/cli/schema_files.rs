@@ -106,6 +106,15 @@ fn a_mapping_of_ones_own_reads_json_and_csv_alike() {
             "{rejected}"
         );
         assert!(rejected.contains("lots"), "{rejected}");
+        // run.json names the schema file among the inputs.
+        let run: serde_json::Value = serde_json::from_str(&read(&out, "run.json")).unwrap();
+        let schema_input = run["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["role"] == "schema")
+            .expect("run.json lists the schema");
+        assert_eq!(schema_input["path"], schema.display().to_string());
         dailies.push(daily);
     }
     assert_eq!(dailies[0], dailies[1]);
