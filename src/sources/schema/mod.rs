@@ -6,6 +6,7 @@
 
 pub(crate) mod mapping;
 pub(crate) mod otlp;
+mod otlp_scan;
 pub(crate) mod rows;
 
 use std::path::Path;

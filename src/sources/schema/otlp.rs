@@ -18,6 +18,7 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 
 use super::mapping::Mapping;
+use super::otlp_scan;
 use super::rows::Found;
 use crate::domain::Call;
 use crate::sources::record::{RowError, Scalar};
@@ -150,7 +151,7 @@ impl<'a> AnyValue<'a> {
 }
 
 /// `status.code` by name, whether written as the number or the enum's name.
-fn status_name(code: &Scalar) -> Option<&'static str> {
+pub(crate) fn status_name(code: &Scalar) -> Option<&'static str> {
     match code {
         Scalar::U(0) | Scalar::I(0) => Some("UNSET"),
         Scalar::U(1) | Scalar::I(1) => Some("OK"),
@@ -169,6 +170,23 @@ fn status_name(code: &Scalar) -> Option<&'static str> {
 /// record without token counts (not an LLM call), or why it was rejected. A line that is not an
 /// OTLP/JSON document is one rejected row.
 pub(crate) fn each_record<'a>(
+    line: &'a [u8],
+    m: &'a Mapping,
+    mut each: impl FnMut(Result<Option<Call<'a>>, RowError>),
+) {
+    // The one-pass scanner reads nearly every line; what it declines, serde reads.
+    if let Some(records) = otlp_scan::scan(line, m) {
+        for (k, p) in records.into_iter().enumerate() {
+            let what = if p.log { "log record" } else { "span" };
+            each(call(p.found, m).map_err(|e| locate(e, what, k + 1)));
+        }
+        return;
+    }
+    each_record_serde(line, m, each);
+}
+
+/// The reference read: `serde` into borrowed structs.
+fn each_record_serde<'a>(
     line: &'a [u8],
     m: &'a Mapping,
     mut each: impl FnMut(Result<Option<Call<'a>>, RowError>),
@@ -266,6 +284,10 @@ fn record<'a>(
             }
         }
     }
+    call(found, m)
+}
+
+fn call<'a>(found: Found<'a>, m: &'a Mapping) -> Result<Option<Call<'a>>, RowError> {
     match found.finish(m)? {
         None => Ok(None),
         Some(f) => f.into_call().map(Some),
@@ -365,6 +387,48 @@ mod tests {
         // Not OTLP.
         let e = read(r#"{"resourceSpans":{}}"#).remove(0).unwrap_err();
         assert!(e.reason.contains("OTLP"), "{}", e.reason);
+    }
+
+    /// The one-pass scanner gives what serde gives on every line it accepts: the fixtures (real
+    /// shapes, bad input) and variations of key order and value forms.
+    #[test]
+    fn the_scanner_agrees_with_serde() {
+        let m = otel();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas");
+        let mut lines: Vec<String> = Vec::new();
+        for f in ["otel.jsonl", "bad/otel_bad.jsonl"] {
+            let text = std::fs::read_to_string(root.join(f)).unwrap();
+            lines.extend(
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(String::from),
+            );
+        }
+        let base = lines[0].clone();
+        lines.push(
+            base.replace(r#""intValue":""#, r#""intValue":"#)
+                .replace(r#"","#, r#","#),
+        );
+        lines.push(base.replace("resourceSpans", "resource_spans"));
+        lines.push(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{"value":{"intValue":"5"},"key":"gen_ai.usage.input_tokens"}]}]}]}]}"#.into());
+        lines.push(r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"1777381522123000000","attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"café"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"5"}},{"key":"gen_ai.usage.output_tokens","value":{"doubleValue":2.0}},{"key":"x","value":{"arrayValue":{"values":[{"stringValue":"a"}]}}}],"status":{"code":"STATUS_CODE_ERROR"}}]}],"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"late"}}]}}]}"#.into());
+        let mut fast_lines = 0;
+        for line in &lines {
+            let shown = |r: Result<Option<Call>, RowError>| format!("{r:?}");
+            let mut serde = Vec::new();
+            each_record_serde(line.as_bytes(), &m, |r| serde.push(shown(r)));
+            let mut both = Vec::new();
+            each_record(line.as_bytes(), &m, |r| both.push(shown(r)));
+            if super::otlp_scan::scan(line.as_bytes(), &m).is_some() {
+                fast_lines += 1;
+            }
+            assert_eq!(serde, both, "{line}");
+        }
+        assert!(
+            fast_lines >= lines.len() - 3,
+            "{fast_lines} of {}",
+            lines.len()
+        );
     }
 
     #[test]
