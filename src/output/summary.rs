@@ -116,12 +116,13 @@ pub(crate) fn ledger_files(out: &Out, files: &[FileStats]) {
     }
 }
 
-/// The skipped rows of a file, said only when there are some (idle export rows).
+/// The skipped rows of a file, said only when there are some: idle rows of an export, or
+/// records a log schema reads as not calls (a note gives the reason).
 fn skipped(f: &FileStats) -> String {
     if f.skipped == 0 {
         String::new()
     } else {
-        format!(", {} skipped (idle export rows)", f.skipped)
+        format!(", {} skipped", f.skipped)
     }
 }
 

@@ -55,6 +55,19 @@ impl LogSet {
         }
         let (sink, mut report) = scan(&files, &opts, make_sink)?;
         report.notes.extend(notes);
+        if let Schema::Mapped(m) = &self.schema {
+            let why = if m.call_when {
+                "not calls by the schema's call_when, or matched by its skip_when"
+            } else {
+                "no token counts: not LLM calls"
+            };
+            for f in report.files.iter().filter(|f| f.skipped > 0) {
+                report.notes.push(format!(
+                    "{}: {} record(s) skipped ({why}; schema `{}`)",
+                    f.file, f.skipped, m.name
+                ));
+            }
+        }
         if opts.hash {
             let _ = self.digests.set(report.digests.clone());
         }
