@@ -431,6 +431,33 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Cut or corrupted lines (a byte replaced, a tail cut off) never panic, and the two
+        /// readers give the same calls and errors on all of them.
+        #[test]
+        fn mutated_lines_read_the_same_both_ways(cut in 0usize..2000, at in 0usize..2000, byte in proptest::prelude::any::<u8>()) {
+            let m = otel();
+            let text = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schemas/otel.jsonl"),
+            )
+            .unwrap();
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                let mut b = line.as_bytes().to_vec();
+                if !b.is_empty() {
+                    let i = at % b.len();
+                    b[i] = byte;
+                    b.truncate(b.len() - cut % b.len());
+                }
+                let shown = |r: Result<Option<Call>, RowError>| format!("{r:?}");
+                let mut serde = Vec::new();
+                each_record_serde(&b, &m, |r| serde.push(shown(r)));
+                let mut both = Vec::new();
+                each_record(&b, &m, |r| both.push(shown(r)));
+                proptest::prop_assert_eq!(serde, both);
+            }
+        }
+    }
+
     #[test]
     fn log_records_are_rows_too() {
         let line = r#"{"resourceLogs":[{"resource":{"attributes":[]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1777381522123000000","attributes":[{"key":"gen_ai.request.model","value":{"stringValue":"openai/gpt-5"}},{"key":"server.address","value":{"stringValue":"api.ominigate.ai"}},{"key":"gen_ai.usage.input_tokens","value":{"intValue":"10"}},{"key":"gen_ai.usage.output_tokens","value":{"intValue":"2"}}],"body":{"stringValue":"hi"}}]}]}]}"#;

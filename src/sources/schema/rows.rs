@@ -302,22 +302,28 @@ pub(crate) fn parse_line<'a>(
         (s.i == s.b.len()).then_some(())
     });
     if fast.is_none() {
-        found = Found::default();
-        let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
-            let what = if e.is_eof() {
-                "line is cut short"
-            } else {
-                "not a valid JSON object"
-            };
-            let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-            RowError::new(None, format!("{what}: {msg} (at character {})", e.column()))
-        })?;
-        let serde_json::Value::Object(map) = &value else {
-            return Err(RowError::new(None, "not a JSON object"));
-        };
-        walk(map, m, 0, &mut found);
+        return parse_line_serde(line, m);
     }
+    found.finish(m)
+}
+
+/// The reference read: `serde_json` into a value, walked with the same key tree.
+fn parse_line_serde<'a>(line: &'a [u8], m: &'a Mapping) -> Result<Option<Fields<'a>>, RowError> {
+    let mut found = Found::default();
+    let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
+        let what = if e.is_eof() {
+            "line is cut short"
+        } else {
+            "not a valid JSON object"
+        };
+        let msg = e.to_string();
+        let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+        RowError::new(None, format!("{what}: {msg} (at character {})", e.column()))
+    })?;
+    let serde_json::Value::Object(map) = &value else {
+        return Err(RowError::new(None, "not a JSON object"));
+    };
+    walk(map, m, 0, &mut found);
     found.finish(m)
 }
 
@@ -635,6 +641,37 @@ text = { success = 200, failure = 500 }
             .unwrap_err()
             .reason
             .contains("cut short"));
+    }
+
+    proptest::proptest! {
+        /// Cut or corrupted LiteLLM rows never panic; where the scanner reads a line, serde_json
+        /// reads the same fields from it.
+        #[test]
+        fn mutated_rows_read_the_same_both_ways(cut in 0usize..3000, at in 0usize..3000, byte in proptest::prelude::any::<u8>()) {
+            let m = match crate::sources::schema::Schema::resolve("litellm").unwrap() {
+                crate::sources::schema::Schema::Mapped(m) => m,
+                _ => unreachable!(),
+            };
+            let text = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("tests/fixtures/schemas/litellm_spendlogs.jsonl"),
+            )
+            .unwrap();
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                let mut b = line.as_bytes().to_vec();
+                let i = at % b.len();
+                b[i] = byte;
+                b.truncate(b.len() - cut % b.len());
+                let shown = |r: Result<Option<Fields>, RowError>| {
+                    format!("{:?}", r.map(|f| f.map(|f| f.into_call())))
+                };
+                let fast = shown(parse_line(&b, &m));
+                let serde = shown(parse_line_serde(&b, &m));
+                if serde.starts_with("Ok") {
+                    proptest::prop_assert_eq!(fast, serde);
+                }
+            }
+        }
     }
 
     #[test]
