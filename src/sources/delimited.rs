@@ -19,6 +19,8 @@ pub struct CsvLayout {
     pub header_lines: u64,
     /// A schema's mapping and what each column feeds, when `--schema` maps the columns.
     pub(crate) mapped: Option<(Arc<Mapping>, Vec<ColumnUse>)>,
+    /// The fields the command reads (a schema's others are not checked).
+    needed: FieldSet,
 }
 
 impl CsvLayout {
@@ -45,6 +47,7 @@ impl CsvLayout {
                 primary: vec![false; names.len()],
                 header_lines,
                 mapped: Some((Arc::clone(m), uses)),
+                needed,
             });
         }
         let mut columns: Vec<Option<FieldId>> =
@@ -90,6 +93,7 @@ impl CsvLayout {
             primary,
             header_lines,
             mapped: None,
+            needed,
         })
     }
 }
@@ -100,7 +104,7 @@ pub fn parse_record<'r>(
     rec: &'r csv::ByteRecord,
 ) -> Result<Option<Call<'r>>, RowError> {
     match &layout.mapped {
-        Some((m, uses)) => parse_mapped(m, uses, rec.iter()),
+        Some((m, uses)) => parse_mapped(m, uses, layout.needed, rec.iter()),
         None => parse_cells(layout, rec.iter()).map(Some),
     }
 }
@@ -113,7 +117,7 @@ pub fn parse_plain_line<'r>(
 ) -> Result<Option<Call<'r>>, RowError> {
     let cells = Commas { rest: Some(line) };
     match &layout.mapped {
-        Some((m, uses)) => parse_mapped(m, uses, cells),
+        Some((m, uses)) => parse_mapped(m, uses, layout.needed, cells),
         None => parse_cells(layout, cells).map(Some),
     }
 }
@@ -122,6 +126,7 @@ pub fn parse_plain_line<'r>(
 fn parse_mapped<'r>(
     m: &'r Mapping,
     uses: &'r [ColumnUse],
+    needed: FieldSet,
     cells: impl Iterator<Item = &'r [u8]>,
 ) -> Result<Option<Call<'r>>, RowError> {
     let mut found = Found::default();
@@ -157,7 +162,7 @@ fn parse_mapped<'r>(
     if let Some(e) = bad_text {
         return Err(e);
     }
-    match found.finish(m)? {
+    match found.finish(m, needed)? {
         None => Ok(None),
         Some(f) => f.into_call().map(Some),
     }

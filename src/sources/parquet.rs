@@ -131,6 +131,7 @@ pub(crate) struct FrameColumns {
     /// With a schema: its mapping, and what each of `mapped_cols` feeds.
     mapping: Option<Arc<Mapping>>,
     mapped_cols: Vec<(ColumnUse, Col)>,
+    needed: FieldSet,
 }
 
 impl FrameColumns {
@@ -207,6 +208,7 @@ impl FrameColumns {
             height: frame.height(),
             mapping: mapping.cloned(),
             mapped_cols,
+            needed,
         })
     }
 
@@ -234,7 +236,7 @@ impl FrameColumns {
                     }
                 }
                 let r = found
-                    .finish(m)
+                    .finish(m, self.needed)
                     .and_then(|fields| fields.map(|x| x.into_call()).transpose());
                 f(row, r);
             }

@@ -150,7 +150,7 @@ impl<S: CallSink> Worker<'_, S> {
                 }),
                 Schema::Mapped(m) if m.records == Records::Otlp => {
                     self.each_line(data, |w, rel, line| {
-                        schema::otlp::each_record(line, m, |r| {
+                        schema::otlp::each_record(line, m, w.needed, |r| {
                             if let Some(e) = w.take_or_skip(file, r) {
                                 w.reject(file, seq, rel, e, line);
                                 w.note_reject(stop, strict);
@@ -159,7 +159,7 @@ impl<S: CallSink> Worker<'_, S> {
                     })
                 }
                 Schema::Mapped(m) => self.each_line(data, |w, rel, line| {
-                    let r = schema::rows::parse_line(line, m)
+                    let r = schema::rows::parse_line(line, m, w.needed)
                         .and_then(|f| f.map(|f| f.into_call()).transpose());
                     if let Some(e) = w.take_or_skip(file, r) {
                         w.reject(file, seq, rel, e, line);

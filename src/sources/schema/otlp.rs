@@ -21,7 +21,7 @@ use super::mapping::Mapping;
 use super::otlp_scan;
 use super::rows::Found;
 use crate::domain::Call;
-use crate::sources::record::{RowError, Scalar};
+use crate::sources::record::{FieldSet, RowError, Scalar};
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -172,23 +172,25 @@ pub(crate) fn status_name(code: &Scalar) -> Option<&'static str> {
 pub(crate) fn each_record<'a>(
     line: &'a [u8],
     m: &'a Mapping,
+    needed: FieldSet,
     mut each: impl FnMut(Result<Option<Call<'a>>, RowError>),
 ) {
     // The one-pass scanner reads nearly every line; what it declines, serde reads.
     if let Some(records) = otlp_scan::scan(line, m) {
         for (k, p) in records.into_iter().enumerate() {
             let what = if p.log { "log record" } else { "span" };
-            each(call(p.found, m).map_err(|e| locate(e, what, k + 1)));
+            each(call(p.found, m, needed).map_err(|e| locate(e, what, k + 1)));
         }
         return;
     }
-    each_record_serde(line, m, each);
+    each_record_serde(line, m, needed, each);
 }
 
 /// The reference read: `serde` into borrowed structs.
 fn each_record_serde<'a>(
     line: &'a [u8],
     m: &'a Mapping,
+    needed: FieldSet,
     mut each: impl FnMut(Result<Option<Call<'a>>, RowError>),
 ) {
     let doc: Export = match serde_json::from_slice(line) {
@@ -213,14 +215,14 @@ fn each_record_serde<'a>(
         let resource = resource_values(rs.resource, m);
         for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
             index += 1;
-            each(record(span, &resource, m).map_err(|e| locate(e, "span", index)));
+            each(record(span, &resource, m, needed).map_err(|e| locate(e, "span", index)));
         }
     }
     for rl in doc.resource_logs {
         let resource = resource_values(rl.resource, m);
         for rec in rl.scope_logs.into_iter().flat_map(|s| s.log_records) {
             index += 1;
-            each(record(rec, &resource, m).map_err(|e| locate(e, "log record", index)));
+            each(record(rec, &resource, m, needed).map_err(|e| locate(e, "log record", index)));
         }
     }
 }
@@ -249,6 +251,7 @@ fn record<'a>(
     span: Span<'a>,
     resource: &[(usize, Scalar<'a>)],
     m: &'a Mapping,
+    needed: FieldSet,
 ) -> Result<Option<Call<'a>>, RowError> {
     let mut found = Found::default();
     let top = &m.nodes[0];
@@ -284,11 +287,15 @@ fn record<'a>(
             }
         }
     }
-    call(found, m)
+    call(found, m, needed)
 }
 
-fn call<'a>(found: Found<'a>, m: &'a Mapping) -> Result<Option<Call<'a>>, RowError> {
-    match found.finish(m)? {
+fn call<'a>(
+    found: Found<'a>,
+    m: &'a Mapping,
+    needed: FieldSet,
+) -> Result<Option<Call<'a>>, RowError> {
+    match found.finish(m, needed)? {
         None => Ok(None),
         Some(f) => f.into_call().map(Some),
     }
@@ -309,7 +316,7 @@ mod tests {
     fn read(line: &str) -> Vec<Result<Option<String>, RowError>> {
         let m = otel();
         let mut out = Vec::new();
-        each_record(line.as_bytes(), &m, |r| {
+        each_record(line.as_bytes(), &m, FieldSet::ALL, |r| {
             out.push(r.map(|c| {
                 c.map(|c| {
                     format!(
@@ -416,9 +423,9 @@ mod tests {
         for line in &lines {
             let shown = |r: Result<Option<Call>, RowError>| format!("{r:?}");
             let mut serde = Vec::new();
-            each_record_serde(line.as_bytes(), &m, |r| serde.push(shown(r)));
+            each_record_serde(line.as_bytes(), &m, FieldSet::ALL, |r| serde.push(shown(r)));
             let mut both = Vec::new();
-            each_record(line.as_bytes(), &m, |r| both.push(shown(r)));
+            each_record(line.as_bytes(), &m, FieldSet::ALL, |r| both.push(shown(r)));
             if super::otlp_scan::scan(line.as_bytes(), &m).is_some() {
                 fast_lines += 1;
             }
@@ -450,9 +457,9 @@ mod tests {
                 }
                 let shown = |r: Result<Option<Call>, RowError>| format!("{r:?}");
                 let mut serde = Vec::new();
-                each_record_serde(&b, &m, |r| serde.push(shown(r)));
+                each_record_serde(&b, &m, FieldSet::ALL, |r| serde.push(shown(r)));
                 let mut both = Vec::new();
-                each_record(&b, &m, |r| both.push(shown(r)));
+                each_record(&b, &m, FieldSet::ALL, |r| both.push(shown(r)));
                 proptest::prop_assert_eq!(serde, both);
             }
         }

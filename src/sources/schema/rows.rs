@@ -9,7 +9,7 @@ use chrono::{NaiveDateTime, TimeZone};
 
 use super::mapping::{Dest, Leaf, Mapping, TsForm};
 use crate::sources::json_scan::Scan;
-use crate::sources::record::{auto_ts_ms, short, FieldId, Fields, RowError, Scalar};
+use crate::sources::record::{auto_ts_ms, short, FieldId, FieldSet, Fields, RowError, Scalar};
 use crate::sources::timestamp::parse_ts_str;
 
 const NONE: u8 = u8::MAX;
@@ -105,7 +105,11 @@ impl<'a> Found<'a> {
 
     /// Applies the schema's conventions. `Ok(None)`: the record carries no token count at all,
     /// so it is not an LLM call (an HTTP span, a tool call) and is skipped, not rejected.
-    pub(crate) fn finish<'m: 'a>(mut self, m: &'m Mapping) -> Result<Option<Fields<'a>>, RowError> {
+    pub(crate) fn finish<'m: 'a>(
+        mut self,
+        m: &'m Mapping,
+        needed: FieldSet,
+    ) -> Result<Option<Fields<'a>>, RowError> {
         for (seen, values) in self.skip_seen.iter().zip(&m.skip_values) {
             let hit = match seen {
                 Some(Scalar::S(s)) => values.iter().any(|v| s.trim().eq_ignore_ascii_case(v)),
@@ -193,6 +197,8 @@ impl<'a> Found<'a> {
             self.f.prompt_tokens = Some(Scalar::U(0));
             self.f.completion_tokens = Some(Scalar::U(0));
         }
+        // Fields the command does not read are not checked, as with §1 records.
+        self.f.retain(needed);
         Ok(Some(self.f))
     }
 }
@@ -293,6 +299,7 @@ fn naive_ns(s: &str, m: &Mapping) -> Result<i128, String> {
 pub(crate) fn parse_line<'a>(
     line: &'a [u8],
     m: &'a Mapping,
+    needed: FieldSet,
 ) -> Result<Option<Fields<'a>>, RowError> {
     let mut found = Found::default();
     let mut s = Scan::new(line);
@@ -302,13 +309,17 @@ pub(crate) fn parse_line<'a>(
         (s.i == s.b.len()).then_some(())
     });
     if fast.is_none() {
-        return parse_line_serde(line, m);
+        return parse_line_serde(line, m, needed);
     }
-    found.finish(m)
+    found.finish(m, needed)
 }
 
 /// The reference read: `serde_json` into a value, walked with the same key tree.
-fn parse_line_serde<'a>(line: &'a [u8], m: &'a Mapping) -> Result<Option<Fields<'a>>, RowError> {
+fn parse_line_serde<'a>(
+    line: &'a [u8],
+    m: &'a Mapping,
+    needed: FieldSet,
+) -> Result<Option<Fields<'a>>, RowError> {
     let mut found = Found::default();
     let value: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
         let what = if e.is_eof() {
@@ -324,7 +335,7 @@ fn parse_line_serde<'a>(line: &'a [u8], m: &'a Mapping) -> Result<Option<Fields<
         return Err(RowError::new(None, "not a JSON object"));
     };
     walk(map, m, 0, &mut found);
-    found.finish(m)
+    found.finish(m, needed)
 }
 
 /// One object level of the key tree. `own` turns a scalar read from `s` into one that lives as
@@ -595,7 +606,7 @@ text = { success = 200, failure = 500 }
     fn json_rows_read_nested_paths_text_and_hosts() {
         let m = mapping(LITE);
         let line = br#"{"request_id":"r1","startTime":"2026-04-28 13:05:22.123","endTime":"2026-04-28 13:05:23.623","model":"gpt-5","custom_llm_provider":"openai","api_base":"https://api.ominigate.ai/v1","prompt_tokens":100,"completion_tokens":7,"spend":0.0012,"team_id":"t9","status":"success","metadata":"{\"usage_object\":{\"prompt_tokens_details\":{\"cached_tokens\":40}},\"user_api_key_team_alias\":\"search\"}"}"#;
-        let f = parse_line(line, &m).unwrap().unwrap();
+        let f = parse_line(line, &m, FieldSet::ALL).unwrap().unwrap();
         let c = f.into_call().unwrap();
         assert_eq!(c.provider, "ominigate");
         assert_eq!(c.usage.prompt, 100);
@@ -612,7 +623,11 @@ text = { success = 200, failure = 500 }
         let m = mapping(LITE);
         // A key with an escape declines the scanner; serde_json reads it the same way.
         let line = br#"{"startTime":"2026-04-28 13:05:22","model":"gpt-\u0035","custom_llm_provider":"OpenRouter","prompt_tokens":100,"completion_tokens":7,"status":"failure","k\u0065y":1,"metadata":{"user_api_key_team_alias":"x"}}"#;
-        let c = parse_line(line, &m).unwrap().unwrap().into_call().unwrap();
+        let c = parse_line(line, &m, FieldSet::ALL)
+            .unwrap()
+            .unwrap()
+            .into_call()
+            .unwrap();
         assert_eq!(c.model, "gpt-5");
         assert_eq!(c.provider, "openrouter");
         assert_eq!(c.status, 500);
@@ -622,22 +637,24 @@ text = { success = 200, failure = 500 }
     #[test]
     fn records_without_tokens_are_skipped_and_bad_ones_rejected() {
         let m = mapping(LITE);
-        assert!(
-            parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m"}"#, &m)
-                .unwrap()
-                .is_none()
-        );
-        let e = parse_line(br#"{"startTime":"yesterday","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1}"#, &m).unwrap_err();
+        assert!(parse_line(
+            br#"{"startTime":"2026-04-28 13:05:22","model":"m"}"#,
+            &m,
+            FieldSet::ALL
+        )
+        .unwrap()
+        .is_none());
+        let e = parse_line(br#"{"startTime":"yesterday","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1}"#, &m, FieldSet::ALL).unwrap_err();
         assert_eq!(e.column, Some("ts"));
-        let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1,"status":"pending"}"#, &m).unwrap_err();
+        let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":1,"completion_tokens":1,"status":"pending"}"#, &m, FieldSet::ALL).unwrap_err();
         assert!(e.reason.contains("pending"), "{}", e.reason);
-        let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":"12x","completion_tokens":1}"#, &m)
+        let e = parse_line(br#"{"startTime":"2026-04-28 13:05:22","model":"m","custom_llm_provider":"p","prompt_tokens":"12x","completion_tokens":1}"#, &m, FieldSet::ALL)
             .unwrap()
             .unwrap()
             .into_call()
             .unwrap_err();
         assert_eq!(e.column, Some("prompt_tokens"));
-        assert!(parse_line(br#"{"startTime":"#, &m)
+        assert!(parse_line(br#"{"startTime":"#, &m, FieldSet::ALL)
             .unwrap_err()
             .reason
             .contains("cut short"));
@@ -665,8 +682,8 @@ text = { success = 200, failure = 500 }
                 let shown = |r: Result<Option<Fields>, RowError>| {
                     format!("{:?}", r.map(|f| f.map(|f| f.into_call())))
                 };
-                let fast = shown(parse_line(&b, &m));
-                let serde = shown(parse_line_serde(&b, &m));
+                let fast = shown(parse_line(&b, &m, FieldSet::ALL));
+                let serde = shown(parse_line_serde(&b, &m, FieldSet::ALL));
                 if serde.starts_with("Ok") {
                     proptest::prop_assert_eq!(fast, serde);
                 }
@@ -740,7 +757,12 @@ text = { success = 200, failure = 500 }
         for (u, c) in uses.iter().zip(cells) {
             put_cell(&m, u, c, &mut found);
         }
-        let c = found.finish(&m).unwrap().unwrap().into_call().unwrap();
+        let c = found
+            .finish(&m, FieldSet::ALL)
+            .unwrap()
+            .unwrap()
+            .into_call()
+            .unwrap();
         assert_eq!((c.usage.cached, c.tenant.as_deref()), (40, Some("t9")));
         let e = columns(&m, &["startTime", "model"]).unwrap_err();
         assert!(e.contains("prompt_tokens"), "{e}");
@@ -752,7 +774,7 @@ text = { success = 200, failure = 500 }
             "[schema]\ncall_when = [\"model\"]\nskip_when = { cache_hit = [\"True\"] }\n[fields]\nts = \"t\"\nmodel = \"model\"\nprovider = \"p\"\nprompt_tokens = \"in\"\ncompletion_tokens = \"out\"\nstatus = \"level\"\n[gateway]\nhosts_from = [\"meta.attrs.server.address\"]\n[status]\ntext = { ERROR = 500, DEFAULT = 200 }\n",
         );
         let call = |line: &str| {
-            parse_line(line.as_bytes(), &m).map(|f| {
+            parse_line(line.as_bytes(), &m, FieldSet::ALL).map(|f| {
                 f.map(|f| {
                     f.into_call()
                         .map(|c| (c.provider.to_string(), c.status, c.usage.prompt))
@@ -812,7 +834,12 @@ text = { success = 200, failure = 500 }
         {
             put_cell(&m, u, c, &mut found);
         }
-        let c = found.finish(&m).unwrap().unwrap().into_call().unwrap();
+        let c = found
+            .finish(&m, FieldSet::ALL)
+            .unwrap()
+            .unwrap()
+            .into_call()
+            .unwrap();
         assert_eq!((c.ts_ms, c.model.as_ref()), (1777381522000, "gpt-5"));
     }
 }
