@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use crate::domain::Call;
 use crate::sources::record::{FieldId, FieldSet, Fields, RowError, Scalar};
-use crate::sources::schema::rows::{self, ColumnUse, Found};
+use crate::sources::schema::columns::{self, ColumnUse};
+use crate::sources::schema::rows::Found;
 use crate::sources::schema::Mapping;
 
 /// Which contract field each column feeds; resolved from the header.
@@ -41,7 +42,7 @@ impl CsvLayout {
         schema: Option<&Arc<Mapping>>,
     ) -> Result<CsvLayout, String> {
         if let Some(m) = schema {
-            let uses = rows::columns(m, names)?;
+            let uses = columns::columns(m, names)?;
             return Ok(CsvLayout {
                 columns: vec![None; names.len()],
                 primary: vec![false; names.len()],
@@ -141,7 +142,7 @@ fn parse_mapped<'r>(
             continue;
         }
         match std::str::from_utf8(cell) {
-            Ok(t) => rows::put_cell(m, u, t, &mut found),
+            Ok(t) => columns::put_cell(m, u, t, &mut found),
             Err(_) => {
                 bad_text.get_or_insert(RowError::new(
                     None,

@@ -14,7 +14,8 @@ use polars::prelude::*;
 use std::sync::Arc;
 
 use super::record::{FieldId, FieldSet, Fields, RowError, Scalar};
-use super::schema::rows::{self, ColumnUse, Found};
+use super::schema::columns::{self, ColumnUse};
+use super::schema::rows::Found;
 use super::schema::{Mapping, Schema};
 use super::{LogFile, Work};
 use crate::domain::Call;
@@ -49,7 +50,7 @@ pub(super) fn pump(
     let names: Vec<&str> = schema.iter_names().map(|n| n.as_str()).collect();
     let columns: Vec<String> = match log_schema.rows() {
         Some(m) => {
-            let uses = rows::columns(m, &names)?;
+            let uses = columns::columns(m, &names)?;
             names
                 .iter()
                 .zip(&uses)
@@ -146,7 +147,7 @@ impl FrameColumns {
         let uses = match mapping {
             Some(m) => {
                 let names: Vec<&str> = frame.columns().iter().map(|c| c.name().as_str()).collect();
-                Some(rows::columns(m, &names)?)
+                Some(columns::columns(m, &names)?)
             }
             None => None,
         };
@@ -230,7 +231,7 @@ impl FrameColumns {
                     match (it.next().flatten(), u) {
                         (None, _) | (_, ColumnUse::Skip) => {}
                         (Some(Scalar::S(Cow::Borrowed(t))), u) => {
-                            rows::put_cell(m, u, t, &mut found)
+                            columns::put_cell(m, u, t, &mut found)
                         }
                         (Some(v), ColumnUse::Value(l) | ColumnUse::Json(_, l)) => found.put(l, v),
                     }

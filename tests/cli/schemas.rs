@@ -199,9 +199,12 @@ fn accounting(dir: &Path, file: &str, o: &Output) -> (u64, u64, u64, u64, u64) {
 /// Every record of the main fixtures is accounted for: the non-LLM records (an HTTP span, a
 /// Langfuse SPAN observation) are skipped and counted, the failed call is used (it is counted in
 /// failed_requests), nothing is rejected.
+/// files.csv's counts of one file: read, used, out of range, rejected, skipped.
+type Counts = (u64, u64, u64, u64, u64);
+
 #[test]
 fn the_main_fixtures_are_accounted_for() {
-    let cases: &[(Option<&str>, &str, (u64, u64, u64, u64, u64))] = &[
+    let cases: &[(Option<&str>, &str, Counts)] = &[
         (None, "spendrecon.jsonl", (6, 6, 0, 0, 0)),
         // 5 chat spans, 1 log record, 1 HTTP span.
         (Some("otel"), "otel.jsonl", (7, 6, 0, 0, 1)),

@@ -4,6 +4,7 @@
 //! same fields, compiled once and read by the key-tree scanner in `rows.rs` or, for OTLP/JSON,
 //! by `otlp.rs`.
 
+pub(crate) mod columns;
 pub(crate) mod mapping;
 pub(crate) mod otlp;
 mod otlp_scan;
