@@ -96,6 +96,12 @@ impl<'a> Scan<'a> {
         let inner = &self.b[self.i..at];
         self.i = at + 1;
         if !escaped {
+            if inner.is_ascii() {
+                // SAFETY: ASCII bytes are valid UTF-8.
+                return Some(Cow::Borrowed(unsafe {
+                    std::str::from_utf8_unchecked(inner)
+                }));
+            }
             return match std::str::from_utf8(inner) {
                 Ok(s) => Some(Cow::Borrowed(s)),
                 Err(_) => None,

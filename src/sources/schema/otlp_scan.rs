@@ -218,8 +218,56 @@ fn record<'a>(s: &mut Scan<'a>, m: &Mapping, found: &mut Found<'a>) -> Option<()
 }
 
 /// One `{"key": …, "value": {"stringValue": …}}` item: `find` says where a key's value goes
-/// (`None`: not mapped, the value is skipped), `give` takes the value.
+/// (`None`: not mapped, the value is skipped), `give` takes the value. The layout every exporter
+/// writes (`key` first, one value kind, no spaces) is matched byte for byte; anything else goes
+/// through the general walk.
 fn attribute<'a, T: Copy>(
+    s: &mut Scan<'a>,
+    find: impl Fn(&[u8]) -> Option<T>,
+    mut give: impl FnMut(T, Scalar<'a>),
+) -> Option<()> {
+    const HEAD: &[u8] = b"{\"key\":";
+    const VALUE: &[u8] = b",\"value\":{";
+    if s.b[s.i..].starts_with(HEAD) {
+        let at = s.i;
+        s.i += HEAD.len();
+        let key = s.raw_string()?;
+        if s.b[s.i..].starts_with(VALUE) {
+            s.i += VALUE.len();
+            let dest = find(key);
+            let kind = s.raw_string()?;
+            if s.eat(b':').is_some() {
+                let known = matches!(
+                    kind,
+                    b"stringValue" | b"intValue" | b"doubleValue" | b"boolValue"
+                );
+                match (dest, known) {
+                    (Some(t), true) => {
+                        let v = match *s.b.get(s.i)? {
+                            b'"' => Some(Scalar::S(s.string_cow()?)),
+                            _ => s.scalar()?,
+                        };
+                        if let Some(v) = v {
+                            give(t, v);
+                        }
+                    }
+                    (_, false) if kind.contains(&b'_') => return None,
+                    _ => s.skip(4)?,
+                }
+                if s.b[s.i..].starts_with(b"}}") {
+                    s.i += 2;
+                    return Some(());
+                }
+            }
+        }
+        // Not the usual layout after all: read the item again the general way.
+        s.i = at;
+        return attribute_general(s, find, give);
+    }
+    attribute_general(s, find, give)
+}
+
+fn attribute_general<'a, T: Copy>(
     s: &mut Scan<'a>,
     find: impl Fn(&[u8]) -> Option<T>,
     mut give: impl FnMut(T, Scalar<'a>),
