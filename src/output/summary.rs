@@ -15,6 +15,7 @@ use crate::forecast::whatif::ScenarioRow;
 use crate::insight::audit::{AuditRow, AuditStatus};
 use crate::insight::rollout::Rollout;
 use crate::insight::shadow::{ShadowReport, Totals};
+use crate::pricing::aliases::{How, NameUse};
 use crate::pricing::litellm;
 use crate::reconcile::Reconciliation;
 use crate::showback::Showback;
@@ -43,8 +44,67 @@ pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
         "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
         money(daily.priced_total())
     );
-    for ((p, m), (calls, toks)) in daily.unpriced() {
-        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");
+    let unresolved = |p: &str, m: &str| {
+        daily
+            .names
+            .iter()
+            .any(|n| n.how == How::Unresolved && n.provider == p && n.written == m)
+    };
+    names(out, "logs", &daily.names, "calls");
+    let unpriced = daily.unpriced();
+    for ((p, m), (calls, toks)) in &unpriced {
+        let why = if unresolved(p, m) {
+            ": the name resolves to no priced slug"
+        } else {
+            ""
+        };
+        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv){why}");
+    }
+    // A name of failed calls only is in no UNPRICED line: listed here once.
+    for n in daily.names.iter().filter(|n| {
+        n.how == How::Unresolved && !unpriced.contains_key(&(n.provider.clone(), n.written.clone()))
+    }) {
+        eprintln!(
+            "UNRESOLVED: {} {}: {} calls (none billable): the name resolves to no priced slug",
+            n.provider, n.written, n.count
+        );
+    }
+}
+
+/// The names a source wrote other than as their slug: one line per name resolved by an alias or
+/// a rule (`name: …`). Names that resolve to nothing are listed by the caller with their
+/// unpriced usage, or here (`UNRESOLVED: …`) when `unit` is not calls.
+pub(crate) fn names(out: &Out, source: &str, names: &[NameUse], unit: &str) {
+    if out.quiet {
+        return;
+    }
+    // Terminal safety: names come from the inputs.
+    let shown = |t: &str| -> String {
+        t.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    };
+    for n in names {
+        if n.how == How::Unresolved {
+            if unit != "calls" {
+                eprintln!(
+                    "UNRESOLVED: {source} {} {}: {} {unit}: the name resolves to no priced slug (counted as {})",
+                    n.provider,
+                    shown(&n.written),
+                    n.count,
+                    shown(&n.model)
+                );
+            }
+            continue;
+        }
+        eprintln!(
+            "name: {source} {} {} counted as {} ({}): {} {unit}",
+            n.provider,
+            shown(&n.written),
+            shown(&n.model),
+            n.how.describe(),
+            n.count
+        );
     }
 }
 
@@ -202,6 +262,7 @@ pub(crate) fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
     daily(out, &r.report, &r.daily);
     ledger_files(out, &r.other_files);
     rejections(out, &r.other_rejections);
+    names(out, "invoices", &r.invoice_names, "rows");
     for s in &r.summary {
         let flagged: Vec<String> = s
             .rows

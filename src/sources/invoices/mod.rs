@@ -97,13 +97,13 @@
 //! when any of its rows had it (rows without it count 0); the invoice ids of a summed statement
 //! are joined (`INV-1, INV-2`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::sheet::{self, Columns, Row, RowError};
 use super::{FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
-use crate::pricing::slugs::SlugMap;
+use crate::pricing::aliases::{How, ModelNames, NameUse};
 
 mod shapes;
 
@@ -144,6 +144,9 @@ pub struct InvoiceLine {
     pub amount_known: bool,
     /// The statement's invoice number(s), where the bill names one.
     pub invoice_id: Option<String>,
+    /// The names the bill wrote for `model` where they differ from it (sorted): spellings
+    /// resolved to this slug, or a name kept in its slug form ([`crate::pricing::aliases`]).
+    pub written: Vec<String>,
 }
 
 /// Everything read from the `--invoices` files.
@@ -155,6 +158,9 @@ pub struct InvoiceRead {
     pub rejections: Vec<Rejection>,
     /// One per file: read = used + skipped + rejected (out_of_range stays 0).
     pub files: Vec<FileStats>,
+    /// Every provider × model name the bills wrote other than as its slug, with its rows:
+    /// resolved by an alias or a rule, or to nothing. Sorted by provider, name.
+    pub names: Vec<NameUse>,
 }
 
 #[derive(Default)]
@@ -169,6 +175,8 @@ struct Acc {
     amount_known: bool,
     /// Distinct, in the order read.
     invoice_ids: Vec<String>,
+    /// Distinct names written other than the line's model.
+    written: Vec<String>,
 }
 
 /// The key lines are summed under.
@@ -181,14 +189,14 @@ pub fn read_invoices(
     paths: &[PathBuf],
     sheet: Option<&str>,
     tz: Option<chrono_tz::Tz>,
-    slugs: &SlugMap,
+    names: &ModelNames,
 ) -> Result<InvoiceRead, InputError> {
     let files = sheet::expand(paths, "--invoices", "invoice")?;
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(names);
     for path in &files {
         let mut stats = reader.start(path);
         let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
-            reader.row(&mut stats, source, cols, row, tz, slugs)
+            reader.row(&mut stats, source, cols, row, tz)
         };
         sheet::read_table(path, sheet, "invoice", &SHAPES, "invoice header", each)?;
         reader.out.files.push(stats);
@@ -203,30 +211,113 @@ pub fn read_invoice_csv_bytes(
     name: &str,
     data: &[u8],
     tz: Option<chrono_tz::Tz>,
-    slugs: &SlugMap,
+    names: &ModelNames,
 ) -> Result<InvoiceRead, InputError> {
     let path = Path::new(name);
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(names);
     let mut stats = reader.start(path);
     let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
-        reader.row(&mut stats, source, cols, row, tz, slugs)
+        reader.row(&mut stats, source, cols, row, tz)
     };
     sheet::read_csv_bytes(path, data, &SHAPES, "invoice header", each)?;
     reader.out.files.push(stats);
     Ok(reader.finish())
 }
 
+/// Which rule set a bill's model name goes through ([`ModelNames`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameKind {
+    /// A daily invoice line's `model`: resolved, else kept as written.
+    Daily,
+    /// An OpenRouter export's permaslug: resolved, else docs/formats.md §3's prefix rule.
+    Permaslug,
+    /// An OpenAI export's model: resolved, else `openai/` and the name.
+    OpenAi,
+    /// An Anthropic export's model version or display name: resolved, else `anthropic/` and
+    /// the name without its date, the version dotted.
+    Anthropic,
+}
+
+/// What a bill's name counts under and how it resolved, by the name as written.
+type Named = HashMap<String, Option<(String, How)>>;
+
+/// The bills' model names, each distinct (kind, provider, name) resolved once.
+pub(super) struct Namer<'n> {
+    names: &'n ModelNames,
+    cache: Vec<(NameKind, String, Named)>,
+}
+
+impl Namer<'_> {
+    /// The name a line of `written` counts under and how it resolved; `None` when a permaslug
+    /// maps to nothing (the row is rejected) or an export's name has no slug form (kept as
+    /// written).
+    pub(super) fn name(
+        &mut self,
+        kind: NameKind,
+        provider: &str,
+        written: &str,
+    ) -> Option<(String, How)> {
+        let i = match self
+            .cache
+            .iter()
+            .position(|(k, p, _)| *k == kind && p == provider)
+        {
+            Some(i) => i,
+            None => {
+                self.cache
+                    .push((kind, provider.to_string(), HashMap::new()));
+                self.cache.len() - 1
+            }
+        };
+        if let Some(hit) = self.cache[i].2.get(written) {
+            return hit.clone();
+        }
+        let n = self.names;
+        let got = match kind {
+            NameKind::Daily => {
+                let r = n.resolve(provider, written);
+                Some((r.name_or(written).to_string(), r.how))
+            }
+            NameKind::Permaslug => n.permaslug(written).map(|(m, r)| (m, r.how)),
+            NameKind::OpenAi => n
+                .export_form("openai", written, false)
+                .map(|(m, r)| (m, r.how)),
+            NameKind::Anthropic => n
+                .export_form("anthropic", written, true)
+                .map(|(m, r)| (m, r.how)),
+        };
+        self.cache[i].2.insert(written.to_string(), got.clone());
+        got
+    }
+}
+
 /// The state carried across the files of one run: daily sums and the generations seen.
-#[derive(Default)]
-struct Reader {
+struct Reader<'n> {
     out: InvoiceRead,
     sums: BTreeMap<Key, Acc>,
     generations: Generations,
     /// The files started so far, for the place a generation was first read.
     names: Vec<String>,
+    namer: Namer<'n>,
+    /// (provider, name written) → (model, how, rows), for names not written as their slug.
+    used: BTreeMap<(String, String), (String, How, u64)>,
 }
 
-impl Reader {
+impl<'n> Reader<'n> {
+    fn new(names: &'n ModelNames) -> Self {
+        Reader {
+            out: InvoiceRead::default(),
+            sums: BTreeMap::new(),
+            generations: Generations::default(),
+            names: Vec::new(),
+            namer: Namer {
+                names,
+                cache: Vec::new(),
+            },
+            used: BTreeMap::new(),
+        }
+    }
+
     /// Starts a file: its counts, all zero.
     fn start(&mut self, path: &Path) -> FileStats {
         let file = path.display().to_string();
@@ -245,11 +336,10 @@ impl Reader {
         cols: &Columns<ShapeKind>,
         row: &Row,
         tz: Option<chrono_tz::Tz>,
-        slugs: &SlugMap,
     ) {
         let fi = self.names.len() - 1;
         stats.read += 1;
-        let result = parse_row(row, source.is_csv(), cols, tz, slugs).and_then(|p| {
+        let result = parse_row(row, source.is_csv(), cols, tz, &mut self.namer).and_then(|p| {
             let Some(p) = p else {
                 return Ok(false);
             };
@@ -268,6 +358,14 @@ impl Reader {
             // makes no line.
             if p.tokens_known || p.amount_known {
                 add(&mut self.sums, &p, cols.kind)?;
+            }
+            if p.grain == Grain::DayModel && p.how != How::Slug {
+                let written = p.written.clone().unwrap_or_else(|| p.model.clone());
+                let e = self
+                    .used
+                    .entry((p.provider.clone(), written))
+                    .or_insert_with(|| (p.model.clone(), p.how, 0));
+                e.2 += 1;
             }
             if let Some(id) = id {
                 self.generations.insert(id, fi, row.line);
@@ -288,6 +386,17 @@ impl Reader {
 
     fn finish(self) -> InvoiceRead {
         let mut out = self.out;
+        out.names = self
+            .used
+            .into_iter()
+            .map(|((provider, written), (model, how, count))| NameUse {
+                provider,
+                written,
+                model,
+                how,
+                count,
+            })
+            .collect();
         out.lines = self
             .sums
             .into_iter()
@@ -305,6 +414,11 @@ impl Reader {
                 tokens_known: a.tokens_known,
                 amount_known: a.amount_known,
                 invoice_id: (!a.invoice_ids.is_empty()).then(|| a.invoice_ids.join(", ")),
+                written: {
+                    let mut w = a.written;
+                    w.sort();
+                    w
+                },
             })
             .collect();
         out
@@ -366,6 +480,11 @@ fn add(sums: &mut BTreeMap<Key, Acc>, p: &Parsed, kind: ShapeKind) -> Result<(),
     if let Some(id) = &p.invoice_id {
         if !acc.invoice_ids.contains(id) {
             acc.invoice_ids.push(id.clone());
+        }
+    }
+    if let Some(w) = &p.written {
+        if !acc.written.contains(w) {
+            acc.written.push(w.clone());
         }
     }
     Ok(())
