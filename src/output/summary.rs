@@ -33,6 +33,12 @@ pub(crate) fn notes(out: &Out, notes: &[String]) {
 
 /// Rows per log file, the rejected rows, unpriced calls and the total cost.
 pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
+    daily_and_bills(out, report, daily, &[]);
+}
+
+/// [`daily`], and the names the bills wrote: a name that resolves to nothing in both the logs
+/// and the bills is listed once, on its `UNPRICED` line; the bills' other names after it.
+fn daily_and_bills(out: &Out, report: &ScanReport, daily: &Daily, bills: &[NameUse]) {
     if out.quiet {
         return;
     }
@@ -53,10 +59,18 @@ pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
     names(out, "logs", &daily.names, "calls");
     let unpriced = daily.unpriced();
     for ((p, m), (calls, toks)) in &unpriced {
-        let why = if unresolved(p, m) {
-            ": the name resolves to no priced slug"
-        } else {
-            ""
+        let billed = bills
+            .iter()
+            .filter(|n| n.how == How::Unresolved && n.provider == *p && n.model == *m)
+            .map(|n| n.count)
+            .sum::<u64>();
+        let why = match (unresolved(p, m), billed) {
+            (false, _) => String::new(),
+            (true, 0) => ": the name resolves to no priced slug".into(),
+            (true, n) => format!(
+                ": the name resolves to no priced slug (also in {n} invoice row{})",
+                if n == 1 { "" } else { "s" }
+            ),
         };
         eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv){why}");
     }
@@ -69,6 +83,14 @@ pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
             n.provider, n.written, n.count
         );
     }
+    // The bills' names; one the logs' UNPRICED line names already is not listed again.
+    let listed = |b: &NameUse| {
+        b.how == How::Unresolved
+            && unpriced.contains_key(&(b.provider.clone(), b.model.clone()))
+            && unresolved(&b.provider, &b.model)
+    };
+    let rest: Vec<NameUse> = bills.iter().filter(|b| !listed(b)).cloned().collect();
+    names(out, "invoices", &rest, "rows");
 }
 
 /// The names a source wrote other than as their slug: one line per name resolved by an alias or
@@ -259,10 +281,9 @@ pub(crate) fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
         return;
     }
     notes(out, notes_);
-    daily(out, &r.report, &r.daily);
+    daily_and_bills(out, &r.report, &r.daily, &r.invoice_names);
     ledger_files(out, &r.other_files);
     rejections(out, &r.other_rejections);
-    names(out, "invoices", &r.invoice_names, "rows");
     for s in &r.summary {
         let flagged: Vec<String> = s
             .rows
@@ -494,7 +515,7 @@ pub(crate) fn report(
         return;
     }
     notes(out, notes_);
-    daily(out, &r.report, &r.daily);
+    daily_and_bills(out, &r.report, &r.daily, &r.invoice_names);
     rejections(out, &r.other_rejections);
     for f in flags {
         eprintln!("FLAGGED: {f}");

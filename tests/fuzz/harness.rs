@@ -180,7 +180,8 @@ const SUMS: [TokenSums; 3] = [
     },
 ];
 
-/// `rate_table`: the bytes as `models.csv`, `slugs.csv` and (when UTF-8) `fees.toml`. A table
+/// `rate_table`: the bytes as `models.csv`, `slugs.csv`, `aliases.csv` and (when UTF-8)
+/// `fees.toml`; each line as a model name to resolve. A table
 /// that loads must price every row without panicking (overflow saturates), find each row on its
 /// first day, and a fee book must charge every top-up without panicking.
 pub fn rate_table(data: &[u8]) {

@@ -29,7 +29,8 @@
 //! - `date`: a UTC day. Text `YYYY-MM-DD` (a date-time text such as `2026-04-28T00:00:00` gives its
 //!   date), or in XLSX a date or date-time cell, or a plain number read as an Excel serial date
 //!   (1900 date system). `--tz` does not move these days: the contract defines them as UTC.
-//! - `provider` is lower-cased; `model` is kept as written (trimmed).
+//! - `provider` is lower-cased; `model` (trimmed) is resolved to its slug
+//!   ([`crate::pricing::aliases`]), else kept as written.
 //! - Token counts and `requests`: whole numbers ≥ 0 and ≤ 2^53, as numbers or as text (`1200`,
 //!   `1200.0`); a fraction, a negative number, a thousands separator or anything else is
 //!   rejected.
@@ -46,9 +47,9 @@
 //! `tokens_completion`, `model_permaslug`; read when present: `tokens_cached`, `generation_id`;
 //! the export's other columns are not read (a bad value there rejects nothing).
 //!
-//! - provider `openrouter`; model = [`SlugMap::permaslug`] of `model_permaslug` (a row of
-//!   `rates/slugs.csv`, else the prefix rule documented in [`crate::pricing::slugs`]). A row whose
-//!   permaslug cannot be mapped is rejected.
+//! - provider `openrouter`; model = [`ModelNames::permaslug`] of `model_permaslug` (its slug,
+//!   else the prefix rule documented in [`crate::pricing::aliases`]). A row whose permaslug
+//!   cannot be mapped is rejected.
 //! - `created_at` (`2026-02-06 18:54:30.040`) is UTC; a `Z` or an offset, when written, is
 //!   honoured. In XLSX it may be a date-time cell. The row's day is the date in `--tz` (UTC when
 //!   not given); a generation exactly at local midnight belongs to the new day.
@@ -83,6 +84,16 @@
 //! `invoice_id`; `month` is `2026-04` or the month's first day) bills a provider's month
 //! ([`Grain::Month`], `day` = the month's first day, money only). How such lines are compared
 //! with the logs, and what happens when grains overlap, is `reconcile`'s (docs/commands/reconcile.md).
+//!
+//! # Model names
+//!
+//! Every shape's model name goes through the one resolver of [`crate::pricing::aliases`], once
+//! per distinct name (cached by the reader): a line counts under the slug the rate table prices,
+//! so an OpenAI export's `gpt-5-mini-2025-08-07` and the logs' `openai/gpt-5-mini` are one model. A
+//! name that resolves to nothing keeps a slug form (an OpenRouter permaslug: the prefix rule;
+//! OpenAI's: `openai/` and the name; Anthropic's: `anthropic/`, the date cut, the version
+//! dotted; a daily line's: as written). [`InvoiceLine::written`] keeps the names a line was
+//! written in where they differ, and [`InvoiceRead::names`] every such name with its rows.
 //!
 //! # Idle export rows
 //!

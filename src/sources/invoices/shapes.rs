@@ -1,5 +1,5 @@
 //! The invoice shapes (`SHAPES`, one per header the reader knows) and the parsing of one row of
-//! each into a [`Parsed`] line at its grain, with the slug rules of the exports.
+//! each into a [`Parsed`] line at its grain, its model named through [`Namer`].
 
 use chrono::TimeZone;
 
