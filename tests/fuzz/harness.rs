@@ -213,12 +213,9 @@ pub fn rate_table(data: &[u8]) {
             let _ = map.counterpart(&row.to_provider, &row.to_model, &row.from_provider);
         }
     }
-    if let Ok(names) = ModelNames::parse(
-        Path::new("aliases.csv"),
-        data,
-        &RateTable::builtin(),
-        &SlugMap::builtin(),
-    ) {
+    static SHIPPED: OnceLock<(RateTable, SlugMap)> = OnceLock::new();
+    let (rates, slugs) = SHIPPED.get_or_init(|| (RateTable::builtin(), SlugMap::builtin()));
+    if let Ok(names) = ModelNames::parse(Path::new("aliases.csv"), data, rates, slugs) {
         for row in names.rows() {
             if let Some(s) = names.resolve("openrouter", &row.alias).slug {
                 assert!(
