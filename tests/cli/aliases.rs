@@ -122,3 +122,60 @@ fn an_alias_table_in_the_rates_directory_is_the_one_read() {
         "{text}"
     );
 }
+
+/// A response that names the requested model in another spelling (OpenAI answers
+/// `gpt-5-mini-2025-08-07` to a request for `gpt-5-mini`) is no `response_model_mismatch`; a
+/// response naming another model still is.
+#[test]
+fn a_response_model_in_another_spelling_is_the_model_requested() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs.jsonl");
+    let call = |id: &str, response: &str| {
+        format!("{{\"ts\":\"2026-04-01T09:00:00Z\",\"provider\":\"openai\",\"model\":\"openai/gpt-5-mini\",\"prompt_tokens\":1000,\"completion_tokens\":100,\"request_id\":\"{id}\",\"response_model\":\"{response}\"}}\n")
+    };
+    std::fs::write(
+        &logs,
+        call("r1", "gpt-5-mini-2025-08-07")
+            + &call("r2", "openai/gpt-5-mini-2025-08-07")
+            + &call("r3", "openai/gpt-5"),
+    )
+    .unwrap();
+    let invoice = dir.path().join("invoice.csv");
+    std::fs::write(
+        &invoice,
+        "date,provider,model,prompt_tokens,completion_tokens,amount_usd\n2026-04-01,openai,gpt-5-mini,3000,300,0.00\n",
+    )
+    .unwrap();
+    let mut c = spendrecon();
+    c.current_dir(root())
+        .args(["reconcile", "--rates", "rates", "--logs"])
+        .arg(&logs)
+        .arg("--invoices")
+        .arg(&invoice);
+    let (out, o) = run_out(&mut c);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let findings = read(out.path(), "findings.csv");
+    let mismatches: Vec<&str> = findings
+        .lines()
+        .filter(|l| l.starts_with("response_model_mismatch"))
+        .collect();
+    assert_eq!(mismatches.len(), 1, "{findings}");
+    assert!(
+        mismatches[0].contains(",openai,openai/gpt-5-mini,1,"),
+        "{findings}"
+    );
+    // The daily line `gpt-5-mini` meets the logs' `openai/gpt-5-mini` (0.00075 + 0.0006 at list
+    // prices, billed 0.00: a cost mismatch beyond USD 0.01 is not, so the row is ok).
+    assert!(
+        read(out.path(), "recon.csv").contains(
+            "2026-04-01,openai,openai/gpt-5-mini,3,3000,300,3000,300,0,0.00,0.00135,0.00,-0.00135,ok,invoice wrote gpt-5-mini\n"
+        ),
+        "{}",
+        read(out.path(), "recon.csv")
+    );
+}
