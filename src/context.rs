@@ -21,6 +21,7 @@ use crate::cli::{CommonArgs, FeeArgs, LogArgs, MatchArgs};
 use crate::domain::{Money, Period, Tolerance};
 use crate::fees::policy::FeeBook;
 use crate::output::{Input, Out, RunRecord};
+use crate::pricing::aliases::{self, ModelNames};
 use crate::pricing::slugs::{self, SlugMap};
 use crate::pricing::{self as rate_table, RateTable};
 use crate::reconcile::{self, Inputs, Reconciliation};
@@ -41,6 +42,7 @@ pub(crate) struct Context {
     tables: RateFiles,
     rates: OnceCell<RateTable>,
     slugs: OnceCell<SlugMap>,
+    names: OnceCell<ModelNames>,
     fees: OnceCell<FeeBook>,
     /// The command line as given, secrets masked (for run.json).
     command_line: Vec<String>,
@@ -83,6 +85,7 @@ impl Context {
             },
             rates: OnceCell::new(),
             slugs: OnceCell::new(),
+            names: OnceCell::new(),
             fees: OnceCell::new(),
             command_line: argv.iter().map(shown_arg).collect(),
             schema_spec: logs.schema.clone(),
@@ -104,6 +107,18 @@ impl Context {
             Ok(match self.tables.find("slugs.csv") {
                 Some(dir) => SlugMap::load_dir(&dir)?,
                 None => SlugMap::builtin(),
+            })
+        })
+    }
+
+    /// `rates/aliases.csv` from the same place as the rate table, over the rate table and the
+    /// slug map: the one resolver of model names (loads both).
+    pub(crate) fn names(&self) -> Result<&ModelNames> {
+        let (rates, slugs) = (self.rates()?, self.slugs()?);
+        cached(&self.names, || {
+            Ok(match self.tables.find("aliases.csv") {
+                Some(dir) => ModelNames::load_dir(&dir, rates, slugs)?,
+                None => ModelNames::builtin_with(rates, slugs),
             })
         })
     }
@@ -135,7 +150,7 @@ impl Context {
         fees: &FeeArgs,
         by: Option<(GroupBy, Grain)>,
     ) -> Result<(Reconciliation, Vec<String>)> {
-        let (rates, slugs) = (self.rates()?, self.slugs()?);
+        let (rates, slugs, names) = (self.rates()?, self.slugs()?, self.names()?);
         let (book, notes) = self.fee_book_with(fees)?;
         let r = reconcile::compute(&Inputs {
             logs: &self.logs,
@@ -143,6 +158,7 @@ impl Context {
             tz: self.tz,
             rates,
             slugs,
+            names,
             book: &book,
             invoices,
             sheet: matching.sheet.as_deref(),
@@ -172,6 +188,7 @@ impl Context {
             logs: &self.logs,
             book: self.fee_book()?,
             rates: self.rates()?,
+            names: self.names()?,
             tz: self.tz,
             period: self.period,
             subscription_price: price,
@@ -213,6 +230,12 @@ impl Context {
                 "slugs.csv",
                 slugs::BUILTIN,
                 self.slugs.get().is_some(),
+            ),
+            (
+                "aliases",
+                "aliases.csv",
+                aliases::BUILTIN,
+                self.names.get().is_some(),
             ),
             (
                 "fees",

@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
 use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums};
+use crate::pricing::aliases::{How, ModelNames, NameUse};
 use crate::pricing::{self, RateTable};
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{CallSink, Disposition};
@@ -23,20 +24,41 @@ struct Group {
 type GroupKey = (u32, Day, Day, bool);
 
 /// provider × model ↔ small integer ids, so per-call keys are integers. Keyed by a 64-bit hash
-/// of the names and checked against them (a collision, however unlikely, falls back to `spill`):
-/// no string is built per call.
-#[derive(Default)]
-pub(crate) struct Names {
+/// of the names as written and checked against them (a collision, however unlikely, falls back
+/// to `spill`): no string is built per call.
+///
+/// A pair's model is resolved to its slug ([`ModelNames::resolve`]) once, when the pair gets its
+/// id: [`Names::get`] gives the model the usage counts under (the slug, or the name as written
+/// when it resolves to nothing), [`Names::written`] the name as written.
+pub(crate) struct Names<'n> {
+    resolver: &'n ModelNames,
     ids: FxHashMap<u64, u32>,
     spill: FxHashMap<(String, String), u32>,
-    names: Vec<(String, String)>,
+    /// (provider, model as written, model counted under, how it resolved), by id.
+    names: Vec<Interned>,
+}
+
+struct Interned {
+    provider: String,
+    written: String,
+    model: String,
+    how: How,
 }
 
 /// Distinct provider × model pairs one worker keeps: real traffic has dozens; a log with more is
 /// hostile or broken, and its further pairs are rejected rather than grown without bound.
 pub(crate) const MAX_NAMES: usize = 100_000;
 
-impl Names {
+impl<'n> Names<'n> {
+    pub(crate) fn new(resolver: &'n ModelNames) -> Self {
+        Names {
+            resolver,
+            ids: FxHashMap::default(),
+            spill: FxHashMap::default(),
+            names: Vec::new(),
+        }
+    }
+
     /// The id of a pair, or `None` when it would be a new pair beyond [`MAX_NAMES`].
     pub(crate) fn id_capped(&mut self, provider: &str, model: &str) -> Option<u32> {
         if self.names.len() < MAX_NAMES {
@@ -45,14 +67,17 @@ impl Names {
         self.find(provider, model)
     }
 
+    fn same(&self, id: u32, provider: &str, model: &str) -> bool {
+        let n = &self.names[id as usize];
+        n.provider == provider && n.written == model
+    }
+
     fn find(&self, provider: &str, model: &str) -> Option<u32> {
         use std::hash::{Hash, Hasher};
         let mut h = rustc_hash::FxHasher::default();
         (provider, model).hash(&mut h);
         match self.ids.get(&h.finish()) {
-            Some(&id) if self.names[id as usize] == (provider.to_string(), model.to_string()) => {
-                Some(id)
-            }
+            Some(&id) if self.same(id, provider, model) => Some(id),
             _ => self
                 .spill
                 .get(&(provider.to_string(), model.to_string()))
@@ -60,23 +85,19 @@ impl Names {
         }
     }
 
+    /// The id of a pair as written; a new pair's model is resolved here, once.
     pub(crate) fn id(&mut self, provider: &str, model: &str) -> u32 {
         use std::hash::{Hash, Hasher};
         let mut h = rustc_hash::FxHasher::default();
         (provider, model).hash(&mut h);
         let h = h.finish();
         let new_id = self.names.len() as u32;
-        match self.ids.entry(h) {
-            std::collections::hash_map::Entry::Occupied(e) => {
-                let id = *e.get();
-                let (p, m) = &self.names[id as usize];
-                if p == provider && m == model {
-                    return id;
-                }
-            }
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(new_id);
-                self.names.push((provider.to_string(), model.to_string()));
+        match self.ids.get(&h) {
+            Some(&id) if self.same(id, provider, model) => return id,
+            Some(_) => {}
+            None => {
+                self.ids.insert(h, new_id);
+                self.intern(provider, model);
                 return new_id;
             }
         }
@@ -84,14 +105,43 @@ impl Names {
         if let Some(&id) = self.spill.get(&key) {
             return id;
         }
-        self.spill.insert(key.clone(), new_id);
-        self.names.push(key);
+        self.spill.insert(key, new_id);
+        self.intern(provider, model);
         new_id
     }
 
+    fn intern(&mut self, provider: &str, written: &str) {
+        let r = self.resolver.resolve(provider, written);
+        self.names.push(Interned {
+            provider: provider.to_string(),
+            written: written.to_string(),
+            model: r.name_or(written).to_string(),
+            how: r.how,
+        });
+    }
+
+    /// The provider and the model the pair's usage counts under (its slug, or the name as
+    /// written when it resolves to nothing).
     pub(crate) fn get(&self, id: u32) -> (&str, &str) {
-        let (p, m) = &self.names[id as usize];
-        (p, m)
+        let n = &self.names[id as usize];
+        (&n.provider, &n.model)
+    }
+
+    /// The provider and the model as written: what another worker's [`Names::id`] takes.
+    pub(crate) fn written(&self, id: u32) -> (&str, &str) {
+        let n = &self.names[id as usize];
+        (&n.provider, &n.written)
+    }
+
+    /// How the pair's model resolved.
+    pub(crate) fn how(&self, id: u32) -> How {
+        self.names[id as usize].how
+    }
+
+    /// Whether `other`, written on the pair's provider, counts under the pair's model.
+    pub(crate) fn resolves_to(&self, id: u32, other: &str) -> bool {
+        let n = &self.names[id as usize];
+        self.resolver.resolve(&n.provider, other).name_or(other) == n.model
     }
 }
 
@@ -123,26 +173,35 @@ pub(crate) struct DailyAggregator<'r> {
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
-    names: Names,
+    names: Names<'r>,
     groups: FxHashMap<GroupKey, Group>,
 }
 
 impl<'r> DailyAggregator<'r> {
-    pub(crate) fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(
+        rates: &'r RateTable,
+        names: &'r ModelNames,
+        tz: Option<Tz>,
+        period: Period,
+    ) -> Self {
         DailyAggregator {
             rates,
             cutter: DayCutter::new(tz),
             period,
-            names: Names::default(),
+            names: Names::new(names),
             groups: FxHashMap::default(),
         }
     }
 
-    /// Daily rows sorted by day, provider, model, priced exactly.
+    /// Daily rows sorted by day, provider, model, priced exactly; a row per slug, whatever the
+    /// spellings its calls were written in.
     pub(crate) fn finish(self) -> Daily {
         let mut rows: BTreeMap<(Day, &str, &str), DailyRow> = BTreeMap::new();
+        let mut calls: BTreeMap<u32, u64> = BTreeMap::new();
         for ((id, local, _utc, byok), g) in &self.groups {
             let (provider, model) = &self.names.get(*id);
+            let written = self.names.written(*id).1;
+            *calls.entry(*id).or_default() += g.requests + g.failed;
             let row = rows
                 .entry((*local, provider, model))
                 .or_insert_with(|| DailyRow {
@@ -152,6 +211,9 @@ impl<'r> DailyAggregator<'r> {
                     cost_usd: Some(Money::ZERO),
                     ..Default::default()
                 });
+            if written != *model && !row.written.iter().any(|w| w == written) {
+                row.written.push(written.to_string());
+            }
             row.requests += g.requests;
             row.failed_requests += g.failed;
             if *byok {
@@ -192,8 +254,24 @@ impl<'r> DailyAggregator<'r> {
         // The groups come out of a hash map: sorted, the parts are the same on every run.
         for r in &mut rows {
             r.parts.sort_by_key(|p| (p.rate, p.tier, p.byok));
+            r.written.sort();
         }
-        Daily { rows }
+        let mut names: Vec<NameUse> = calls
+            .into_iter()
+            .filter(|(id, _)| self.names.how(*id) != How::Slug)
+            .map(|(id, count)| {
+                let ((provider, written), model) = (self.names.written(id), self.names.get(id).1);
+                NameUse {
+                    provider: provider.to_string(),
+                    written: written.to_string(),
+                    model: model.to_string(),
+                    how: self.names.how(id),
+                    count,
+                }
+            })
+            .collect();
+        names.sort_by(|a, b| (&a.provider, &a.written).cmp(&(&b.provider, &b.written)));
+        Daily { rows, names }
     }
 }
 
@@ -208,12 +286,16 @@ impl CallSink for DailyAggregator<'_> {
             return Disposition::Rejected(TOO_MANY_NAMES);
         };
         let rates = self.rates;
+        let names = &self.names;
         let g = self
             .groups
             .entry((id, local, utc, call.byok && call.billable()))
-            .or_insert_with(|| Group {
-                rate: rates.lookup(&call.provider, &call.model, utc),
-                ..Default::default()
+            .or_insert_with(|| {
+                let (provider, model) = names.get(id);
+                Group {
+                    rate: rates.lookup(provider, model, utc),
+                    ..Default::default()
+                }
             });
         if call.billable() {
             g.requests += 1;
@@ -229,7 +311,7 @@ impl CallSink for DailyAggregator<'_> {
 
     fn merge(&mut self, other: Self) {
         for ((id, local, utc, byok), g) in other.groups {
-            let (p, m) = other.names.get(id);
+            let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
             let e = self.groups.entry((mine, local, utc, byok)).or_default();
             e.requests += g.requests;
@@ -262,6 +344,9 @@ pub(crate) struct DailyRow {
     /// (priced ones): usage the customer pays upstream with its own key, not to the gateway.
     pub byok_requests: u64,
     pub byok_cost_usd: Money,
+    /// The names the row's calls were written in where they differ from `model` (sorted):
+    /// spellings resolved to this slug ([`crate::pricing::aliases`]).
+    pub written: Vec<String>,
     /// The row's tokens by the price that applies to them (rate row, tier, BYOK), for what
     /// prices each kind of token apart (the FOCUS rows, one per kind and price). Usually one.
     pub parts: Vec<PricedPart>,
@@ -310,6 +395,9 @@ impl DailyRow {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Daily {
     pub rows: Vec<DailyRow>,
+    /// Every provider × name of the logs not written as its slug: resolved by an alias or a
+    /// rule, or to nothing; with its calls (failed ones too). Sorted by provider, name.
+    pub names: Vec<NameUse>,
 }
 
 impl Daily {

@@ -12,9 +12,9 @@ use crate::output::{summary, tables};
 
 pub(crate) fn run(args: &AuditArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    let (rates, slugs) = (ctx.rates()?, ctx.slugs()?);
+    let (rates, slugs, names) = (ctx.rates()?, ctx.slugs()?, ctx.names()?);
     let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {
-        DailyAggregator::new(rates, ctx.tz, ctx.period)
+        DailyAggregator::new(rates, names, ctx.tz, ctx.period)
     })?;
     let rows = audit::audit(&agg.finish(), rates, slugs);
 

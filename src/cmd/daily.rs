@@ -13,7 +13,7 @@ use crate::showback::{self, Grain};
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    let rates = ctx.rates()?;
+    let (rates, names) = (ctx.rates()?, ctx.names()?);
     let by = args.showback.by;
     if by.is_some() && ctx.fee_book()?.needs_subscription_price() {
         bail!("--by: fees.toml has a BYOK subscription whose price is \"parameter\", and daily takes no --byok-subscription: use reconcile, report or forecast --by with --byok-subscription USD");
@@ -22,8 +22,8 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
     let ((agg, tenants), report) = ctx.logs.scan(fields, || {
         (
-            DailyAggregator::new(rates, ctx.tz, ctx.period),
-            by.map(|b| showback::sinks(b, Grain::Month, rates, ctx.tz, ctx.period)),
+            DailyAggregator::new(rates, names, ctx.tz, ctx.period),
+            by.map(|b| showback::sinks(b, Grain::Month, rates, names, ctx.tz, ctx.period)),
         )
     })?;
     let daily = agg.finish();

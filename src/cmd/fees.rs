@@ -22,7 +22,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
         bail!("--months needs --logs (the traffic) and --out (it writes scenarios.csv)");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
-    let rates = ctx.rates()?;
+    let (rates, names) = (ctx.rates()?, ctx.names()?);
     let mut book = ctx.fee_book()?.clone();
     let notes =
         fees::apply_subscription(&mut book, args.fees.byok_subscription).map_err(|m| anyhow!(m))?;
@@ -43,10 +43,11 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
         let (((daily, traffic), byok), report) = ctx.logs.scan(fees::FIELDS, || {
             (
                 (
-                    DailyAggregator::new(rates, tz, period),
-                    args.months.map(|_| TrafficSink::new(rates, tz, period)),
+                    DailyAggregator::new(rates, names, tz, period),
+                    args.months
+                        .map(|_| TrafficSink::new(rates, names, tz, period)),
                 ),
-                ByokSink::new(rates),
+                ByokSink::new(rates, names),
             )
         })?;
         traffic_seen = traffic.map(TrafficSink::finish);
@@ -58,6 +59,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
         logs: scanned.as_ref().map(|_| &ctx.logs),
         tz,
         rates,
+        names,
         period,
         daily,
         tally: scanned.as_ref().map(|s| &s.1),

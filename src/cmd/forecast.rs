@@ -18,6 +18,7 @@ use crate::sources::record::FieldId;
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
+    let names = ctx.names()?;
     let (tz, period) = (ctx.tz, ctx.period);
     check_moves(&args.moves).map_err(|m| anyhow!(m))?;
     let by = args.showback.by;
@@ -26,11 +27,11 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let (((agg, traffic), tenants), report) = ctx.logs.scan(fields, || {
         (
             (
-                DailyAggregator::new(rates, tz, period),
-                TrafficSink::new(rates, tz, period),
+                DailyAggregator::new(rates, names, tz, period),
+                TrafficSink::new(rates, names, tz, period),
             ),
             // Each tenant is forecast from its days.
-            by.map(|b| showback::sinks(b, Grain::Day, rates, tz, period)),
+            by.map(|b| showback::sinks(b, Grain::Day, rates, names, tz, period)),
         )
     })?;
     let daily = agg.finish();

@@ -10,9 +10,9 @@ use crate::output::{summary, tables};
 
 pub(crate) fn run(args: &RolloutArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    let rates = ctx.rates()?;
+    let (rates, names) = (ctx.rates()?, ctx.names()?);
     let (sink, report) = ctx.logs.scan(rollout::FIELDS, || {
-        RolloutSink::new(rates, ctx.tz, ctx.period)
+        RolloutSink::new(rates, names, ctx.tz, ctx.period)
     })?;
     let dash = sink.finish();
 

@@ -22,6 +22,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::aggregate::Names;
 use crate::domain::{Call, Day, DayCutter, Money, Month, TokenSums};
 use crate::fees::policy::{AllowanceUnit, FeeBook};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
 
@@ -42,15 +43,15 @@ struct Bucket {
 /// List cost of one call at the rate table (its row chosen by the call's UTC day), or `None`.
 struct Pricer<'r> {
     rates: &'r RateTable,
-    names: Names,
+    names: Names<'r>,
     cache: FxHashMap<(u32, Day), Option<usize>>,
 }
 
 impl<'r> Pricer<'r> {
-    fn new(rates: &'r RateTable) -> Self {
+    fn new(rates: &'r RateTable, names: &'r ModelNames) -> Self {
         Pricer {
             rates,
-            names: Names::default(),
+            names: Names::new(names),
             cache: FxHashMap::default(),
         }
     }
@@ -58,11 +59,11 @@ impl<'r> Pricer<'r> {
     fn cost(&mut self, call: &Call<'_>) -> Option<Money> {
         let id = self.names.id(&call.provider, &call.model);
         let utc = DayCutter::utc_day(call.ts_ms);
-        let rates = self.rates;
-        let idx = (*self
-            .cache
-            .entry((id, utc))
-            .or_insert_with(|| rates.lookup(&call.provider, &call.model, utc)))?;
+        let (rates, names) = (self.rates, &self.names);
+        let idx = (*self.cache.entry((id, utc)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
+            rates.lookup(provider, model, utc)
+        }))?;
         let rate = rates.get(idx);
         let mut sums = TokenSums::default();
         sums.add(&call.usage);
@@ -78,9 +79,9 @@ pub(crate) struct ByokSink<'r> {
 }
 
 impl<'r> ByokSink<'r> {
-    pub(crate) fn new(rates: &'r RateTable) -> Self {
+    pub(crate) fn new(rates: &'r RateTable, names: &'r ModelNames) -> Self {
         ByokSink {
-            pricer: Pricer::new(rates),
+            pricer: Pricer::new(rates, names),
             providers: Vec::new(),
             buckets: FxHashMap::default(),
         }
@@ -162,9 +163,13 @@ pub(crate) struct MinuteSink<'r, 'w> {
 }
 
 impl<'r, 'w> MinuteSink<'r, 'w> {
-    pub(crate) fn new(rates: &'r RateTable, wanted: &'w FxHashSet<CrossingMinute>) -> Self {
+    pub(crate) fn new(
+        rates: &'r RateTable,
+        names: &'r ModelNames,
+        wanted: &'w FxHashSet<CrossingMinute>,
+    ) -> Self {
         MinuteSink {
-            pricer: Pricer::new(rates),
+            pricer: Pricer::new(rates, names),
             wanted,
             calls: FxHashMap::default(),
         }
@@ -386,7 +391,8 @@ mod tests {
     /// Runs calls through two sinks (split as the workers would), then the second look.
     fn run(calls: &[Call<'static>], book: &FeeBook, tz: Option<chrono_tz::Tz>) -> Vec<ByokMonth> {
         let r = rates();
-        let (mut a, mut b) = (ByokSink::new(&r), ByokSink::new(&r));
+        let n = ModelNames::default();
+        let (mut a, mut b) = (ByokSink::new(&r, &n), ByokSink::new(&r, &n));
         for (i, c) in calls.iter().enumerate() {
             if i % 2 == 0 {
                 a.accept(c)
@@ -400,7 +406,7 @@ mod tests {
         if missing.is_empty() {
             return first;
         }
-        let mut look = MinuteSink::new(&r, &missing);
+        let mut look = MinuteSink::new(&r, &n, &missing);
         for c in calls {
             look.accept(c);
         }

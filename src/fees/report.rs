@@ -11,6 +11,7 @@ use super::policy::FeeBook;
 use super::{FeeRow, FeeTotals, PurchaseCheck};
 use crate::aggregate::Daily;
 use crate::domain::{money, Money, Month, Period, Purchase};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{InputError, LogSet};
@@ -66,6 +67,8 @@ pub(crate) struct FeeInputs<'a> {
     pub logs: Option<&'a LogSet>,
     pub tz: Option<chrono_tz::Tz>,
     pub rates: &'a RateTable,
+    /// The model names' resolver the daily sums used.
+    pub names: &'a ModelNames,
     pub period: Period,
     pub daily: Option<&'a Daily>,
     pub tally: Option<&'a ByokTally>,
@@ -109,7 +112,7 @@ pub(crate) fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
             first
         } else {
             // The allowance runs out inside these minutes: read their calls one by one.
-            let (look, _) = logs.scan(FIELDS, || MinuteSink::new(i.rates, &missing))?;
+            let (look, _) = logs.scan(FIELDS, || MinuteSink::new(i.rates, i.names, &missing))?;
             tally.fees(i.book, i.tz, &look.calls).0
         };
         byok.retain(|b| in_run(b.month));

@@ -250,6 +250,7 @@ mod tests {
             rows: (1..=30)
                 .map(|d| row(&format!("2026-04-{d:02}"), "m", Some(dec!(1.005))))
                 .collect(),
+            ..Default::default()
         };
         let f = forecast(&daily, Month::parse("2026-04").unwrap());
         assert_eq!(f.len(), 1);
@@ -280,6 +281,7 @@ mod tests {
                 row("2026-04-07", "m", Some(dec!(2))),
                 row("2026-04-08", "m", Some(dec!(3))),
             ],
+            ..Default::default()
         };
         let f = &forecast(&daily, Month::parse("2026-04").unwrap())[0];
         assert_eq!(f.days_seen, 3);
@@ -306,6 +308,7 @@ mod tests {
     fn unpriced_models_have_no_amounts() {
         let daily = Daily {
             rows: vec![row("2026-04-06", "m", None)],
+            ..Default::default()
         };
         let f = &forecast(&daily, Month::parse("2026-04").unwrap())[0];
         assert_eq!((f.actual_usd, f.forecast_usd), (None, None));

@@ -23,6 +23,7 @@ use rustc_hash::FxHashMap;
 use crate::aggregate::Names;
 use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
 use crate::fees::policy::{AllowanceUnit, FeeBook, SubscriptionPrice};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
@@ -38,28 +39,41 @@ pub(crate) struct TrafficSink<'r> {
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
-    names: Names,
+    names: Names<'r>,
     rates_seen: FxHashMap<(u32, Day), Option<usize>>,
     groups: FxHashMap<(u32, Month, bool, Tier), Group>,
 }
 
 impl<'r> TrafficSink<'r> {
-    pub(crate) fn new(rates: &'r RateTable, tz: Option<chrono_tz::Tz>, period: Period) -> Self {
+    pub(crate) fn new(
+        rates: &'r RateTable,
+        names: &'r ModelNames,
+        tz: Option<chrono_tz::Tz>,
+        period: Period,
+    ) -> Self {
         TrafficSink {
             rates,
             cutter: DayCutter::new(tz),
             period,
-            names: Names::default(),
+            names: Names::new(names),
             rates_seen: FxHashMap::default(),
             groups: FxHashMap::default(),
         }
     }
 
+    /// Groups sorted by month, provider, model, BYOK, tier: one per slug, whatever the
+    /// spellings its calls were written in.
     pub(crate) fn finish(self) -> Traffic {
-        let mut groups = Vec::new();
-        for ((id, month, byok, tier), g) in self.groups {
-            let (p, m) = self.names.get(id);
-            groups.push(TrafficGroup {
+        let mut merged: BTreeMap<(Month, &str, &str, bool, Tier), Group> = BTreeMap::new();
+        for ((id, month, byok, tier), g) in &self.groups {
+            let (p, m) = self.names.get(*id);
+            let e = merged.entry((*month, p, m, *byok, *tier)).or_default();
+            e.calls += g.calls;
+            e.tokens.merge(&g.tokens);
+        }
+        let groups = merged
+            .into_iter()
+            .map(|((month, p, m, byok, tier), g)| TrafficGroup {
                 month,
                 provider: p.to_string(),
                 model: m.to_string(),
@@ -67,17 +81,8 @@ impl<'r> TrafficSink<'r> {
                 tier,
                 calls: g.calls,
                 tokens: g.tokens,
-            });
-        }
-        groups.sort_by(|a, b| {
-            (a.month, &a.provider, &a.model, a.byok, a.tier).cmp(&(
-                b.month,
-                &b.provider,
-                &b.model,
-                b.byok,
-                b.tier,
-            ))
-        });
+            })
+            .collect();
         Traffic { groups }
     }
 }
@@ -91,11 +96,11 @@ impl CallSink for TrafficSink<'_> {
         if call.billable() {
             let id = self.names.id(&call.provider, &call.model);
             let utc = DayCutter::utc_day(call.ts_ms);
-            let rates = self.rates;
-            let rate = *self
-                .rates_seen
-                .entry((id, utc))
-                .or_insert_with(|| rates.lookup(&call.provider, &call.model, utc));
+            let (rates, names) = (self.rates, &self.names);
+            let rate = *self.rates_seen.entry((id, utc)).or_insert_with(|| {
+                let (provider, model) = names.get(id);
+                rates.lookup(provider, model, utc)
+            });
             // The tier the call was priced in as logged (unpriced calls: standard).
             let tier = rate.map_or(Tier::Standard, |r| rates.get(r).tier_for(call.usage.prompt));
             let g = self
@@ -110,7 +115,7 @@ impl CallSink for TrafficSink<'_> {
 
     fn merge(&mut self, other: Self) {
         for ((id, month, byok, tier), g) in other.groups {
-            let (p, m) = other.names.get(id);
+            let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
             let e = self.groups.entry((mine, month, byok, tier)).or_default();
             e.calls += g.calls;

@@ -4,12 +4,15 @@
 //!
 //! Built on the daily rows, so its calls, tokens and cost add up with `daily.csv`: `calls` counts
 //! every call (failed ones too: a retired slug often shows up as errors), tokens and cost the
-//! billable ones.
+//! billable ones. A row is a slug: the names the logs wrote for it (an OpenAI snapshot name, a
+//! display name, …) are summed into it and named in its note, and a name that resolves to no
+//! slug ([`crate::pricing::aliases`]) is a row of its own, `never_listed`.
 
 use std::collections::BTreeMap;
 
 use crate::aggregate::Daily;
 use crate::domain::{Day, Money};
+use crate::pricing::aliases::How;
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 
@@ -140,6 +143,21 @@ pub(crate) fn audit(daily: &Daily, rates: &RateTable, slugs: &SlugMap) -> Vec<Au
     let mut out: Vec<AuditRow> = rows.into_values().collect();
     for a in &mut out {
         let mut found: Vec<(AuditStatus, String)> = Vec::new();
+        let spellings: Vec<String> = daily
+            .names
+            .iter()
+            .filter(|n| n.provider == a.provider && n.model == a.model && n.how != How::Unresolved)
+            .map(|n| {
+                let s = if n.count == 1 { "" } else { "s" };
+                format!("{} ({}, {} call{s})", n.written, n.how.describe(), n.count)
+            })
+            .collect();
+        if !spellings.is_empty() {
+            found.push((
+                AuditStatus::Ok,
+                format!("written as {}", spellings.join(", ")),
+            ));
+        }
         if let Some(ret) = slugs.retirement(&a.provider, &a.model) {
             a.retired_on = Some(ret.retired_on);
             a.replacement = Some(ret.replacement.clone()).filter(|r| !r.is_empty());
@@ -180,7 +198,7 @@ pub(crate) fn audit(daily: &Daily, rates: &RateTable, slugs: &SlugMap) -> Vec<Au
                 .unwrap_or_default();
             found.push((
                 AuditStatus::NeverListed,
-                format!("not in rates/models.csv or rates/slugs.csv{hint}"),
+                format!("resolves to no priced slug: not in rates/models.csv, rates/slugs.csv or rates/aliases.csv, and no naming rule maps it to one{hint}"),
             ));
         }
         if let Some(date) = dated_snapshot(&a.model) {

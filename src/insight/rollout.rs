@@ -32,6 +32,7 @@ use rustc_hash::FxHashMap;
 
 use crate::aggregate::{self, DailyAggregator};
 use crate::domain::{Call, Day, DayCutter, Money, Period};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{CallSink, Disposition};
@@ -268,9 +269,14 @@ pub(crate) struct RolloutSink<'r> {
 }
 
 impl<'r> RolloutSink<'r> {
-    pub(crate) fn new(rates: &'r RateTable, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(
+        rates: &'r RateTable,
+        names: &'r ModelNames,
+        tz: Option<Tz>,
+        period: Period,
+    ) -> Self {
         RolloutSink {
-            daily: DailyAggregator::new(rates, tz, period),
+            daily: DailyAggregator::new(rates, names, tz, period),
             cutter: DayCutter::new(tz),
             period,
             providers: Providers::default(),
@@ -519,6 +525,7 @@ mod tests {
             b"provider,model,effective_from,effective_to,input_per_mtok,output_per_mtok,cache_read_per_mtok,cache_write_per_mtok,long_context_threshold,long_input_per_mtok,long_output_per_mtok\n*,m,2026-01-01,,1,2,,,,,\n",
         )
         .unwrap();
+        let names = ModelNames::default();
         let day = 1_775_001_600; // 2026-04-01T00:00:00Z
         let mut calls: Vec<Call<'static>> = (0..40)
             .map(|i| {
@@ -536,7 +543,7 @@ mod tests {
             from: None,
             to: Day::parse("2026-04-01"),
         };
-        let mut one = RolloutSink::new(&rates, None, period);
+        let mut one = RolloutSink::new(&rates, &names, None, period);
         let disp: Vec<Disposition> = calls.iter().map(|c| one.accept(c)).collect();
         assert_eq!(
             disp.iter()
@@ -545,8 +552,8 @@ mod tests {
             16
         );
         // Worker 2 sees provider "b" first, so its provider ids differ from worker 1's.
-        let mut w1 = RolloutSink::new(&rates, None, period);
-        let mut w2 = RolloutSink::new(&rates, None, period);
+        let mut w1 = RolloutSink::new(&rates, &names, None, period);
+        let mut w2 = RolloutSink::new(&rates, &names, None, period);
         for c in calls.iter().rev() {
             if (c.ts_ms / 3_600_000) % 2 == 0 {
                 w1.accept(c);

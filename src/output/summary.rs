@@ -15,6 +15,7 @@ use crate::forecast::whatif::ScenarioRow;
 use crate::insight::audit::{AuditRow, AuditStatus};
 use crate::insight::rollout::Rollout;
 use crate::insight::shadow::{ShadowReport, Totals};
+use crate::pricing::aliases::{How, NameUse};
 use crate::pricing::litellm;
 use crate::reconcile::Reconciliation;
 use crate::showback::Showback;
@@ -32,6 +33,12 @@ pub(crate) fn notes(out: &Out, notes: &[String]) {
 
 /// Rows per log file, the rejected rows, unpriced calls and the total cost.
 pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
+    daily_and_bills(out, report, daily, &[]);
+}
+
+/// [`daily`], and the names the bills wrote: a name that resolves to nothing in both the logs
+/// and the bills is listed once, on its `UNPRICED` line; the bills' other names after it.
+fn daily_and_bills(out: &Out, report: &ScanReport, daily: &Daily, bills: &[NameUse]) {
     if out.quiet {
         return;
     }
@@ -43,8 +50,83 @@ pub(crate) fn daily(out: &Out, report: &ScanReport, daily: &Daily) {
         "total: {requests} billable calls, {failed} failed calls, {tokens} tokens, USD {} priced",
         money(daily.priced_total())
     );
-    for ((p, m), (calls, toks)) in daily.unpriced() {
-        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv)");
+    let unresolved = |p: &str, m: &str| {
+        daily
+            .names
+            .iter()
+            .any(|n| n.how == How::Unresolved && n.provider == p && n.written == m)
+    };
+    names(out, "logs", &daily.names, "calls");
+    let unpriced = daily.unpriced();
+    for ((p, m), (calls, toks)) in &unpriced {
+        let billed = bills
+            .iter()
+            .filter(|n| n.how == How::Unresolved && n.provider == *p && n.model == *m)
+            .map(|n| n.count)
+            .sum::<u64>();
+        let why = match (unresolved(p, m), billed) {
+            (false, _) => String::new(),
+            (true, 0) => ": the name resolves to no priced slug".into(),
+            (true, n) => format!(
+                ": the name resolves to no priced slug (also in {n} invoice row{})",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        eprintln!("UNPRICED: {p} {m}: {calls} calls, {toks} tokens have no rate (cost left empty in daily.csv){why}");
+    }
+    // A name of failed calls only is in no UNPRICED line: listed here once.
+    for n in daily.names.iter().filter(|n| {
+        n.how == How::Unresolved && !unpriced.contains_key(&(n.provider.clone(), n.written.clone()))
+    }) {
+        eprintln!(
+            "UNRESOLVED: {} {}: {} calls (none billable): the name resolves to no priced slug",
+            n.provider, n.written, n.count
+        );
+    }
+    // The bills' names; one the logs' UNPRICED line names already is not listed again.
+    let listed = |b: &NameUse| {
+        b.how == How::Unresolved
+            && unpriced.contains_key(&(b.provider.clone(), b.model.clone()))
+            && unresolved(&b.provider, &b.model)
+    };
+    let rest: Vec<NameUse> = bills.iter().filter(|b| !listed(b)).cloned().collect();
+    names(out, "invoices", &rest, "rows");
+}
+
+/// The names a source wrote other than as their slug: one line per name resolved by an alias or
+/// a rule (`name: …`). Names that resolve to nothing are listed by the caller with their
+/// unpriced usage, or here (`UNRESOLVED: …`) when `unit` is not calls.
+pub(crate) fn names(out: &Out, source: &str, names: &[NameUse], unit: &str) {
+    if out.quiet {
+        return;
+    }
+    // Terminal safety: names come from the inputs.
+    let shown = |t: &str| -> String {
+        t.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    };
+    for n in names {
+        if n.how == How::Unresolved {
+            if unit != "calls" {
+                eprintln!(
+                    "UNRESOLVED: {source} {} {}: {} {unit}: the name resolves to no priced slug (counted as {})",
+                    n.provider,
+                    shown(&n.written),
+                    n.count,
+                    shown(&n.model)
+                );
+            }
+            continue;
+        }
+        eprintln!(
+            "name: {source} {} {} counted as {} ({}): {} {unit}",
+            n.provider,
+            shown(&n.written),
+            shown(&n.model),
+            n.how.describe(),
+            n.count
+        );
     }
 }
 
@@ -200,7 +282,7 @@ pub(crate) fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
         return;
     }
     notes(out, notes_);
-    daily(out, &r.report, &r.daily);
+    daily_and_bills(out, &r.report, &r.daily, &r.invoice_names);
     ledger_files(out, &r.other_files);
     rejections(out, &r.other_rejections);
     for s in &r.summary {
@@ -434,7 +516,7 @@ pub(crate) fn report(
         return;
     }
     notes(out, notes_);
-    daily(out, &r.report, &r.daily);
+    daily_and_bills(out, &r.report, &r.daily, &r.invoice_names);
     rejections(out, &r.other_rejections);
     for f in flags {
         eprintln!("FLAGGED: {f}");

@@ -3,6 +3,7 @@
 //! A group's cost is linear in its token sums for one rate row and tier, so pricing happens once
 //! per group with `rust_decimal`, never per call.
 
+pub mod aliases;
 pub(crate) mod litellm;
 pub mod slugs;
 

@@ -1,36 +1,18 @@
-//! The model-slug map (`rates/slugs.csv`): which slug a model has on the other gateway, which
-//! slugs are retired (and by what they are replaced), and which public slug an OpenRouter
-//! activity export's dated `model_permaslug` stands for.
+//! The model-slug map (`rates/slugs.csv`): which slug a model has on the other gateway, and which
+//! slugs are retired (and by what they are replaced).
 //!
 //! ```text
 //! from_provider,from_model,to_provider,to_model,retired_on,note
 //! openrouter,anthropic/claude-3.5-haiku,ominigate,anthropic/claude-haiku-4.5,2026-02-19,retired …
-//! openrouter-permaslug,anthropic/claude-4.6-sonnet-20260217,openrouter,anthropic/claude-sonnet-4.6,,
 //! ```
 //!
-//! Rows whose `from_provider` is the pseudo-provider `openrouter-permaslug` map a permaslug to the
-//! public slug; every other row maps a slug on one gateway to its counterpart on another and may
-//! carry a retirement day (the `to_model` is then the replacement).
+//! Every row maps a slug on one gateway to its counterpart on another and may carry a retirement
+//! day (the `to_model` is then the replacement).
 //!
-//! # The permaslug prefix rule
-//!
-//! A permaslug that no row names is derived by [`SlugMap::permaslug`]:
-//!
-//! 1. A trailing date is cut: `-YYYYMMDD` or `-YYYY-MM-DD` (a real calendar date), so
-//!    `deepseek/deepseek-v4-pro-20260423` → `deepseek/deepseek-v4-pro` and
-//!    `openai/gpt-5-mini-2025-08-07` → `openai/gpt-5-mini`.
-//! 2. For `anthropic/claude-<version>-<family>`, where `<version>` is `<major>`, `<major>.<minor>`
-//!    or `<major>-<minor>`, the version is written with a dot and, for Claude 4 and later, moved
-//!    after the family, as the public slugs are written: `anthropic/claude-4.6-sonnet-20260217` →
-//!    `anthropic/claude-sonnet-4.6`, `anthropic/claude-4-opus-20250522` →
-//!    `anthropic/claude-opus-4`. Claude 3.x public slugs keep the version first:
-//!    `anthropic/claude-3-7-sonnet-20250219` → `anthropic/claude-3.7-sonnet`.
-//! 3. Anything else is kept as it is: many OpenRouter permaslugs are the public slug itself.
-//!
-//! `None` only for a string that is not an `author/model` slug at all (empty, no `/`, an empty
-//! part, or white space inside).
+//! Rows whose `from_provider` is the pseudo-provider `openrouter-permaslug` map an OpenRouter
+//! permaslug to its public slug. They are read for older tables; spellings now live in
+//! `rates/aliases.csv` ([`crate::pricing::aliases`]), which takes these rows as aliases.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -79,8 +61,6 @@ pub struct Retirement {
 #[derive(Debug, Clone, Default)]
 pub struct SlugMap {
     rows: Vec<SlugRow>,
-    /// permaslug → row
-    permaslugs: HashMap<String, usize>,
     /// from_model → rows (permaslug rows left out)
     by_model: HashMap<String, Vec<usize>>,
     pub path: PathBuf,
@@ -185,7 +165,6 @@ impl SlugMap {
                         ),
                     ));
                 }
-                map.permaslugs.insert(row.from_model.clone(), idx);
             } else {
                 map.by_model
                     .entry(row.from_model.clone())
@@ -200,17 +179,6 @@ impl SlugMap {
     /// Every row, in file order.
     pub fn rows(&self) -> &[SlugRow] {
         &self.rows
-    }
-
-    /// The public slug of an OpenRouter activity-export `model_permaslug`: the `slugs.csv` row if
-    /// one names it (borrowed), else the prefix rule of the module documentation (owned). `None`
-    /// when the text is not an `author/model` slug.
-    pub fn permaslug(&self, permaslug: &str) -> Option<Cow<'_, str>> {
-        let p = permaslug.trim();
-        if let Some(&i) = self.permaslugs.get(p) {
-            return Some(Cow::Borrowed(self.rows[i].to_model.as_str()));
-        }
-        derive_public_slug(p).map(Cow::Owned)
     }
 
     /// The retirement of `model`: from the rows whose `from_model` is `model` and whose
@@ -271,90 +239,6 @@ impl SlugMap {
     }
 }
 
-/// The prefix rule (see the module documentation).
-fn derive_public_slug(p: &str) -> Option<String> {
-    let (author, name) = p.split_once('/')?;
-    if author.is_empty()
-        || name.is_empty()
-        || name.contains('/')
-        || p.chars().any(char::is_whitespace)
-    {
-        return None;
-    }
-    let name = strip_date(name);
-    if name.is_empty() {
-        return None;
-    }
-    if author == "anthropic" {
-        if let Some(n) = reorder_claude(name) {
-            return Some(format!("{author}/{n}"));
-        }
-    }
-    Some(format!("{author}/{name}"))
-}
-
-/// Cuts a trailing `-YYYYMMDD` or `-YYYY-MM-DD` that is a real date.
-fn strip_date(name: &str) -> &str {
-    let is_date = |s: &str, fmt: &str| chrono::NaiveDate::parse_from_str(s, fmt).is_ok();
-    let b = name.as_bytes();
-    if b.len() >= 9 && b[b.len() - 9] == b'-' {
-        let tail = &name[name.len() - 8..];
-        if tail.bytes().all(|c| c.is_ascii_digit()) && is_date(tail, "%Y%m%d") {
-            return &name[..name.len() - 9];
-        }
-    }
-    if b.len() >= 11 && b[b.len() - 11] == b'-' {
-        let tail = &name[name.len() - 10..];
-        let shape = tail.bytes().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-        if shape && is_date(tail, "%Y-%m-%d") {
-            return &name[..name.len() - 11];
-        }
-    }
-    name
-}
-
-/// `claude-4.6-sonnet` → `claude-sonnet-4.6`, `claude-4-opus` → `claude-opus-4`,
-/// `claude-3-7-sonnet` → `claude-3.7-sonnet`; `None` when the name is not version-first.
-fn reorder_claude(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("claude-")?;
-    let parts: Vec<&str> = rest.split('-').collect();
-    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
-    // The version: `4.6`, `4`, or `3-7` (two dash-separated numbers).
-    let (major, minor, used) = match parts.as_slice() {
-        [v, ..] if v.contains('.') => {
-            let (a, b) = v.split_once('.')?;
-            if !numeric(a) || !numeric(b) {
-                return None;
-            }
-            (a, Some(b), 1)
-        }
-        [a, b, ..] if numeric(a) && numeric(b) => (*a, Some(*b), 2),
-        [a, ..] if numeric(a) => (*a, None, 1),
-        _ => return None,
-    };
-    let family = &parts[used..];
-    if family.is_empty() || family.iter().any(|f| f.is_empty()) {
-        return None;
-    }
-    let family = family.join("-");
-    let version = match minor {
-        Some(m) => format!("{major}.{m}"),
-        None => major.to_string(),
-    };
-    let major: u32 = major.parse().ok()?;
-    Some(if major >= 4 {
-        format!("claude-{family}-{version}")
-    } else {
-        format!("claude-{version}-{family}")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,88 +256,18 @@ mod tests {
     }
 
     #[test]
-    fn shipped_map_loads_and_every_permaslug_row_agrees_with_the_rule_or_is_listed() {
+    fn shipped_map_loads_and_leaves_spellings_to_the_alias_table() {
         let m = SlugMap::builtin();
-        assert!(m.rows().len() > 40);
-        assert_eq!(
-            m.permaslug("anthropic/claude-4.6-sonnet-20260217")
-                .as_deref(),
-            Some("anthropic/claude-sonnet-4.6")
-        );
-        // The rule reproduces every shipped permaslug row: the table only pins them down.
-        for r in m
+        assert!(m.rows().len() > 30);
+        assert!(m
             .rows()
             .iter()
-            .filter(|r| r.from_provider == PERMASLUG_PROVIDER)
-        {
-            assert_eq!(
-                derive_public_slug(&r.from_model).as_deref(),
-                Some(r.to_model.as_str()),
-                "line {}",
-                r.line
-            );
-        }
-    }
-
-    #[test]
-    fn table_row_wins_over_the_rule() {
-        let m = map("openrouter-permaslug,acme/odd-20260101,openrouter,acme/renamed,,\n").unwrap();
-        assert!(matches!(
-            m.permaslug("acme/odd-20260101"),
-            Some(Cow::Borrowed("acme/renamed"))
-        ));
-        assert!(matches!(
-            m.permaslug("acme/other-20260101"),
-            Some(Cow::Owned(s)) if s == "acme/other"
-        ));
-    }
-
-    #[test]
-    fn prefix_rule() {
-        let m = SlugMap::default();
-        let p = |s: &str| m.permaslug(s).map(|c| c.into_owned());
-        let some = |s: &str| Some(s.to_string());
-        assert_eq!(
-            p("anthropic/claude-4.6-sonnet-20260217"),
-            some("anthropic/claude-sonnet-4.6")
-        );
-        assert_eq!(
-            p("anthropic/claude-5.1-haiku-20270101"),
-            some("anthropic/claude-haiku-5.1")
-        );
-        assert_eq!(
-            p("anthropic/claude-4-opus-20250522"),
-            some("anthropic/claude-opus-4")
-        );
-        assert_eq!(
-            p("anthropic/claude-3-7-sonnet-20250219"),
-            some("anthropic/claude-3.7-sonnet")
-        );
-        assert_eq!(
-            p("anthropic/claude-3.5-haiku-20241022"),
-            some("anthropic/claude-3.5-haiku")
-        );
-        // Already family-first (a public dated snapshot): only the date goes.
-        assert_eq!(
-            p("anthropic/claude-sonnet-4-20250514"),
-            some("anthropic/claude-sonnet-4")
-        );
-        assert_eq!(p("openai/gpt-5-mini-2025-08-07"), some("openai/gpt-5-mini"));
-        assert_eq!(
-            p("deepseek/deepseek-v4-pro-20260423"),
-            some("deepseek/deepseek-v4-pro")
-        );
-        // No date: the permaslug is the public slug.
-        assert_eq!(
-            p("meta-llama/llama-3.3-70b-instruct"),
-            some("meta-llama/llama-3.3-70b-instruct")
-        );
-        // Eight digits that are not a date stay.
-        assert_eq!(p("acme/model-12345678"), some("acme/model-12345678"));
-        assert_eq!(p("  openai/o3  "), some("openai/o3"));
-        for bad in ["", "gpt-5", "/x", "x/", "a/b/c", "a/b c", "a/-20260101"] {
-            assert_eq!(p(bad), None, "{bad:?}");
-        }
+            .all(|r| r.from_provider != PERMASLUG_PROVIDER));
+        // An older table's permaslug rows still load (the alias table takes them).
+        let old =
+            map("openrouter-permaslug,acme/odd-20260101,openrouter,acme/renamed,,\n").unwrap();
+        assert_eq!(old.rows()[0].to_model, "acme/renamed");
+        assert_eq!(old.retirement("openrouter", "acme/odd-20260101"), None);
     }
 
     #[test]

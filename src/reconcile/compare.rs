@@ -131,6 +131,9 @@ pub(super) fn row(
     let has_logs = money_log.is_some() || token_log.is_some();
 
     let mut info = billed.map(|b| what(b, period)).unwrap_or_default();
+    if grain == Grain::DayModel {
+        info.extend(spellings(line, logged));
+    }
     if grain != Grain::DayModel
         && !knows_tokens
         && logged.tokens.is_empty()
@@ -239,6 +242,28 @@ pub(super) fn row(
         status,
         note,
     }
+}
+
+/// The names the logs and the bill wrote for a day × model row's slug, where they differ from
+/// it (docs/formats.md §2 "Model names"): `logs wrote …`, `invoice wrote …`.
+fn spellings(line: Option<&InvoiceLine>, logged: &Logged<'_>) -> Vec<String> {
+    let mut logs: Vec<&str> = Vec::new();
+    for r in logged.money.iter().chain(&logged.tokens) {
+        for w in &r.written {
+            if !logs.contains(&w.as_str()) {
+                logs.push(w);
+            }
+        }
+    }
+    logs.sort_unstable();
+    let mut out = Vec::new();
+    if !logs.is_empty() {
+        out.push(format!("logs wrote {}", logs.join(", ")));
+    }
+    if let Some(l) = line.filter(|l| !l.written.is_empty()) {
+        out.push(format!("invoice wrote {}", l.written.join(", ")));
+    }
+    out
 }
 
 fn token_note(grain: Grain, what: &str, billed: i128, logged: u128, delta: i128) -> String {

@@ -11,6 +11,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::aggregate::Names;
 use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
 
@@ -71,7 +72,10 @@ pub(crate) struct FindingsSink<'r> {
     ids: &'r SeenIds,
     cutter: DayCutter,
     period: Period,
-    names: Names,
+    names: Names<'r>,
+    /// Whether a response's model (by its hash) names the same model as the pair requested:
+    /// resolved once per pair and name.
+    same_model: FxHashMap<(u32, u64), bool>,
     counts: FxHashMap<(u32, Day, Day), Counts>,
     days_seen: FxHashSet<Day>,
 }
@@ -79,6 +83,7 @@ pub(crate) struct FindingsSink<'r> {
 impl<'r> FindingsSink<'r> {
     pub(crate) fn new(
         rates: &'r RateTable,
+        names: &'r ModelNames,
         ids: &'r SeenIds,
         tz: Option<Tz>,
         period: Period,
@@ -88,7 +93,8 @@ impl<'r> FindingsSink<'r> {
             ids,
             cutter: DayCutter::new(tz),
             period,
-            names: Names::default(),
+            names: Names::new(names),
+            same_model: FxHashMap::default(),
             counts: FxHashMap::default(),
             days_seen: FxHashSet::default(),
         }
@@ -204,14 +210,14 @@ impl CallSink for FindingsSink<'_> {
         self.days_seen.insert(local);
         let utc = DayCutter::utc_day(call.ts_ms);
         let id = self.names.id(&call.provider, &call.model);
-        let rates = self.rates;
-        let c = self
-            .counts
-            .entry((id, local, utc))
-            .or_insert_with(|| Counts {
-                rate: rates.lookup(&call.provider, &call.model, utc),
+        let (rates, names) = (self.rates, &self.names);
+        let c = self.counts.entry((id, local, utc)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
+            Counts {
+                rate: rates.lookup(provider, model, utc),
                 ..Default::default()
-            });
+            }
+        });
         if let Some(rid) = &call.request_id {
             if self.ids.seen(&call.provider, rid) {
                 c.duplicates += 1;
@@ -223,12 +229,18 @@ impl CallSink for FindingsSink<'_> {
         {
             c.total_mismatch += 1;
         }
-        if call
-            .response_model
-            .as_ref()
-            .is_some_and(|r| *r != call.model)
-        {
-            c.response_model_mismatch += 1;
+        // Another spelling of the same model (`gpt-5-mini-2025-08-07` answering `openai/gpt-5-mini`)
+        // is the model requested.
+        if let Some(r) = call.response_model.as_ref().filter(|r| **r != call.model) {
+            let mut h = rustc_hash::FxHasher::default();
+            r.hash(&mut h);
+            let same = *self
+                .same_model
+                .entry((id, h.finish()))
+                .or_insert_with(|| names.resolves_to(id, r));
+            if !same {
+                c.response_model_mismatch += 1;
+            }
         }
         // BYOK usage is billed by the upstream provider, not the gateway, so its reported cost
         // is not comparable with list prices; failed calls are not billed.
@@ -246,7 +258,7 @@ impl CallSink for FindingsSink<'_> {
     fn merge(&mut self, other: Self) {
         self.days_seen.extend(other.days_seen);
         for ((id, local, utc), c) in other.counts {
-            let (p, m) = other.names.get(id);
+            let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
             let e = self.counts.entry((mine, local, utc)).or_default();
             e.duplicates += c.duplicates;

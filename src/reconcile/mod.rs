@@ -297,6 +297,7 @@ mod tests {
             provider: "p".into(),
             model: model.into(),
             grain,
+            written: Vec::new(),
             prompt_tokens: tokens.map_or(0, |t| t.0),
             completion_tokens: tokens.map_or(0, |t| t.1),
             cached_tokens: None,
@@ -331,6 +332,7 @@ mod tests {
                 logged("2026-04-01", "m/a", 150, 10, dec!(1)),
                 logged("2026-04-01", "m/b", 40, 5, dec!(0.5)),
             ],
+            ..Default::default()
         };
         let lines = [
             bill(

@@ -15,6 +15,7 @@ use crate::domain::{Call, Day, Money, Period, Tolerance};
 use crate::fees::byok::ByokSink;
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, Effective, FeeInputs, FeeReport};
+use crate::pricing::aliases::{ModelNames, NameUse};
 use crate::pricing::slugs::SlugMap;
 use crate::pricing::RateTable;
 use crate::showback::{self, Grain, GroupBy, Showback, ShowbackSink};
@@ -59,6 +60,8 @@ pub(crate) struct Inputs<'a> {
     pub tz: Option<Tz>,
     pub rates: &'a RateTable,
     pub slugs: &'a SlugMap,
+    /// Resolves every model name, of the logs and of the bills, to its slug.
+    pub names: &'a ModelNames,
     /// The fee policies, `--byok-subscription` applied.
     pub book: &'a FeeBook,
     /// Invoice files; `report` may have none: nothing to match.
@@ -89,6 +92,8 @@ pub(crate) struct Reconciliation {
     pub invoice_files: usize,
     /// The invoices' daily lines (for `--focus`).
     pub invoice_lines: Vec<InvoiceLine>,
+    /// The model names the invoices wrote other than as their slug.
+    pub invoice_names: Vec<NameUse>,
     /// With `--by`.
     pub showback: Option<Showback>,
 }
@@ -105,11 +110,11 @@ impl Reconciliation {
 }
 
 pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
-    let (rates, period, tz, tol) = (i.rates, i.period, i.tz, i.tolerance);
+    let (rates, names, period, tz, tol) = (i.rates, i.names, i.period, i.tz, i.tolerance);
     let inv = if i.invoices.is_empty() {
         invoices::InvoiceRead::default()
     } else {
-        invoices::read_invoices(i.invoices, i.sheet, tz, i.slugs)?
+        invoices::read_invoices(i.invoices, i.sheet, tz, names)?
     };
     if i.logs.strict {
         if let Some(r) = inv.rejections.first() {
@@ -124,14 +129,14 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         (
             (
                 Both {
-                    daily: DailyAggregator::new(rates, tz, period),
-                    findings: FindingsSink::new(rates, &ids, tz, period),
+                    daily: DailyAggregator::new(rates, names, tz, period),
+                    findings: FindingsSink::new(rates, names, &ids, tz, period),
                 },
                 // The tally sees every call, even those outside `--from`/`--to`: a month's
                 // allowance counts them all.
-                ByokSink::new(rates),
+                ByokSink::new(rates, names),
             ),
-            by.map(|(by, grain)| ShowbackSink::new(by, grain, rates, tz, period)),
+            by.map(|(by, grain)| ShowbackSink::new(by, grain, rates, names, tz, period)),
         )
     })?;
     let tally = byok.finish();
@@ -141,6 +146,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         logs: Some(i.logs),
         tz,
         rates,
+        names,
         period,
         daily: Some(&daily),
         tally: Some(&tally),
@@ -179,6 +185,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
     Ok(Reconciliation {
         invoice_files: inv.files.len(),
+        invoice_names: inv.names,
         invoice_lines: inv.lines,
         daily,
         rows,

@@ -19,6 +19,7 @@ use crate::domain::{Call, Money, Period};
 use crate::fees::byok::ByokSink;
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeInputs, FeeReport};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{InputError, LogSet};
@@ -86,12 +87,13 @@ pub(crate) fn sinks<'r>(
     by: GroupBy,
     grain: Grain,
     rates: &'r RateTable,
+    names: &'r ModelNames,
     tz: Option<chrono_tz::Tz>,
     period: Period,
 ) -> Sinks<'r> {
     (
-        ShowbackSink::new(by, grain, rates, tz, period),
-        ByokSink::new(rates),
+        ShowbackSink::new(by, grain, rates, names, tz, period),
+        ByokSink::new(rates, names),
     )
 }
 
@@ -104,6 +106,7 @@ pub(crate) struct FromLogs<'a> {
     pub logs: &'a LogSet,
     pub book: &'a FeeBook,
     pub rates: &'a RateTable,
+    pub names: &'a ModelNames,
     pub tz: Option<chrono_tz::Tz>,
     pub period: Period,
     /// `--byok-subscription`, where the command has it.
@@ -119,6 +122,7 @@ pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputE
         logs: Some(i.logs),
         tz: i.tz,
         rates: i.rates,
+        names: i.names,
         period: i.period,
         daily: Some(i.daily),
         tally: Some(&tally),

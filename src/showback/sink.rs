@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use super::{GroupBy, NONE};
 use crate::aggregate::Names;
 use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
+use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
 
@@ -53,7 +54,7 @@ pub(crate) struct ShowbackSink<'r> {
     rates: &'r RateTable,
     cutter: DayCutter,
     period: Period,
-    names: Names,
+    names: Names<'r>,
     /// The rate row of each provider × model on each UTC day, looked up once.
     rates_seen: FxHashMap<(u32, Day), u32>,
     /// The last local day and its bucket (the calls of a chunk mostly share a day).
@@ -69,6 +70,7 @@ impl<'r> ShowbackSink<'r> {
         by: GroupBy,
         grain: Grain,
         rates: &'r RateTable,
+        names: &'r ModelNames,
         tz: Option<Tz>,
         period: Period,
     ) -> Self {
@@ -78,7 +80,7 @@ impl<'r> ShowbackSink<'r> {
             rates,
             cutter: DayCutter::new(tz),
             period,
-            names: Names::default(),
+            names: Names::new(names),
             rates_seen: FxHashMap::default(),
             last: (Day(i32::MIN), Day(i32::MIN)),
             keys: FxHashMap::default(),
@@ -184,10 +186,11 @@ impl CallSink for ShowbackSink<'_> {
         }
         let utc = DayCutter::utc_day(call.ts_ms);
         let id = self.names.id(&call.provider, &call.model);
-        let rates = self.rates;
+        let (rates, names) = (self.rates, &self.names);
         let rate = *self.rates_seen.entry((id, utc)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
             rates
-                .lookup(&call.provider, &call.model, utc)
+                .lookup(provider, model, utc)
                 .map_or(UNPRICED, |r| r as u32)
         });
         let key = self.key_id(self.by.key(call).unwrap_or(NONE));
@@ -206,7 +209,7 @@ impl CallSink for ShowbackSink<'_> {
     fn merge(&mut self, other: Self) {
         self.capped |= other.capped;
         for ((id, key, bucket, rate), g) in other.groups {
-            let (p, m) = other.names.get(id);
+            let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
             // Merged workers may hold more tenants than one: the cap bounds each worker.
             let name = &other.key_names[key as usize];
@@ -308,10 +311,24 @@ mod tests {
 
     #[test]
     fn tenants_past_the_cap_are_summed_as_other_and_nothing_is_lost() {
-        let r = rates();
+        let (r, n) = (rates(), ModelNames::default());
         let (mut a, mut b) = (
-            ShowbackSink::new(GroupBy::Tenant, Grain::Month, &r, None, Period::default()),
-            ShowbackSink::new(GroupBy::Tenant, Grain::Month, &r, None, Period::default()),
+            ShowbackSink::new(
+                GroupBy::Tenant,
+                Grain::Month,
+                &r,
+                &n,
+                None,
+                Period::default(),
+            ),
+            ShowbackSink::new(
+                GroupBy::Tenant,
+                Grain::Month,
+                &r,
+                &n,
+                None,
+                Period::default(),
+            ),
         );
         // MAX_KEYS tenants fill worker a; two more tenants go to (other) there.
         for i in 0..MAX_KEYS + 2 {

@@ -30,7 +30,7 @@ fn each_slug_gets_its_status() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         "provider,model,status,calls,prompt_tokens,completion_tokens,cost_usd,first_day,last_day,retired_on,replacement,note
-openrouter,acme/ghost,never_listed,1,100,10,,2026-04-21,2026-04-21,,,not in rates/models.csv or rates/slugs.csv; the gateways serve acme/ghost-preview; no rate for acme/ghost on openrouter
+openrouter,acme/ghost,never_listed,1,100,10,,2026-04-21,2026-04-21,,,\"resolves to no priced slug: not in rates/models.csv, rates/slugs.csv or rates/aliases.csv, and no naming rule maps it to one; the gateways serve acme/ghost-preview; no rate for acme/ghost on openrouter\"
 openrouter,acme/gone,ok,1,100,10,0.00012,2026-04-05,2026-04-05,2026-04-10,acme/m,\"retired on 2026-04-10; not called since, replacement acme/m\"
 openrouter,acme/later,ok,1,100,10,0.00012,2026-04-20,2026-04-20,2026-06-30,acme/m,
 openrouter,acme/m,ok,2,2000,200,0.0024,2026-04-05,2026-04-30,,,

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use crate::util::{day, fixture, root, run_out, spendrecon};
 use rust_decimal_macros::dec;
-use spendrecon::pricing::slugs::SlugMap;
+use spendrecon::pricing::aliases::ModelNames;
 use spendrecon::sources::invoices::{read_invoices, InvoiceRead};
 
 fn read(name: &str) -> InvoiceRead {
@@ -16,7 +16,7 @@ fn read(name: &str) -> InvoiceRead {
         &[fixture("exports").join(name)],
         None,
         None,
-        &SlugMap::builtin(),
+        &ModelNames::builtin(),
     )
     .unwrap()
 }
@@ -262,7 +262,8 @@ fn anthropic_cost_export_maps_display_names_and_sums_token_types() {
 
 /// A usage and a costs export of the same gateway together: one line per day × model with both
 /// tokens and money, compared on both. 04-01 matches; 04-02 bills 0.0164 for 0.0014 of logged
-/// usage (cost_mismatch) with the tokens equal.
+/// usage (cost_mismatch) with the tokens equal. The note keeps the export's own name for the
+/// slug (`gpt-5-nano`).
 #[test]
 fn a_usage_and_a_costs_export_together_are_compared_on_both() {
     let (out, o) = reconcile(&[
@@ -275,8 +276,8 @@ fn a_usage_and_a_costs_export_together_are_compared_on_both() {
     assert_eq!(
         lines,
         [
-            "2026-04-01,openai,openai/gpt-5-nano,1,10000,2000,10000,2000,0,0.00,0.0013,0.0013,0.00,ok,",
-            "2026-04-02,openai,openai/gpt-5-nano,1,20000,1000,20000,1000,0,0.00,0.0014,0.0164,0.015,cost_mismatch,invoice USD 0.0164 vs USD 0.0014 at list prices (+0.015)",
+            "2026-04-01,openai,openai/gpt-5-nano,1,10000,2000,10000,2000,0,0.00,0.0013,0.0013,0.00,ok,invoice wrote gpt-5-nano",
+            "2026-04-02,openai,openai/gpt-5-nano,1,20000,1000,20000,1000,0,0.00,0.0014,0.0164,0.015,cost_mismatch,invoice wrote gpt-5-nano; invoice USD 0.0164 vs USD 0.0014 at list prices (+0.015)",
         ]
     );
 }

@@ -17,15 +17,21 @@ use std::path::{Path, PathBuf};
 
 use crate::util::{day, fixture, read, root, run_out, spendrecon, stats};
 use rust_decimal_macros::dec;
+use spendrecon::pricing::aliases::ModelNames;
 use spendrecon::pricing::slugs::SlugMap;
+use spendrecon::pricing::RateTable;
 use spendrecon::sources::invoices::{read_invoices, Grain, InvoiceRead};
 
 fn g(name: &str) -> PathBuf {
     fixture("grain").join(name)
 }
 
+/// A bill read with the fixture's rate table: its names resolve to the slugs it prices.
 fn read_bill(name: &str) -> InvoiceRead {
-    read_invoices(&[g(name)], None, None, &SlugMap::builtin()).unwrap()
+    let models = g("rates/models.csv");
+    let rates = RateTable::parse(&models, &std::fs::read(&models).unwrap()).unwrap();
+    let names = ModelNames::builtin_with(&rates, &SlugMap::builtin());
+    read_invoices(&[g(name)], None, None, &names).unwrap()
 }
 
 /// `reconcile` of the fixture logs against `invoices` with the fixture rates; the output
@@ -167,7 +173,7 @@ fn usage_export_skips_its_idle_bucket_and_still_rejects_a_bucket_with_values_but
         &[fixture("exports/openai_usage.csv")],
         None,
         None,
-        &SlugMap::builtin(),
+        &ModelNames::builtin(),
     )
     .unwrap();
     assert_eq!((old.files[0].skipped, old.files[0].rejected), (0, 1));
@@ -189,16 +195,16 @@ fn usage_by_model_and_daily_costs_compare_tokens_per_model_and_money_per_day() {
         recon(out.path()),
         [
             format!("2025-10-05,openai,*,,,,,,,,0.24726,0.895874,0.648614,cost_mismatch,\"{t}; invoice USD 0.895874 vs USD 0.24726 at list prices (+0.648614)\""),
-            format!("2025-10-05,openai,openai/gpt-4o-2024-08-06,1,59200,10646,59200,10646,0,0.00,,,,ok,{m}"),
+            format!("2025-10-05,openai,openai/gpt-4o-2024-08-06,1,59200,10646,59200,10646,0,0.00,,,,ok,{m}; invoice wrote gpt-4o-2024-08-06"),
             format!("2025-10-06,openai,*,,,,,,,,0.81584275,0.56177125,-0.2540715,cost_mismatch,\"{t}; invoice USD 0.561771 vs USD 0.815843 at list prices (-0.254072)\""),
-            format!("2025-10-06,openai,openai/gpt-5-2025-08-07,2,52047,76000,52047,76000,0,0.00,,,,ok,{m}"),
+            format!("2025-10-06,openai,openai/gpt-5-2025-08-07,2,52047,76000,52047,76000,0,0.00,,,,ok,{m}; invoice wrote gpt-5-2025-08-07"),
             format!("2025-10-07,openai,*,,,,,,,,0.569788,0.569788,0.00,ok,\"{t}\""),
-            format!("2025-10-07,openai,openai/gpt-5-mini-2025-08-07,1,80992,274770,80992,274770,0,0.00,,,,ok,{m}"),
+            format!("2025-10-07,openai,openai/gpt-5-mini-2025-08-07,1,80992,274770,80992,274770,0,0.00,,,,ok,{m}; invoice wrote gpt-5-mini-2025-08-07"),
             "2025-10-08,openai,*,,,,,,,,,0.5455665,,missing_in_logs,\"day total, every model; bills USD 0.545566 that the logs never called\"".to_string(),
             format!("2025-10-10,openai,*,,,,,,,,0.3409,0.3409,0.00,ok,\"{t}\""),
-            format!("2025-10-10,openai,openai/gpt-5-mini-2025-08-07,1,124784,154852,124784,154852,0,0.00,,,,ok,{m}"),
+            format!("2025-10-10,openai,openai/gpt-5-mini-2025-08-07,1,124784,154852,124784,154852,0,0.00,,,,ok,{m}; invoice wrote gpt-5-mini-2025-08-07"),
             format!("2025-10-11,openai,*,,,,,,,,0.072054,0.072054,0.00,ok,\"{t}\""),
-            format!("2025-10-11,openai,openai/gpt-5-mini-2025-08-07,1,22688,33191,22688,33191,0,0.00,,,,ok,{m}"),
+            format!("2025-10-11,openai,openai/gpt-5-mini-2025-08-07,1,22688,33191,22688,33191,0,0.00,,,,ok,{m}; invoice wrote gpt-5-mini-2025-08-07"),
         ]
     );
     // The money is counted once: the same totals as the costs export alone.
@@ -235,14 +241,14 @@ fn a_day_total_over_its_line_items_compares_only_what_they_leave() {
         of("2025-10-07"),
         [
             format!("2025-10-07,openai,*,,,,,,,,0.00,0.00,0.00,ok,\"{rest}\""),
-            "2025-10-07,openai,openai/gpt-5-mini-2025-08-07,1,80992,274770,,,,,0.569788,0.569788,0.00,ok,".to_string(),
+            "2025-10-07,openai,openai/gpt-5-mini-2025-08-07,1,80992,274770,,,,,0.569788,0.569788,0.00,ok,invoice wrote gpt-5-mini-2025-08-07".to_string(),
         ]
     );
     assert_eq!(
         of("2025-10-11"),
         [
             format!("2025-10-11,openai,*,,,,,,,,0.00,0.066382,0.066382,cost_mismatch,\"{rest}; invoice USD 0.066382 vs USD 0.00 at list prices (+0.066382)\""),
-            "2025-10-11,openai,openai/gpt-5-mini-2025-08-07,1,22688,33191,,,,,0.072054,0.005672,-0.066382,cost_mismatch,invoice USD 0.005672 vs USD 0.072054 at list prices (-0.066382)".to_string(),
+            "2025-10-11,openai,openai/gpt-5-mini-2025-08-07,1,22688,33191,,,,,0.072054,0.005672,-0.066382,cost_mismatch,invoice wrote gpt-5-mini-2025-08-07; invoice USD 0.005672 vs USD 0.072054 at list prices (-0.066382)".to_string(),
         ]
     );
     assert_eq!(rows.len(), 8, "{rows:#?}");

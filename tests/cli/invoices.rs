@@ -6,16 +6,16 @@ use std::path::{Path, PathBuf};
 use crate::util::{day, declare_size, fixture, rejected, stats};
 use rust_decimal_macros::dec;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
-use spendrecon::pricing::slugs::SlugMap;
+use spendrecon::pricing::aliases::ModelNames;
 use spendrecon::sources::invoices::{read_invoices, InvoiceLine, InvoiceRead};
 use spendrecon::sources::InputError;
 
 fn read(paths: &[PathBuf], sheet: Option<&str>, tz: Option<chrono_tz::Tz>) -> InvoiceRead {
-    read_invoices(paths, sheet, tz, &SlugMap::builtin()).unwrap()
+    read_invoices(paths, sheet, tz, &ModelNames::builtin()).unwrap()
 }
 
 fn read_err(paths: &[PathBuf], sheet: Option<&str>) -> String {
-    match read_invoices(paths, sheet, None, &SlugMap::builtin()) {
+    match read_invoices(paths, sheet, None, &ModelNames::builtin()) {
         Err(e @ InputError::File { .. }) => e.to_string(),
         Err(e) => panic!("expected a file error, got {e}"),
         Ok(r) => panic!("expected an error, read {r:?}"),
@@ -48,7 +48,28 @@ fn line(
         amount_known: true,
         grain: spendrecon::sources::invoices::Grain::DayModel,
         invoice_id: None,
+        written: Vec::new(),
     }
+}
+
+/// `l` with the names the bill wrote for its model (docs/formats.md §2 "Model names").
+fn wrote(l: InvoiceLine, written: &[&str]) -> InvoiceLine {
+    InvoiceLine {
+        written: written.iter().map(|w| w.to_string()).collect(),
+        ..l
+    }
+}
+
+/// The activity fixture's lines with the permaslug each model was written as.
+fn permaslugs(lines: Vec<InvoiceLine>) -> Vec<InvoiceLine> {
+    lines
+        .into_iter()
+        .map(|l| match l.model.as_str() {
+            SONNET => wrote(l, &["anthropic/claude-4.6-sonnet-20260217"]),
+            HAIKU => wrote(l, &["anthropic/claude-4.8-haiku-20260701"]),
+            _ => l,
+        })
+        .collect()
 }
 
 #[test]
@@ -108,8 +129,8 @@ fn daily_lines_csv_sums_lines_of_the_same_key() {
 }
 
 const SONNET: &str = "anthropic/claude-sonnet-4.6";
-/// `anthropic/claude-4.8-haiku-20260701` is in no slugs.csv row: the prefix rule cuts the date
-/// and puts the family first.
+/// `anthropic/claude-4.8-haiku-20260701` resolves to no priced slug: the permaslug prefix rule
+/// (docs/formats.md §3) cuts the date and puts the family first.
 const HAIKU: &str = "anthropic/claude-haiku-4.8";
 
 #[test]
@@ -120,10 +141,10 @@ fn activity_export_in_utc() {
     assert_eq!(r.files, vec![stats(&f, 6, 6, 0)]);
     // Rows (UTC): a1 02-06 18:54:30.040, a2 02-06 23:59:59.999, a3 02-07 00:00:00.000 (midnight
     // belongs to the new day), a4 02-07 04:59:59.999, a5 02-07 05:00, a6 02-07 12:00.
-    // a1, a2, a3 and a6 carry anthropic/claude-4.6-sonnet-20260217 (a slugs.csv row).
+    // a1, a2, a3 and a6 carry anthropic/claude-4.6-sonnet-20260217 (a rates/aliases.csv row).
     assert_eq!(
         r.lines,
-        vec![
+        permaslugs(vec![
             // a1 + a2: prompt 1000 + 20000 = 21000, completion 200 + 1000 = 1200,
             // cached 400 + 0 = 400, amount 0.0123 + 0.5 = 0.5123.
             line(
@@ -164,7 +185,7 @@ fn activity_export_in_utc() {
                 Some(2),
                 dec!(0.25)
             ),
-        ]
+        ])
     );
 }
 
@@ -176,7 +197,7 @@ fn activity_export_in_new_york() {
     // a4 23:59:59.999 02-06, a5 00:00:00.000 02-07 (local midnight: the new day), a6 07:00 02-07.
     assert_eq!(
         r.lines,
-        vec![
+        permaslugs(vec![
             // a4 alone.
             line(
                 "2026-02-06",
@@ -226,7 +247,7 @@ fn activity_export_in_new_york() {
                 Some(1),
                 dec!(0)
             ),
-        ]
+        ])
     );
     // Same totals either way: 0.5123 + 0.003 + 0.25 = 0.7653 = 0.001 + 0.7623 + 0.002 + 0.
     let total: rust_decimal::Decimal = r.lines.iter().map(|l| l.amount_usd).sum();
@@ -333,7 +354,7 @@ fn bad_activity_rows_are_rejected_with_line_and_column() {
         (
             5,
             Some("model_permaslug"),
-            "permaslug `gpt-5.4` maps to no public slug",
+            "permaslug `not a model` maps to no public slug",
         ),
         (
             6,
@@ -358,20 +379,24 @@ fn bad_activity_rows_are_rejected_with_line_and_column() {
         got[2].2
     );
     assert_eq!(r.files, vec![stats(&f, 7, 2, 5)]);
-    // Lines 3 and 9 (openai/gpt-5.4-20260305 is a slugs.csv row; line 9 is cancelled and
-    // billed): prompt 100 + 200, completion 10 + 20, cached 0 + (empty) 0, amount 0.01 + 0.02.
+    // Lines 3 and 9 (openai/gpt-5.4-20260305 is a rates/aliases.csv row; line 9 is cancelled
+    // and billed): prompt 100 + 200, completion 10 + 20, cached 0 + (empty) 0, amount
+    // 0.01 + 0.02.
     assert_eq!(
         r.lines,
-        vec![line(
-            "2026-02-06",
-            "openrouter",
-            "openai/gpt-5.4",
-            300,
-            30,
-            Some(0),
-            None,
-            Some(2),
-            dec!(0.03)
+        vec![wrote(
+            line(
+                "2026-02-06",
+                "openrouter",
+                "openai/gpt-5.4",
+                300,
+                30,
+                Some(0),
+                None,
+                Some(2),
+                dec!(0.03),
+            ),
+            &["openai/gpt-5.4-20260305"],
         )]
     );
 }
@@ -1059,16 +1084,19 @@ fn openrouter_aggregated_activity_export() {
                 dec!(0.05)
             ),
             // The permaslug row of 05-13 is the same model as the public slug.
-            line(
-                "2026-05-13",
-                or,
-                sonnet,
-                150_000,
-                10_000,
-                None,
-                None,
-                Some(40),
-                dec!(0.5)
+            wrote(
+                line(
+                    "2026-05-13",
+                    or,
+                    sonnet,
+                    150_000,
+                    10_000,
+                    None,
+                    None,
+                    Some(40),
+                    dec!(0.5),
+                ),
+                &["anthropic/claude-4.6-sonnet-20260217"],
             ),
             line(
                 "2026-05-13",

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod aliases;
 mod audit;
 mod bad_input;
 mod config;

@@ -125,7 +125,8 @@ fn run_json_names_every_input_and_output_with_their_hashes() {
     assert!(argv[0].ends_with("spendrecon"), "{argv:?}");
 
     // Inputs: the directory's two logs, the invoice, the ledger, the fixture's models.csv and
-    // slugs.csv, and fees.toml built in (the binary's copy of rates/fees.toml: the same hash).
+    // slugs.csv, and aliases.csv and fees.toml built in (the binary's copies of rates/: the
+    // same hashes).
     let logs = dir.path().join("logs");
     let want_inputs: Vec<(&str, String, PathBuf)> = vec![
         (
@@ -153,6 +154,11 @@ fn run_json_names_every_input_and_output_with_their_hashes() {
             "slugs",
             fixture("reconcile/rates/slugs.csv").display().to_string(),
             fixture("reconcile/rates/slugs.csv"),
+        ),
+        (
+            "aliases",
+            "built-in".into(),
+            root().join("rates/aliases.csv"),
         ),
         ("fees", "built-in".into(), root().join("rates/fees.toml")),
     ];
@@ -221,7 +227,8 @@ fn run_json_lists_the_built_in_tables_and_the_config_file() {
             (s("role"), s("path"), s("sha256"))
         })
         .collect();
-    // `daily` loads the rate table only: no slug map, no fee policies.
+    // `daily` loads the rate table and the model names (the alias table over the rate table
+    // and the slug map): no fee policies.
     assert_eq!(
         inputs,
         [
@@ -234,6 +241,16 @@ fn run_json_lists_the_built_in_tables_and_the_config_file() {
                 "rates".into(),
                 "built-in".into(),
                 sha256(&root().join("rates/models.csv"))
+            ),
+            (
+                "slugs".into(),
+                "built-in".into(),
+                sha256(&root().join("rates/slugs.csv"))
+            ),
+            (
+                "aliases".into(),
+                "built-in".into(),
+                sha256(&root().join("rates/aliases.csv"))
             ),
             (
                 "config".into(),

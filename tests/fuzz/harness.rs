@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use spendrecon::domain::{Money, Tier, TokenSums, TopupMethod};
 use spendrecon::fees::policy::FeeBook;
+use spendrecon::pricing::aliases::ModelNames;
 use spendrecon::pricing::slugs::SlugMap;
 use spendrecon::pricing::{cost, RateTable};
 use spendrecon::sources::delimited::{parse_plain_line, parse_record, CsvLayout};
@@ -32,9 +33,9 @@ fn layouts() -> &'static [CsvLayout; 2] {
     })
 }
 
-fn builtin_slugs() -> &'static SlugMap {
-    static S: OnceLock<SlugMap> = OnceLock::new();
-    S.get_or_init(SlugMap::builtin)
+fn builtin_names() -> &'static ModelNames {
+    static S: OnceLock<ModelNames> = OnceLock::new();
+    S.get_or_init(ModelNames::builtin)
 }
 
 /// `log_line`: the bytes as one JSON line and as CSV log lines.
@@ -100,12 +101,12 @@ pub fn log_line(data: &[u8]) {
 /// zone with a half-hour offset. Any `Ok`/`Err`; every row is accounted for and every summed
 /// line is consistent.
 pub fn invoice_csv(data: &[u8]) {
-    let utc = read_invoice_csv_bytes("x.csv", data, None, builtin_slugs());
+    let utc = read_invoice_csv_bytes("x.csv", data, None, builtin_names());
     let kolkata = read_invoice_csv_bytes(
         "x.csv",
         data,
         Some(chrono_tz::Asia::Kolkata),
-        builtin_slugs(),
+        builtin_names(),
     );
     match (&utc, &kolkata) {
         (Ok(a), Ok(b)) => {
@@ -179,7 +180,8 @@ const SUMS: [TokenSums; 3] = [
     },
 ];
 
-/// `rate_table`: the bytes as `models.csv`, `slugs.csv` and (when UTF-8) `fees.toml`. A table
+/// `rate_table`: the bytes as `models.csv`, `slugs.csv`, `aliases.csv` and (when UTF-8)
+/// `fees.toml`; each line as a model name to resolve. A table
 /// that loads must price every row without panicking (overflow saturates), find each row on its
 /// first day, and a fee book must charge every top-up without panicking.
 pub fn rate_table(data: &[u8]) {
@@ -209,14 +211,28 @@ pub fn rate_table(data: &[u8]) {
             let _ = map.retirement(&row.from_provider, &row.from_model);
             let _ = map.counterpart(&row.from_provider, &row.from_model, &row.to_provider);
             let _ = map.counterpart(&row.to_provider, &row.to_model, &row.from_provider);
-            if let Some(s) = map.permaslug(&row.from_model) {
-                assert!(!s.is_empty());
+        }
+    }
+    static SHIPPED: OnceLock<(RateTable, SlugMap)> = OnceLock::new();
+    let (rates, slugs) = SHIPPED.get_or_init(|| (RateTable::builtin(), SlugMap::builtin()));
+    if let Ok(names) = ModelNames::parse(Path::new("aliases.csv"), data, rates, slugs) {
+        for row in names.rows() {
+            if let Some(s) = names.resolve("openrouter", &row.alias).slug {
+                assert!(
+                    names.knows(&s),
+                    "{:?} → {s:?}, a slug no table knows",
+                    row.alias
+                );
             }
         }
     }
-    // The permaslug prefix rule on every line as a slug.
+    // The resolver and the permaslug prefix rule on every line as a name.
+    let names = builtin_names();
     for line in String::from_utf8_lossy(data).lines() {
-        if let Some(s) = builtin_slugs().permaslug(line) {
+        if let Some(s) = names.resolve("openrouter", line).slug {
+            assert!(names.knows(&s), "{line:?} → {s:?}, a slug no table knows");
+        }
+        if let Some((s, _)) = names.permaslug(line) {
             assert!(s.contains('/') && !s.ends_with('/'), "{line:?} → {s:?}");
         }
     }

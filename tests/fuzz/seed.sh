@@ -24,7 +24,7 @@ for f in tests/fixtures/invoices/*.csv tests/fixtures/reconcile/invoice.csv \
   cp "$f" "$out/invoice_csv/$(name "$f")"
 done
 # rate_table: the shipped tables and the fixtures' rate tables, slug maps and fee policies.
-for f in rates/models.csv rates/slugs.csv rates/fees.toml \
-  $(find tests/fixtures -name 'models.csv' -o -name 'slugs.csv' -o -name 'fees.toml' | sort); do
+for f in rates/models.csv rates/slugs.csv rates/aliases.csv rates/fees.toml \
+  $(find tests/fixtures -name 'models.csv' -o -name 'slugs.csv' -o -name 'aliases.csv' -o -name 'fees.toml' | sort); do
   cp "$f" "$out/rate_table/$(name "$f" | sed 's#^rates-#shipped-#')"
 done

@@ -68,6 +68,7 @@ fn line(day: &str, provider: &str, model: &str, tokens: (u128, u128), usd: Money
         amount_known: true,
         grain: crate::sources::invoices::Grain::DayModel,
         invoice_id: None,
+        written: Vec::new(),
     }
 }
 

@@ -29,7 +29,8 @@
 //! - `date`: a UTC day. Text `YYYY-MM-DD` (a date-time text such as `2026-04-28T00:00:00` gives its
 //!   date), or in XLSX a date or date-time cell, or a plain number read as an Excel serial date
 //!   (1900 date system). `--tz` does not move these days: the contract defines them as UTC.
-//! - `provider` is lower-cased; `model` is kept as written (trimmed).
+//! - `provider` is lower-cased; `model` (trimmed) is resolved to its slug
+//!   ([`crate::pricing::aliases`]), else kept as written.
 //! - Token counts and `requests`: whole numbers ≥ 0 and ≤ 2^53, as numbers or as text (`1200`,
 //!   `1200.0`); a fraction, a negative number, a thousands separator or anything else is
 //!   rejected.
@@ -46,9 +47,9 @@
 //! `tokens_completion`, `model_permaslug`; read when present: `tokens_cached`, `generation_id`;
 //! the export's other columns are not read (a bad value there rejects nothing).
 //!
-//! - provider `openrouter`; model = [`SlugMap::permaslug`] of `model_permaslug` (a row of
-//!   `rates/slugs.csv`, else the prefix rule documented in [`crate::pricing::slugs`]). A row whose
-//!   permaslug cannot be mapped is rejected.
+//! - provider `openrouter`; model = [`ModelNames::permaslug`] of `model_permaslug` (its slug,
+//!   else the prefix rule documented in [`crate::pricing::aliases`]). A row whose permaslug
+//!   cannot be mapped is rejected.
 //! - `created_at` (`2026-02-06 18:54:30.040`) is UTC; a `Z` or an offset, when written, is
 //!   honoured. In XLSX it may be a date-time cell. The row's day is the date in `--tz` (UTC when
 //!   not given); a generation exactly at local midnight belongs to the new day.
@@ -84,6 +85,16 @@
 //! ([`Grain::Month`], `day` = the month's first day, money only). How such lines are compared
 //! with the logs, and what happens when grains overlap, is `reconcile`'s (docs/commands/reconcile.md).
 //!
+//! # Model names
+//!
+//! Every shape's model name goes through the one resolver of [`crate::pricing::aliases`], once
+//! per distinct name (cached by the reader): a line counts under the slug the rate table prices,
+//! so an OpenAI export's `gpt-5-mini-2025-08-07` and the logs' `openai/gpt-5-mini` are one model. A
+//! name that resolves to nothing keeps a slug form (an OpenRouter permaslug: the prefix rule;
+//! OpenAI's: `openai/` and the name; Anthropic's: `anthropic/`, the date cut, the version
+//! dotted; a daily line's: as written). [`InvoiceLine::written`] keeps the names a line was
+//! written in where they differ, and [`InvoiceRead::names`] every such name with its rows.
+//!
 //! # Idle export rows
 //!
 //! OpenAI's exports write a row for every bucket, also for a day without usage: every cell empty
@@ -97,13 +108,13 @@
 //! when any of its rows had it (rows without it count 0); the invoice ids of a summed statement
 //! are joined (`INV-1, INV-2`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::sheet::{self, Columns, Row, RowError};
 use super::{FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
-use crate::pricing::slugs::SlugMap;
+use crate::pricing::aliases::{How, ModelNames, NameUse};
 
 mod shapes;
 
@@ -144,6 +155,9 @@ pub struct InvoiceLine {
     pub amount_known: bool,
     /// The statement's invoice number(s), where the bill names one.
     pub invoice_id: Option<String>,
+    /// The names the bill wrote for `model` where they differ from it (sorted): spellings
+    /// resolved to this slug, or a name kept in its slug form ([`crate::pricing::aliases`]).
+    pub written: Vec<String>,
 }
 
 /// Everything read from the `--invoices` files.
@@ -155,6 +169,9 @@ pub struct InvoiceRead {
     pub rejections: Vec<Rejection>,
     /// One per file: read = used + skipped + rejected (out_of_range stays 0).
     pub files: Vec<FileStats>,
+    /// Every provider × model name the bills wrote other than as its slug, with its rows:
+    /// resolved by an alias or a rule, or to nothing. Sorted by provider, name.
+    pub names: Vec<NameUse>,
 }
 
 #[derive(Default)]
@@ -169,6 +186,8 @@ struct Acc {
     amount_known: bool,
     /// Distinct, in the order read.
     invoice_ids: Vec<String>,
+    /// Distinct names written other than the line's model.
+    written: Vec<String>,
 }
 
 /// The key lines are summed under.
@@ -181,14 +200,14 @@ pub fn read_invoices(
     paths: &[PathBuf],
     sheet: Option<&str>,
     tz: Option<chrono_tz::Tz>,
-    slugs: &SlugMap,
+    names: &ModelNames,
 ) -> Result<InvoiceRead, InputError> {
     let files = sheet::expand(paths, "--invoices", "invoice")?;
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(names);
     for path in &files {
         let mut stats = reader.start(path);
         let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
-            reader.row(&mut stats, source, cols, row, tz, slugs)
+            reader.row(&mut stats, source, cols, row, tz)
         };
         sheet::read_table(path, sheet, "invoice", &SHAPES, "invoice header", each)?;
         reader.out.files.push(stats);
@@ -203,30 +222,113 @@ pub fn read_invoice_csv_bytes(
     name: &str,
     data: &[u8],
     tz: Option<chrono_tz::Tz>,
-    slugs: &SlugMap,
+    names: &ModelNames,
 ) -> Result<InvoiceRead, InputError> {
     let path = Path::new(name);
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(names);
     let mut stats = reader.start(path);
     let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
-        reader.row(&mut stats, source, cols, row, tz, slugs)
+        reader.row(&mut stats, source, cols, row, tz)
     };
     sheet::read_csv_bytes(path, data, &SHAPES, "invoice header", each)?;
     reader.out.files.push(stats);
     Ok(reader.finish())
 }
 
+/// Which rule set a bill's model name goes through ([`ModelNames`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NameKind {
+    /// A daily invoice line's `model`: resolved, else kept as written.
+    Daily,
+    /// An OpenRouter export's permaslug: resolved, else docs/formats.md §3's prefix rule.
+    Permaslug,
+    /// An OpenAI export's model: resolved, else `openai/` and the name.
+    OpenAi,
+    /// An Anthropic export's model version or display name: resolved, else `anthropic/` and
+    /// the name without its date, the version dotted.
+    Anthropic,
+}
+
+/// What a bill's name counts under and how it resolved, by the name as written.
+type Named = HashMap<String, Option<(String, How)>>;
+
+/// The bills' model names, each distinct (kind, provider, name) resolved once.
+pub(super) struct Namer<'n> {
+    names: &'n ModelNames,
+    cache: Vec<(NameKind, String, Named)>,
+}
+
+impl Namer<'_> {
+    /// The name a line of `written` counts under and how it resolved; `None` when a permaslug
+    /// maps to nothing (the row is rejected) or an export's name has no slug form (kept as
+    /// written).
+    pub(super) fn name(
+        &mut self,
+        kind: NameKind,
+        provider: &str,
+        written: &str,
+    ) -> Option<(String, How)> {
+        let i = match self
+            .cache
+            .iter()
+            .position(|(k, p, _)| *k == kind && p == provider)
+        {
+            Some(i) => i,
+            None => {
+                self.cache
+                    .push((kind, provider.to_string(), HashMap::new()));
+                self.cache.len() - 1
+            }
+        };
+        if let Some(hit) = self.cache[i].2.get(written) {
+            return hit.clone();
+        }
+        let n = self.names;
+        let got = match kind {
+            NameKind::Daily => {
+                let r = n.resolve(provider, written);
+                Some((r.name_or(written).to_string(), r.how))
+            }
+            NameKind::Permaslug => n.permaslug(written).map(|(m, r)| (m, r.how)),
+            NameKind::OpenAi => n
+                .export_form("openai", written, false)
+                .map(|(m, r)| (m, r.how)),
+            NameKind::Anthropic => n
+                .export_form("anthropic", written, true)
+                .map(|(m, r)| (m, r.how)),
+        };
+        self.cache[i].2.insert(written.to_string(), got.clone());
+        got
+    }
+}
+
 /// The state carried across the files of one run: daily sums and the generations seen.
-#[derive(Default)]
-struct Reader {
+struct Reader<'n> {
     out: InvoiceRead,
     sums: BTreeMap<Key, Acc>,
     generations: Generations,
     /// The files started so far, for the place a generation was first read.
     names: Vec<String>,
+    namer: Namer<'n>,
+    /// (provider, name written) → (model, how, rows), for names not written as their slug.
+    used: BTreeMap<(String, String), (String, How, u64)>,
 }
 
-impl Reader {
+impl<'n> Reader<'n> {
+    fn new(names: &'n ModelNames) -> Self {
+        Reader {
+            out: InvoiceRead::default(),
+            sums: BTreeMap::new(),
+            generations: Generations::default(),
+            names: Vec::new(),
+            namer: Namer {
+                names,
+                cache: Vec::new(),
+            },
+            used: BTreeMap::new(),
+        }
+    }
+
     /// Starts a file: its counts, all zero.
     fn start(&mut self, path: &Path) -> FileStats {
         let file = path.display().to_string();
@@ -245,11 +347,10 @@ impl Reader {
         cols: &Columns<ShapeKind>,
         row: &Row,
         tz: Option<chrono_tz::Tz>,
-        slugs: &SlugMap,
     ) {
         let fi = self.names.len() - 1;
         stats.read += 1;
-        let result = parse_row(row, source.is_csv(), cols, tz, slugs).and_then(|p| {
+        let result = parse_row(row, source.is_csv(), cols, tz, &mut self.namer).and_then(|p| {
             let Some(p) = p else {
                 return Ok(false);
             };
@@ -268,6 +369,14 @@ impl Reader {
             // makes no line.
             if p.tokens_known || p.amount_known {
                 add(&mut self.sums, &p, cols.kind)?;
+            }
+            if p.grain == Grain::DayModel && p.how != How::Slug {
+                let written = p.written.clone().unwrap_or_else(|| p.model.clone());
+                let e = self
+                    .used
+                    .entry((p.provider.clone(), written))
+                    .or_insert_with(|| (p.model.clone(), p.how, 0));
+                e.2 += 1;
             }
             if let Some(id) = id {
                 self.generations.insert(id, fi, row.line);
@@ -288,6 +397,17 @@ impl Reader {
 
     fn finish(self) -> InvoiceRead {
         let mut out = self.out;
+        out.names = self
+            .used
+            .into_iter()
+            .map(|((provider, written), (model, how, count))| NameUse {
+                provider,
+                written,
+                model,
+                how,
+                count,
+            })
+            .collect();
         out.lines = self
             .sums
             .into_iter()
@@ -305,6 +425,11 @@ impl Reader {
                 tokens_known: a.tokens_known,
                 amount_known: a.amount_known,
                 invoice_id: (!a.invoice_ids.is_empty()).then(|| a.invoice_ids.join(", ")),
+                written: {
+                    let mut w = a.written;
+                    w.sort();
+                    w
+                },
             })
             .collect();
         out
@@ -366,6 +491,11 @@ fn add(sums: &mut BTreeMap<Key, Acc>, p: &Parsed, kind: ShapeKind) -> Result<(),
     if let Some(id) = &p.invoice_id {
         if !acc.invoice_ids.contains(id) {
             acc.invoice_ids.push(id.clone());
+        }
+    }
+    if let Some(w) = &p.written {
+        if !acc.written.contains(w) {
+            acc.written.push(w.clone());
         }
     }
     Ok(())

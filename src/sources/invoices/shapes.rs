@@ -1,11 +1,12 @@
 //! The invoice shapes (`SHAPES`, one per header the reader knows) and the parsing of one row of
-//! each into a [`Parsed`] line at its grain, with the slug rules of the exports.
+//! each into a [`Parsed`] line at its grain, its model named through [`Namer`].
 
 use chrono::TimeZone;
 
 use super::{Grain, ALL_MODELS};
+use super::{NameKind, Namer};
 use crate::domain::{Day, Money, Month};
-use crate::pricing::slugs::SlugMap;
+use crate::pricing::aliases::How;
 use crate::sources::sheet::{
     self, amount, day, instant, text, tokens, Cell, Columns, Row, RowError, Shape,
 };
@@ -124,7 +125,11 @@ const BUCKET_COLUMNS: [&str; 4] = ["start_time", "end_time", "start_time_iso", "
 pub(super) struct Parsed {
     pub day: Day,
     pub provider: String,
+    /// The name the line counts under: the slug the written name resolves to, else the name
+    /// kept ([`Namer`]).
     pub model: String,
+    /// The model as the row writes it, when it differs from `model`.
+    pub written: Option<String>,
     pub grain: Grain,
     pub prompt: u128,
     pub completion: u128,
@@ -136,6 +141,8 @@ pub(super) struct Parsed {
     pub invoice_id: Option<String>,
     pub tokens_known: bool,
     pub amount_known: bool,
+    /// How `model` resolved.
+    pub how: How,
 }
 
 impl Parsed {
@@ -145,6 +152,7 @@ impl Parsed {
             day,
             provider: provider.to_string(),
             model,
+            written: None,
             grain: Grain::DayModel,
             prompt: 0,
             completion: 0,
@@ -156,6 +164,18 @@ impl Parsed {
             invoice_id: None,
             tokens_known: false,
             amount_known: false,
+            how: How::Slug,
+        }
+    }
+
+    /// A day × provider × model line of the model `written`, counted under `name` (what
+    /// [`Namer::name`] gave it; none: the name as written).
+    fn named(day: Day, provider: &str, written: &str, name: Option<(String, How)>) -> Parsed {
+        let (model, how) = name.unwrap_or_else(|| (written.to_string(), How::Unresolved));
+        Parsed {
+            written: (model != written).then(|| written.to_string()),
+            how,
+            ..Parsed::line(day, provider, model)
         }
     }
 }
@@ -248,52 +268,13 @@ fn long_amount(c: &sheet::Cell) -> Result<Money, String> {
     }
 }
 
-/// OpenAI's model name (`gpt-5-nano`, `gpt-5-nano-2025-08-07`) as a slug: `openai/` and the
-/// name, with a dated snapshot's date kept (the audit flags pinned snapshots).
-fn openai_slug(model: &str) -> String {
-    format!("openai/{}", model.trim())
-}
-
-/// Anthropic's model version (`claude-haiku-4-5-20251001`) as the gateways' slug
-/// (`anthropic/claude-haiku-4.5`): the date suffix dropped, the version's dash a dot.
-fn anthropic_slug(version: &str) -> String {
-    let v = version.trim();
-    let v = match v.rsplit_once('-') {
-        Some((head, date)) if date.len() == 8 && date.bytes().all(|b| b.is_ascii_digit()) => head,
-        _ => v,
-    };
-    // `claude-haiku-4-5` → `claude-haiku-4.5`: a digit, a dash, a digit at the end.
-    let b = v.as_bytes();
-    let n = b.len();
-    let dotted =
-        if n >= 3 && b[n - 1].is_ascii_digit() && b[n - 2] == b'-' && b[n - 3].is_ascii_digit() {
-            format!("{}.{}", &v[..n - 2], &v[n - 1..])
-        } else {
-            v.to_string()
-        };
-    format!("anthropic/{dotted}")
-}
-
-/// Anthropic's display name (`Claude Haiku 4.5`) as the gateways' slug
-/// (`anthropic/claude-haiku-4.5`): lower case, spaces as dashes. A name already written as a
-/// version (`claude-haiku-4-5-20251001`) goes through [`anthropic_slug`].
-fn anthropic_display_slug(name: &str) -> String {
-    let n = name.trim();
-    if n.contains(' ') {
-        let words: Vec<String> = n.split_whitespace().map(str::to_ascii_lowercase).collect();
-        format!("anthropic/{}", words.join("-"))
-    } else {
-        anthropic_slug(n)
-    }
-}
-
 /// One row of the file, at its grain; `Ok(None)` for an idle export row (skipped and counted).
 pub(super) fn parse_row(
     row: &Row,
     is_csv: bool,
     cols: &Columns<ShapeKind>,
     tz: Option<chrono_tz::Tz>,
-    slugs: &SlugMap,
+    namer: &mut Namer<'_>,
 ) -> Result<Option<Parsed>, RowError> {
     cols.check_row(row, is_csv)?;
     let field = RowError::field;
@@ -319,7 +300,10 @@ pub(super) fn parse_row(
             // No model (or `*`): the day's total for the provider, amounts and, where the line
             // gives them, tokens.
             let mut p = match optional_text("model")? {
-                Some(m) if m != ALL_MODELS => Parsed::line(day, &provider, m),
+                Some(m) if m != ALL_MODELS => {
+                    let name = namer.name(NameKind::Daily, &provider, &m);
+                    Parsed::named(day, &provider, &m, name)
+                }
                 _ => Parsed {
                     grain: Grain::Day,
                     ..Parsed::line(day, &provider, ALL_MODELS.into())
@@ -360,15 +344,14 @@ pub(super) fn parse_row(
                 Some(tz) => tz.from_utc_datetime(&at).date_naive(),
             };
             let permaslug = text(required("model_permaslug")?).map_err(field("model_permaslug"))?;
-            let model = slugs
-                .permaslug(&permaslug)
+            let name = namer
+                .name(NameKind::Permaslug, "openrouter", &permaslug)
                 .ok_or_else(|| RowError {
                     column: Some("model_permaslug"),
                     reason: format!(
-                        "permaslug `{permaslug}` maps to no public slug (not in rates/slugs.csv, and not an author/model slug)"
+                        "permaslug `{permaslug}` maps to no public slug (not in rates/aliases.csv, and not an author/model slug)"
                     ),
-                })?
-                .into_owned();
+                })?;
             let prompt = required_tokens("tokens_prompt")?;
             let completion = required_tokens("tokens_completion")?;
             let cached = optional_tokens("tokens_cached")?.unwrap_or(0);
@@ -387,21 +370,20 @@ pub(super) fn parse_row(
                 generation_id: optional("generation_id").map(|c| c.shown().into_owned()),
                 tokens_known: true,
                 amount_known: true,
-                ..Parsed::line(Day::from_date(date), "openrouter", model)
+                ..Parsed::named(Day::from_date(date), "openrouter", &permaslug, Some(name))
             }
         }
         ShapeKind::Aggregated => {
             let day = day(required("date")?).map_err(field("date"))?;
             let slug = text(required("slug")?).map_err(field("slug"))?;
-            let model = slugs
-                .permaslug(&slug)
+            let name = namer
+                .name(NameKind::Permaslug, "openrouter", &slug)
                 .ok_or_else(|| RowError {
                     column: Some("slug"),
                     reason: format!(
-                        "slug `{slug}` maps to no public slug (not in rates/slugs.csv, and not an author/model slug)"
+                        "slug `{slug}` maps to no public slug (not in rates/aliases.csv, and not an author/model slug)"
                     ),
-                })?
-                .into_owned();
+                })?;
             // `BYOK Usage` is read only to check it is a number: it is paid upstream.
             if let Some(c) = optional("byok usage") {
                 amount(c).map_err(field("byok usage"))?;
@@ -413,7 +395,7 @@ pub(super) fn parse_row(
                 amount: amount(required("usage")?).map_err(field("usage"))?,
                 tokens_known: true,
                 amount_known: true,
-                ..Parsed::line(day, "openrouter", model)
+                ..Parsed::named(day, "openrouter", &slug, Some(name))
             }
         }
         ShapeKind::OpenAiCosts => {
@@ -435,7 +417,8 @@ pub(super) fn parse_row(
                             reason: format!("line item `{item}` names no model"),
                         });
                     }
-                    Parsed::line(day, "openai", openai_slug(model))
+                    let name = namer.name(NameKind::OpenAi, "openai", model);
+                    Parsed::named(day, "openai", model, name)
                 }
             };
             if let Some(cur) = optional_text("amount_currency")? {
@@ -480,7 +463,12 @@ pub(super) fn parse_row(
                 cached,
                 requests: optional_tokens("num_model_requests")?.map(|n| n as u64),
                 tokens_known: true,
-                ..Parsed::line(day, "openai", openai_slug(&model))
+                ..Parsed::named(
+                    day,
+                    "openai",
+                    &model,
+                    namer.name(NameKind::OpenAi, "openai", &model),
+                )
             }
         }
         ShapeKind::AnthropicCost => {
@@ -489,7 +477,12 @@ pub(super) fn parse_row(
             Parsed {
                 amount: long_amount(required("cost_usd")?).map_err(field("cost_usd"))?,
                 amount_known: true,
-                ..Parsed::line(day, "anthropic", anthropic_display_slug(&name))
+                ..Parsed::named(
+                    day,
+                    "anthropic",
+                    &name,
+                    namer.name(NameKind::Anthropic, "anthropic", &name),
+                )
             }
         }
         ShapeKind::AnthropicUsage => {
@@ -505,7 +498,12 @@ pub(super) fn parse_row(
                 cached: Some(read),
                 cache_write: Some(write_5m + write_1h),
                 tokens_known: true,
-                ..Parsed::line(day, "anthropic", anthropic_slug(&version))
+                ..Parsed::named(
+                    day,
+                    "anthropic",
+                    &version,
+                    namer.name(NameKind::Anthropic, "anthropic", &version),
+                )
             }
         }
         ShapeKind::MonthlyStatement => {
