@@ -203,6 +203,67 @@ impl<'a> Scan<'a> {
         })
     }
 
+    /// Calls `f` on each key of an object, `f` reading (or skipping) its value.
+    #[inline]
+    pub(crate) fn each_key(
+        &mut self,
+        mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            let key = self.raw_string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            f(self, key)?;
+            self.ws();
+            match self.b.get(self.i)? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Calls `f` on each item of an array (`null` reads as an empty one).
+    #[inline]
+    pub(crate) fn each_item(&mut self, mut f: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        if self.b[self.i..].starts_with(b"null") {
+            self.i += 4;
+            return Some(());
+        }
+        self.eat(b'[')?;
+        self.ws();
+        if self.eat(b']').is_some() {
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            self.ws();
+            match self.b.get(self.i)? {
+                b',' => {
+                    self.i += 1;
+                    self.ws();
+                }
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Skips any value; nesting is bounded so a hostile line cannot exhaust the stack.
     pub(crate) fn skip(&mut self, depth: u8) -> Option<()> {
         if depth > 32 {

@@ -136,31 +136,7 @@ pub(crate) fn put_cell<'a>(m: &Mapping, u: &ColumnUse, text: &'a str, out: &mut 
 mod tests {
     use super::*;
     use crate::sources::record::FieldSet;
-    use std::path::Path;
-
-    fn mapping(text: &str) -> Mapping {
-        Mapping::parse(Path::new("t.toml"), text, "t").unwrap()
-    }
-
-    const LITE: &str = r#"
-[fields]
-ts = "startTime"
-model = "model"
-provider = "custom_llm_provider"
-prompt_tokens = "prompt_tokens"
-completion_tokens = "completion_tokens"
-cached_tokens = "metadata.usage_object.prompt_tokens_details.cached_tokens"
-tenant = ["metadata.user_api_key_team_alias", "team_id"]
-status = "status"
-cost = "spend"
-[timestamp]
-form = "naive"
-end = "endTime"
-[gateway]
-hosts_from = ["api_base"]
-[status]
-text = { success = 200, failure = 500 }
-"#;
+    use crate::sources::schema::rows::tests::{mapping, LITE};
 
     #[test]
     fn columns_resolve_whole_names_then_json_text() {

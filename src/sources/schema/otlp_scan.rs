@@ -36,63 +36,15 @@ pub(crate) fn scan<'a>(line: &'a [u8], m: &Mapping) -> Option<Vec<Pending<'a>>> 
     (s.i == s.b.len()).then_some(out)
 }
 
-/// Calls `f` on each key of an object, `f` reading its value.
 fn each_key<'a>(
     s: &mut Scan<'a>,
-    mut f: impl FnMut(&mut Scan<'a>, &'a [u8]) -> Option<()>,
+    f: impl FnMut(&mut Scan<'a>, &'a [u8]) -> Option<()>,
 ) -> Option<()> {
-    s.eat(b'{')?;
-    s.ws();
-    if s.eat(b'}').is_some() {
-        return Some(());
-    }
-    loop {
-        let key = s.raw_string()?;
-        s.ws();
-        s.eat(b':')?;
-        s.ws();
-        f(s, key)?;
-        s.ws();
-        match s.b.get(s.i)? {
-            b',' => {
-                s.i += 1;
-                s.ws();
-            }
-            b'}' => {
-                s.i += 1;
-                return Some(());
-            }
-            _ => return None,
-        }
-    }
+    s.each_key(f)
 }
 
-/// Calls `f` on each item of an array (`null` is an empty one).
-fn each_item<'a>(s: &mut Scan<'a>, mut f: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
-    if s.b[s.i..].starts_with(b"null") {
-        s.i += 4;
-        return Some(());
-    }
-    s.eat(b'[')?;
-    s.ws();
-    if s.eat(b']').is_some() {
-        return Some(());
-    }
-    loop {
-        f(s)?;
-        s.ws();
-        match s.b.get(s.i)? {
-            b',' => {
-                s.i += 1;
-                s.ws();
-            }
-            b']' => {
-                s.i += 1;
-                return Some(());
-            }
-            _ => return None,
-        }
-    }
+fn each_item<'a>(s: &mut Scan<'a>, f: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
+    s.each_item(f)
 }
 
 /// One `resourceSpans` (or `resourceLogs`) item: its records, then its attributes given to each.

@@ -351,16 +351,7 @@ pub(crate) fn object<'b, 'a>(
     if depth > 32 {
         return None;
     }
-    s.eat(b'{')?;
-    s.ws();
-    if s.eat(b'}').is_some() {
-        return Some(());
-    }
-    loop {
-        let key = s.raw_string()?;
-        s.ws();
-        s.eat(b':')?;
-        s.ws();
+    s.each_key(|s, key| {
         match m.edge(node, key) {
             None => s.skip(depth)?,
             Some(edge) => match (*s.b.get(s.i)?, edge.child) {
@@ -397,19 +388,8 @@ pub(crate) fn object<'b, 'a>(
                 }
             },
         }
-        s.ws();
-        match s.b.get(s.i)? {
-            b',' => {
-                s.i += 1;
-                s.ws();
-            }
-            b'}' => {
-                s.i += 1;
-                return Some(());
-            }
-            _ => return None,
-        }
-    }
+        Some(())
+    })
 }
 
 /// The fallback: the same walk over a parsed `serde_json` value.
@@ -451,15 +431,15 @@ pub(crate) fn walk<'a>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::Path;
 
-    fn mapping(text: &str) -> Mapping {
+    pub(crate) fn mapping(text: &str) -> Mapping {
         Mapping::parse(Path::new("t.toml"), text, "t").unwrap()
     }
 
-    const LITE: &str = r#"
+    pub(crate) const LITE: &str = r#"
 [fields]
 ts = "startTime"
 model = "model"
