@@ -262,8 +262,9 @@ fn disputes(out: &Out, rows: &[Dispute]) {
             ""
         };
         eprintln!(
-            "DISPUTES {p}: claimable USD {} in {n} rows{file}{favour}",
-            money(claim)
+            "DISPUTES {p}: claimable USD {} in {n} row{}{file}{favour}",
+            money(claim),
+            if n == 1 { "" } else { "s" }
         );
     }
 }
