@@ -1,5 +1,5 @@
 //! `spendrecon reconcile`: logs and invoices → recon.csv, findings.csv, daily.csv, summary.csv,
-//! rejected.csv, files.csv; fees.csv and topups.csv with fees or a ledger; showback.csv with
+//! disputes.csv and evidence/, rejected.csv, files.csv; fees.csv and topups.csv with fees or a ledger; showback.csv with
 //! `--by`.
 
 use anyhow::Result;
@@ -26,15 +26,26 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let daily_table = tables::daily_table(&r.daily);
     let fees_table = tables::fees_table(&r.fee_report.rows);
     let topups_table = tables::topups_table(&r.fee_report.checks);
+    let disputes_table = tables::disputes_table(&r.disputes);
+    let claims_table = tables::claims_table(&r.disputes);
     ctx.out.write_main("recon", &recon_table)?;
     ctx.out.write_secondary("findings.csv", &findings_table)?;
     ctx.out.write_secondary("daily.csv", &daily_table)?;
     ctx.out.write_secondary("summary.csv", &summary_table)?;
+    // disputes.csv always (a header alone: nothing to claim); one evidence file per row, its
+    // name built from safe parts only (docs/formats.md §11).
+    ctx.out.write_secondary("disputes.csv", &disputes_table)?;
+    for d in &r.disputes {
+        ctx.out
+            .write_secondary(&d.evidence, &tables::evidence_table(d))?;
+    }
     let mut sheets = vec![
         ("Summary", &summary_table),
         ("Reconciliation", &recon_table),
         ("Findings", &findings_table),
         ("Daily", &daily_table),
+        ("Disputes", &disputes_table),
+        ("Claims", &claims_table),
     ];
     let ledger = !args.fees.topups.is_empty();
     if ledger || !r.fee_report.rows.is_empty() {

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::html::{
-    FeeLine, ForecastLine, InputRow, ModelCost, Page, ShowbackLine, ShowbackSection, SummaryRow,
-    TokenDay, TOP_TENANTS,
+    ClaimLine, FeeLine, ForecastLine, InputRow, ModelCost, Page, ShowbackLine, ShowbackSection,
+    SummaryRow, TokenDay, TOP_TENANTS,
 };
 use crate::aggregate::DailyRow;
 use crate::domain::{Day, Money, Month};
@@ -152,6 +152,20 @@ pub(crate) fn page(r: &Reconciliation, invoiced: bool, forecast_rows: &[Forecast
         fees,
         forecast,
         showback,
+        claims: r
+            .disputes
+            .iter()
+            .map(|d| ClaimLine {
+                day: d.day,
+                provider: d.provider.clone(),
+                kind: d.kind.as_str(),
+                calls: d.calls,
+                amount_usd: d.amount_usd,
+                unbilled_usd: d.unbilled_usd,
+                evidence: d.evidence.clone(),
+                note: d.note.clone(),
+            })
+            .collect(),
     }
 }
 

@@ -165,10 +165,14 @@ impl Out {
     }
 }
 
-/// How run.json names an output: by its file name inside `--out`, else by the path as given.
+/// How run.json names an output: by its path inside `--out` (`recon.csv`, `evidence/….csv`),
+/// else by the path as given.
 fn shown_path(staging: &Staging, f: &Staged, out_dir: &Path) -> String {
-    match f.target.file_name() {
-        Some(name) if staging.dir_of(f) == out_dir => name.to_string_lossy().into_owned(),
+    match (
+        f.target.file_name(),
+        staging.dir_of(f).strip_prefix(out_dir),
+    ) {
+        (Some(name), Ok(sub)) => sub.join(name).to_string_lossy().into_owned(),
         _ => f.target.display().to_string(),
     }
 }

@@ -17,6 +17,7 @@ use crate::insight::rollout::Rollout;
 use crate::insight::shadow::{ShadowReport, Totals};
 use crate::pricing::aliases::{How, NameUse};
 use crate::pricing::litellm;
+use crate::reconcile::percall::Dispute;
 use crate::reconcile::Reconciliation;
 use crate::showback::Showback;
 use crate::sources::{FileStats, Rejection, ScanReport};
@@ -316,6 +317,38 @@ pub(crate) fn reconciliation(out: &Out, notes_: &[String], r: &Reconciliation) {
         );
     }
     effective(out, Some(&r.daily), &r.fee_report);
+    disputes(out, &r.disputes);
+}
+
+/// The claimable total per provider, when a dispute was found (docs/formats.md §11).
+fn disputes(out: &Out, rows: &[Dispute]) {
+    let mut by: BTreeMap<&str, (usize, Money, Money)> = BTreeMap::new();
+    for d in rows {
+        let e = by.entry(&d.provider).or_default();
+        e.0 += 1;
+        e.1 += d.amount_usd;
+        e.2 += d.unbilled_usd;
+    }
+    for (p, (n, claim, unbilled)) in by {
+        let favour = if unbilled.is_zero() {
+            String::new()
+        } else {
+            format!(
+                "; USD {} of logged calls not billed (in our favour)",
+                money(unbilled)
+            )
+        };
+        let file = if out.dir().is_some() {
+            " (disputes.csv, evidence/)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "DISPUTES {p}: claimable USD {} in {n} row{}{file}{favour}",
+            money(claim),
+            if n == 1 { "" } else { "s" }
+        );
+    }
 }
 
 /// `audit`: every row not `ok`, then the count.

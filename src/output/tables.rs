@@ -15,6 +15,7 @@ use crate::insight::rollout::{self, Rollout};
 use crate::insight::shadow::{self, ShadowReport};
 use crate::pricing::litellm::{self, Plan};
 use crate::reconcile::findings::Finding;
+use crate::reconcile::percall::{Dispute, Evidence};
 use crate::reconcile::{ProviderSummary, ReconRow};
 use crate::showback::forecast::TenantForecast;
 use crate::showback::Showback;
@@ -516,6 +517,109 @@ pub(crate) fn showback_forecast_table(s: &Showback, rows: &[TenantForecast]) -> 
                 r.method.clone(),
                 r.unpriced_calls.to_string(),
             ]
+        }),
+    )
+}
+
+/// `disputes.csv` (docs/formats.md §11): one row per provider × day × kind, sorted by day,
+/// provider, kind.
+pub(crate) fn disputes_table(rows: &[Dispute]) -> Table {
+    table(
+        &[
+            "provider",
+            "day",
+            "kind",
+            "calls",
+            "prompt_tokens",
+            "completion_tokens",
+            "amount_usd",
+            "evidence",
+            "note",
+        ],
+        rows.iter().map(|d| {
+            vec![
+                d.provider.clone(),
+                d.day.to_string(),
+                d.kind.as_str().to_string(),
+                d.calls.to_string(),
+                d.prompt_tokens.to_string(),
+                d.completion_tokens.to_string(),
+                money(d.amount_usd),
+                d.evidence.clone(),
+                d.note.clone(),
+            ]
+        }),
+    )
+}
+
+/// A timestamp in milliseconds as RFC 3339 UTC with milliseconds.
+fn instant(ms: Option<i64>) -> String {
+    ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string())
+        .unwrap_or_default()
+}
+
+/// One evidence file: the calls (or purchases) behind one dispute row, both sides.
+pub(crate) fn evidence_table(d: &Dispute) -> Table {
+    let n = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+    table(
+        &[
+            "provider",
+            "day",
+            "kind",
+            "model",
+            "request_id",
+            "generation_id",
+            "log_ts",
+            "billed_ts",
+            "log_prompt_tokens",
+            "log_completion_tokens",
+            "billed_prompt_tokens",
+            "billed_completion_tokens",
+            "expected_usd",
+            "billed_usd",
+            "claim_usd",
+            "source",
+            "detail",
+        ],
+        d.rows.iter().map(|e: &Evidence| {
+            vec![
+                d.provider.clone(),
+                d.day.to_string(),
+                d.kind.as_str().to_string(),
+                e.model.clone(),
+                e.request_id.clone().unwrap_or_default(),
+                e.generation_id.clone().unwrap_or_default(),
+                instant(e.log_ts_ms),
+                instant(e.billed_ts_ms),
+                n(e.log_prompt_tokens),
+                n(e.log_completion_tokens),
+                n(e.billed_prompt_tokens),
+                n(e.billed_completion_tokens),
+                opt_money(e.expected_usd),
+                opt_money(e.billed_usd),
+                money(e.claim_usd),
+                e.source.clone(),
+                e.detail.clone(),
+            ]
+        }),
+    )
+}
+
+/// Per provider with a dispute: the amount to claim and the logged calls not billed (in our
+/// favour), as the summary prints them (the workbook's Claims sheet).
+pub(crate) fn claims_table(rows: &[Dispute]) -> Table {
+    let mut by: BTreeMap<&str, (u64, Money, Money)> = BTreeMap::new();
+    for d in rows {
+        let e = by.entry(&d.provider).or_default();
+        e.0 += 1;
+        e.1 += d.amount_usd;
+        e.2 += d.unbilled_usd;
+    }
+    table(
+        &["provider", "rows", "claimable_usd", "unbilled_usd"],
+        by.into_iter().map(|(p, (n, claim, unbilled))| {
+            vec![p.to_string(), n.to_string(), money(claim), money(unbilled)]
         }),
     )
 }

@@ -4,6 +4,7 @@
 
 mod compare;
 pub(crate) mod findings;
+pub(crate) mod percall;
 mod run;
 
 pub(crate) use run::{compute, Inputs, Reconciliation};

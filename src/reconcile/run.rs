@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use chrono_tz::Tz;
 
 use super::findings::{Finding, FindingsSink, SeenIds};
+use super::percall::sink::CallLog;
+use super::percall::{self, Dispute, PerCall, Unmatched};
 use super::{reconcile, summarize, ProviderSummary, ReconRow};
 use crate::aggregate::{Daily, DailyAggregator};
 use crate::domain::{Call, Day, Money, Period, Tolerance};
@@ -26,17 +28,21 @@ use crate::sources::{
     ScanReport,
 };
 
-/// Daily aggregation and log findings in one pass: findings see only the calls the daily sums
-/// use.
+/// Daily aggregation, log findings and the calls kept for per-call matching in one pass:
+/// findings and matching see only the calls the daily sums use.
 struct Both<'r> {
     daily: DailyAggregator<'r>,
     findings: FindingsSink<'r>,
+    calls: CallLog<'r>,
 }
 
 impl CallSink for Both<'_> {
     fn accept(&mut self, call: &Call<'_>) -> Disposition {
         match self.daily.accept(call) {
-            Disposition::Used => self.findings.accept(call),
+            Disposition::Used => {
+                self.calls.accept(call);
+                self.findings.accept(call)
+            }
             d => d,
         }
     }
@@ -44,6 +50,7 @@ impl CallSink for Both<'_> {
     fn merge(&mut self, other: Self) {
         self.daily.merge(other.daily);
         self.findings.merge(other.findings);
+        self.calls.merge(other.calls);
     }
 }
 
@@ -96,6 +103,9 @@ pub(crate) struct Reconciliation {
     pub invoice_names: Vec<NameUse>,
     /// With `--by`.
     pub showback: Option<Showback>,
+    /// `disputes.csv`: per-call claims (where both sides name their calls) and fee overcharges,
+    /// sorted by day, provider, kind.
+    pub disputes: Vec<Dispute>,
 }
 
 impl Reconciliation {
@@ -123,6 +133,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     }
     let ledger = topups::read_ledger(i.topups, i.sheet, tz, i.logs.strict, period)?;
     let ids = SeenIds::default();
+    let per_call_providers = inv.calls.providers.clone();
     let by = i.by;
     let fields = by.map_or(FIELDS, |(by, _)| by.fields(FIELDS));
     let (((both, byok), tenants), report) = i.logs.scan(fields, || {
@@ -131,6 +142,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
                 Both {
                     daily: DailyAggregator::new(rates, names, tz, period),
                     findings: FindingsSink::new(rates, names, &ids, tz, period),
+                    calls: CallLog::new(rates, names, &per_call_providers, tz),
                 },
                 // The tally sees every call, even those outside `--from`/`--to`: a month's
                 // allowance counts them all.
@@ -156,7 +168,12 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     })?;
     let effective = fees::effective(&daily, &fee_report);
     let showback = tenants.map(|t| showback::allocate(t.finish(), &fee_report.rows));
-    let rows = reconcile(&daily, &inv.lines, i.slugs, &tol, period);
+    let mut rows = reconcile(&daily, &inv.lines, i.slugs, &tol, period);
+    let (per_call, unmatched) = match_calls(both.calls, inv.calls, &inv.lines, &tol, period)?;
+    percall::annotate(&mut rows, &per_call, &unmatched);
+    let mut disputes = per_call.disputes;
+    disputes.extend(percall::fee_disputes(&fee_report));
+    percall::sort(&mut disputes);
 
     // Days with no log record at all, over the period the run covers.
     let days = daily
@@ -184,6 +201,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         .collect();
     let other_files: Vec<_> = inv.files.iter().chain(&ledger.files).cloned().collect();
     Ok(Reconciliation {
+        disputes,
         invoice_files: inv.files.len(),
         invoice_names: inv.names,
         invoice_lines: inv.lines,
@@ -198,4 +216,53 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         other_files,
         showback,
     })
+}
+
+/// Per-call matching of the providers whose every logged call has a `request_id` and whose bill
+/// names every call; the others, why they were not matched.
+fn match_calls(
+    calls: CallLog<'_>,
+    billed: invoices::BilledCalls,
+    lines: &[InvoiceLine],
+    tol: &Tolerance,
+    period: Period,
+) -> Result<(PerCall, Unmatched), InputError> {
+    let spill = |e: std::io::Error| {
+        InputError::Usage(format!(
+            "per-call matching: writing its sorted runs to the temporary directory {}: {e}",
+            std::env::temp_dir().display()
+        ))
+    };
+    let (logged, ids) = calls.finish().map_err(spill)?;
+    let files = billed.files.clone();
+    let mut unmatched = Unmatched::new();
+    let mut matched = std::collections::BTreeSet::new();
+    let invoiced: std::collections::BTreeSet<&str> =
+        lines.iter().map(|l| l.provider.as_str()).collect();
+    for p in invoiced {
+        let (with, without) = ids.get(p).copied().unwrap_or_default();
+        let no_ids = billed.rows_without_ids.get(p).copied().unwrap_or(0);
+        let why = if with == 0 {
+            // The logs name no call of the provider: nothing to match, nothing to say.
+            None
+        } else if !billed.providers.contains(p) {
+            Some("the bill has no call ids (day-level lines, no generation_id)".to_string())
+        } else if no_ids > 0 {
+            Some(format!("{no_ids} rows of the bill have no call id"))
+        } else if without > 0 {
+            Some(format!(
+                "{without} of {} logged calls have no request_id",
+                with + without
+            ))
+        } else {
+            matched.insert(p.to_string());
+            None
+        };
+        if let Some(w) = why {
+            unmatched.insert(p.to_string(), w);
+        }
+    }
+    let billed = billed.sorted().map_err(spill)?;
+    let per = percall::match_calls(logged, billed, &files, &matched, tol, period).map_err(spill)?;
+    Ok((per, unmatched))
 }

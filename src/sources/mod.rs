@@ -20,6 +20,7 @@ pub mod record;
 pub(crate) mod rejects;
 pub(crate) mod schema;
 pub(crate) mod sheet;
+pub(crate) mod spill;
 pub(crate) mod timestamp;
 pub mod topups;
 

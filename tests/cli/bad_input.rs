@@ -355,6 +355,8 @@ fn reruns_write_the_same_bytes() {
         names(a.path()),
         [
             "daily.csv",
+            "disputes.csv",
+            "evidence",
             "fees.csv",
             "files.csv",
             "findings.csv",
@@ -371,7 +373,14 @@ fn reruns_write_the_same_bytes() {
     // run.json holds the command line (--threads and --out differ); the outputs it lists agree.
     assert_eq!(manifest(a.path())["outputs"], manifest(b.path())["outputs"]);
     assert_eq!(manifest(a.path())["inputs"], manifest(b.path())["inputs"]);
-    for n in names(a.path()).into_iter().filter(|n| n != "run.json") {
+    let evidence = names(&a.path().join("evidence"))
+        .into_iter()
+        .map(|f| format!("evidence/{f}"));
+    for n in names(a.path())
+        .into_iter()
+        .chain(evidence)
+        .filter(|n| n != "run.json" && n != "evidence")
+    {
         assert_eq!(
             std::fs::read(a.path().join(&n)).unwrap(),
             std::fs::read(b.path().join(&n)).unwrap(),

@@ -86,6 +86,8 @@ fn xlsx_workbook_has_the_sheets_typed_cells_and_no_formulas() {
             "Reconciliation",
             "Findings",
             "Daily",
+            "Disputes",
+            "Claims",
             "Rejected",
             "Files"
         ]

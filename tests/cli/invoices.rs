@@ -255,27 +255,35 @@ fn activity_export_in_new_york() {
 }
 
 #[test]
-fn overlapping_activity_exports_do_not_count_a_generation_twice() {
+fn a_generation_listed_again_is_billed_again() {
     let f = fixture("invoices/activity.csv");
     // The same file named twice is read once.
     let r = read(&[f.clone(), f.clone()], None, None);
     assert_eq!(r.files, vec![stats(&f, 6, 6, 0)]);
-    // A second export holding the same generations (another file) has them all rejected.
+    assert_eq!(r.calls.len(), 6);
+    // A second export holding the same generations (another file): every row is a charge the
+    // gateway lists, counted on the bill (reconcile claims the repeats as `billed_twice`). It
+    // used to be rejected as "already read; not counted twice", which hid a double charge.
     let dir = tempfile::tempdir().unwrap();
     let g = dir.path().join("activity-again.csv");
     std::fs::copy(&f, &g).unwrap();
     let r = read(&[f.clone(), g.clone()], None, None);
-    assert_eq!(r.files, vec![stats(&f, 6, 6, 0), stats(&g, 6, 0, 6)]);
-    assert_eq!(r.rejections[0].line, 2);
-    assert_eq!(r.rejections[0].column, Some("generation_id"));
-    assert!(
-        r.rejections[0]
-            .reason
-            .contains("gen-1770404070-a1` already read from"),
-        "{}",
-        r.rejections[0]
-    );
-    assert_eq!(r.lines, read(&[f], None, None).lines);
+    assert_eq!(r.files, vec![stats(&f, 6, 6, 0), stats(&g, 6, 6, 0)]);
+    assert!(r.rejections.is_empty());
+    assert_eq!(r.calls.len(), 12);
+    let once = read(&[f], None, None).lines;
+    let twice: Vec<_> = once
+        .iter()
+        .map(|l| InvoiceLine {
+            prompt_tokens: 2 * l.prompt_tokens,
+            completion_tokens: 2 * l.completion_tokens,
+            cached_tokens: l.cached_tokens.map(|c| 2 * c),
+            requests: l.requests.map(|n| 2 * n),
+            amount_usd: l.amount_usd + l.amount_usd,
+            ..l.clone()
+        })
+        .collect();
+    assert_eq!(r.lines, twice);
 }
 
 #[test]
@@ -357,11 +365,6 @@ fn bad_activity_rows_are_rejected_with_line_and_column() {
             "permaslug `not a model` maps to no public slug",
         ),
         (
-            6,
-            Some("generation_id"),
-            "generation `gen-b1` already read from",
-        ),
-        (
             7,
             Some("tokens_cached"),
             "tokens_cached (200) exceed tokens_prompt (100)",
@@ -373,15 +376,11 @@ fn bad_activity_rows_are_rejected_with_line_and_column() {
         assert_eq!((line, col), (wl, wc), "{reason}");
         assert!(reason.starts_with(wr), "line {line}: {reason:?} vs {wr:?}");
     }
-    assert!(
-        got[2].2.ends_with("activity_bad.csv:3; not counted twice"),
-        "{}",
-        got[2].2
-    );
-    assert_eq!(r.files, vec![stats(&f, 7, 2, 5)]);
-    // Lines 3 and 9 (openai/gpt-5.4-20260305 is a rates/aliases.csv row; line 9 is cancelled
-    // and billed): prompt 100 + 200, completion 10 + 20, cached 0 + (empty) 0, amount
-    // 0.01 + 0.02.
+    // Line 6 repeats line 3's generation: billed again, so counted (per-call matching claims it).
+    assert_eq!(r.files, vec![stats(&f, 7, 3, 4)]);
+    // Lines 3, 6 and 9 (openai/gpt-5.4-20260305 is a rates/aliases.csv row; line 9 is cancelled
+    // and billed): prompt 100 + 100 + 200, completion 10 + 10 + 20, cached 0 + 0 + (empty) 0,
+    // amount 0.01 + 0.01 + 0.02.
     assert_eq!(
         r.lines,
         vec![wrote(
@@ -389,12 +388,12 @@ fn bad_activity_rows_are_rejected_with_line_and_column() {
                 "2026-02-06",
                 "openrouter",
                 "openai/gpt-5.4",
-                300,
-                30,
+                400,
+                40,
                 Some(0),
                 None,
-                Some(2),
-                dec!(0.03),
+                Some(3),
+                dec!(0.04),
             ),
             &["openai/gpt-5.4-20260305"],
         )]

@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod config;
 mod daily;
+mod disputes;
 mod exports;
 mod fees;
 mod focus;

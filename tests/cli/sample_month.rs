@@ -156,10 +156,11 @@ fn every_csv_of_the_sample_month_is_ascii_outside_input_text() {
             }
         }
     }
-    // reconcile 8 + focus, fees 3, forecast 2, audit, shadow 2, rollout; rejected and files each.
+    // reconcile 9 (disputes.csv included) + focus, fees 3, forecast 2, audit, shadow 2, rollout;
+    // rejected and files each.
     assert_eq!(
         csvs,
-        9 + 3 + 2 + 1 + 2 + 1 + 2 * 5,
+        10 + 3 + 2 + 1 + 2 + 1 + 2 * 5,
         "the CSV files looked at"
     );
 }

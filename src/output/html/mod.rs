@@ -16,6 +16,7 @@
 use crate::domain::{Day, Money, Month};
 
 mod charts;
+mod disputes;
 mod page;
 mod showback;
 
@@ -139,6 +140,21 @@ pub(crate) struct Page {
     pub forecast: Vec<ForecastLine>,
     /// With `--by`.
     pub showback: Option<ShowbackSection>,
+    /// `disputes.csv`'s rows.
+    pub claims: Vec<ClaimLine>,
+}
+
+/// One row of `disputes.csv`, as the page lists it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClaimLine {
+    pub day: Day,
+    pub provider: String,
+    pub kind: &'static str,
+    pub calls: u64,
+    pub amount_usd: Money,
+    pub unbilled_usd: Money,
+    pub evidence: String,
+    pub note: String,
 }
 
 /// Who spent what (`--by`): each tenant's cost per day and `showback.csv`'s rows.

@@ -62,6 +62,7 @@ pub(crate) fn render(page: &Page) -> Result<String> {
         h.push_str("</ul>\n");
     }
     summary(&mut h, page);
+    super::disputes::section(&mut h, page);
     daily_section(&mut h, page)?;
     tokens_section(&mut h, page)?;
     models_section(&mut h, page)?;

@@ -64,8 +64,11 @@
 //! - `cancelled`: a cancelled generation is kept like any other row. OpenRouter bills what was
 //!   processed before the cancellation, and that is in `cost_total` (0 when nothing was billed);
 //!   its tokens are the tokens OpenRouter counted.
-//! - A `generation_id` seen before (in this or an earlier file, e.g. two overlapping exports) is
-//!   rejected, naming where it was first seen, so a generation is never billed twice.
+//! - A row with a `generation_id` is also kept as one billed call ([`calls`]), for `reconcile`'s
+//!   per-call matching (docs/formats.md §11). A `generation_id` listed twice (in this or another
+//!   file) is counted twice: the gateway billed it twice, the daily line sums both rows, and
+//!   `reconcile` claims the repeat as `billed_twice`. Two overlapping exports of one account are
+//!   therefore two bills; give each generation once.
 //!
 //! # OpenRouter aggregated activity export
 //!
@@ -116,8 +119,10 @@ use super::{FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
 use crate::pricing::aliases::{How, ModelNames, NameUse};
 
+pub mod calls;
 mod shapes;
 
+pub use calls::{BilledCall, BilledCalls};
 use shapes::{amount_column, parse_row, Parsed, ShapeKind, SHAPES};
 
 /// The model of a line that bills every model: a day's total or a month's statement.
@@ -161,7 +166,7 @@ pub struct InvoiceLine {
 }
 
 /// Everything read from the `--invoices` files.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct InvoiceRead {
     /// Summed per (day, provider, model, grain), sorted by that key.
     pub lines: Vec<InvoiceLine>,
@@ -172,6 +177,8 @@ pub struct InvoiceRead {
     /// Every provider × model name the bills wrote other than as its slug, with its rows:
     /// resolved by an alias or a rule, or to nothing. Sorted by provider, name.
     pub names: Vec<NameUse>,
+    /// The rows that name their call (an activity export's `generation_id`), one by one.
+    pub calls: BilledCalls,
 }
 
 #[derive(Default)]
@@ -302,12 +309,11 @@ impl Namer<'_> {
     }
 }
 
-/// The state carried across the files of one run: daily sums and the generations seen.
+/// The state carried across the files of one run: daily sums and the billed calls.
 struct Reader<'n> {
     out: InvoiceRead,
     sums: BTreeMap<Key, Acc>,
-    generations: Generations,
-    /// The files started so far, for the place a generation was first read.
+    /// The files started so far, for the place a billed call was read.
     names: Vec<String>,
     namer: Namer<'n>,
     /// (provider, name written) → (model, how, rows), for names not written as their slug.
@@ -319,7 +325,6 @@ impl<'n> Reader<'n> {
         Reader {
             out: InvoiceRead::default(),
             sums: BTreeMap::new(),
-            generations: Generations::default(),
             names: Vec::new(),
             namer: Namer {
                 names,
@@ -354,17 +359,6 @@ impl<'n> Reader<'n> {
             let Some(p) = p else {
                 return Ok(false);
             };
-            let id = p.generation_id.as_deref().map(Generations::key);
-            if let Some((f, line)) = id.and_then(|id| self.generations.get(id)) {
-                return Err(RowError {
-                    column: Some("generation_id"),
-                    reason: format!(
-                        "generation `{}` already read from {}:{line}; not counted twice",
-                        p.generation_id.as_deref().unwrap_or_default(),
-                        self.names[f]
-                    ),
-                });
-            }
             // A row that bills nothing it knows of (an idle day's empty cost bucket) is read, and
             // makes no line.
             if p.tokens_known || p.amount_known {
@@ -378,8 +372,30 @@ impl<'n> Reader<'n> {
                     .or_insert_with(|| (p.model.clone(), p.how, 0));
                 e.2 += 1;
             }
-            if let Some(id) = id {
-                self.generations.insert(id, fi, row.line);
+            if p.generation_id.is_none() || p.at_ms.is_none() {
+                *self
+                    .out
+                    .calls
+                    .rows_without_ids
+                    .entry(p.provider.clone())
+                    .or_default() += 1;
+            }
+            if let (Some(id), Some(ts_ms)) = (&p.generation_id, p.at_ms) {
+                if self.out.calls.files.len() < self.names.len() {
+                    self.out.calls.files = self.names.clone();
+                }
+                self.out.calls.push(&BilledCall {
+                    provider: p.provider.clone(),
+                    id: id.clone(),
+                    model: p.model.clone(),
+                    ts_ms,
+                    day: p.day,
+                    prompt: p.prompt.min(u64::MAX as u128) as u64,
+                    completion: p.completion.min(u64::MAX as u128) as u64,
+                    amount: p.amount,
+                    file: fi,
+                    line: row.line,
+                });
             }
             Ok(true)
         });
@@ -433,30 +449,6 @@ impl<'n> Reader<'n> {
             })
             .collect();
         out
-    }
-}
-
-/// The generation ids read so far, as 64-bit hashes (8 bytes an id, not the string, as the log
-/// side keeps request ids), each with the file (index) and line it was first read on. Two
-/// distinct ids share a hash with odds of about 1 in 2^64 / n per id; the rejection names both
-/// ids' places, so such a clash would show.
-#[derive(Default)]
-struct Generations(rustc_hash::FxHashMap<u64, (u32, u64)>);
-
-impl Generations {
-    fn key(id: &str) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::hash::DefaultHasher::new();
-        id.hash(&mut h);
-        h.finish()
-    }
-
-    fn get(&self, key: u64) -> Option<(usize, u64)> {
-        self.0.get(&key).map(|&(f, line)| (f as usize, line))
-    }
-
-    fn insert(&mut self, key: u64, file: usize, line: u64) {
-        self.0.insert(key, (file as u32, line));
     }
 }
 

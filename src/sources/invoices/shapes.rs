@@ -138,6 +138,8 @@ pub(super) struct Parsed {
     pub requests: Option<u64>,
     pub amount: Money,
     pub generation_id: Option<String>,
+    /// An activity export row's `created_at`, milliseconds since the Unix epoch (UTC).
+    pub at_ms: Option<i64>,
     pub invoice_id: Option<String>,
     pub tokens_known: bool,
     pub amount_known: bool,
@@ -161,6 +163,7 @@ impl Parsed {
             requests: None,
             amount: Money::ZERO,
             generation_id: None,
+            at_ms: None,
             invoice_id: None,
             tokens_known: false,
             amount_known: false,
@@ -367,7 +370,10 @@ pub(super) fn parse_row(
                 cached: Some(cached),
                 requests: Some(1),
                 amount: amount(required("cost_total")?).map_err(field("cost_total"))?,
-                generation_id: optional("generation_id").map(|c| c.shown().into_owned()),
+                generation_id: optional("generation_id")
+                    .map(|c| c.shown().trim().to_string())
+                    .filter(|id| !id.is_empty()),
+                at_ms: Some(at.and_utc().timestamp_millis()),
                 tokens_known: true,
                 amount_known: true,
                 ..Parsed::named(Day::from_date(date), "openrouter", &permaslug, Some(name))
