@@ -25,26 +25,15 @@ pub(crate) fn scan<'a>(line: &'a [u8], m: &Mapping) -> Option<Vec<Pending<'a>>> 
     let mut s = Scan::new(line);
     let mut out = Vec::new();
     s.ws();
-    each_key(&mut s, |s, key| match key {
-        b"resourceSpans" => each_item(s, |s| resource(s, m, &mut out, false)),
-        b"resourceLogs" => each_item(s, |s| resource(s, m, &mut out, true)),
+    s.each_key(|s, key| match key {
+        b"resourceSpans" => s.each_item(|s| resource(s, m, &mut out, false)),
+        b"resourceLogs" => s.each_item(|s| resource(s, m, &mut out, true)),
         // The proto field names, which readers accept too: serde reads those lines.
         b"resource_spans" | b"resource_logs" => None,
         _ => s.skip(1),
     })?;
     s.ws();
     (s.i == s.b.len()).then_some(out)
-}
-
-fn each_key<'a>(
-    s: &mut Scan<'a>,
-    f: impl FnMut(&mut Scan<'a>, &'a [u8]) -> Option<()>,
-) -> Option<()> {
-    s.each_key(f)
-}
-
-fn each_item<'a>(s: &mut Scan<'a>, f: impl FnMut(&mut Scan<'a>) -> Option<()>) -> Option<()> {
-    s.each_item(f)
 }
 
 /// One `resourceSpans` (or `resourceLogs`) item: its records, then its attributes given to each.
@@ -61,10 +50,10 @@ fn resource<'a>(
     } else {
         (b"scopeSpans", b"spans")
     };
-    each_key(s, |s, key| {
+    s.each_key(|s, key| {
         if key == b"resource" {
-            each_key(s, |s, key| match key {
-                b"attributes" => each_item(s, |s| {
+            s.each_key(|s, key| match key {
+                b"attributes" => s.each_item(|s| {
                     attribute(
                         s,
                         |k| {
@@ -79,12 +68,12 @@ fn resource<'a>(
                 _ => s.skip(2),
             })
         } else if key == scopes {
-            each_item(s, |s| {
-                each_key(s, |s, key| {
+            s.each_item(|s| {
+                s.each_key(|s, key| {
                     if key == b"log_records" {
                         None
                     } else if key == records {
-                        each_item(s, |s| {
+                        s.each_item(|s| {
                             let mut found = Found::default();
                             record(s, m, &mut found)?;
                             out.push(Pending { found, log });
@@ -112,15 +101,15 @@ fn resource<'a>(
 /// One span or log record's fields.
 fn record<'a>(s: &mut Scan<'a>, m: &Mapping, found: &mut Found<'a>) -> Option<()> {
     let top = &m.nodes[0];
-    each_key(s, |s, key| match key {
-        b"attributes" => each_item(s, |s| {
+    s.each_key(|s, key| match key {
+        b"attributes" => s.each_item(|s| {
             attribute(
                 s,
                 |k| top.find(k).map(|e| ((), &e.leaves[..])),
                 |((), leaves), v| found.put(leaves, v),
             )
         }),
-        b"status" => each_key(s, |s, key| {
+        b"status" => s.each_key(|s, key| {
             let v = match *s.b.get(s.i)? {
                 b'"' => Some(Scalar::S(s.string_cow()?)),
                 b'{' | b'[' => {
@@ -225,7 +214,7 @@ fn attribute_general<'a, T: Copy>(
     mut give: impl FnMut(T, Scalar<'a>),
 ) -> Option<()> {
     let mut dest: Option<Option<T>> = None;
-    each_key(s, |s, key| match key {
+    s.each_key(|s, key| match key {
         b"key" => {
             let k = s.raw_string()?;
             dest = Some(find(k));
@@ -235,7 +224,7 @@ fn attribute_general<'a, T: Copy>(
             // The value before its key: declined, serde decides.
             None => None,
             Some(None) => s.skip(3),
-            Some(Some(t)) => each_key(s, |s, kind| match kind {
+            Some(Some(t)) => s.each_key(|s, kind| match kind {
                 b"stringValue" | b"intValue" | b"doubleValue" | b"boolValue" => {
                     let v = match *s.b.get(s.i)? {
                         b'"' => Some(Scalar::S(s.string_cow()?)),
