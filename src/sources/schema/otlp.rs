@@ -175,8 +175,11 @@ pub(crate) fn each_record<'a>(
     needed: FieldSet,
     mut each: impl FnMut(Result<Option<Call<'a>>, RowError>),
 ) {
-    // The one-pass scanner reads nearly every line; what it declines, serde reads.
-    if let Some(records) = otlp_scan::scan(line, m) {
+    // The one-pass scanner reads nearly every line; what it declines, serde reads. serde
+    // reads every key and string of the structs above as text, so a line with bad UTF-8 goes
+    // to it whole (the scanner skips what it does not need without looking inside).
+    let text = line.is_ascii() || std::str::from_utf8(line).is_ok();
+    if let Some(records) = otlp_scan::scan(line, m).filter(|_| text) {
         for (k, p) in records.into_iter().enumerate() {
             let what = if p.log { "log record" } else { "span" };
             each(call(p.found, m, needed).map_err(|e| locate(e, what, k + 1)));
