@@ -2,7 +2,8 @@
 //!
 //! The modules follow the data: [`sources`] (read logs, invoices, ledgers) → [`aggregate`]
 //! (integer sums per day while reading) → [`pricing`] (exact cost at the rate table) →
-//! [`reconcile`], [`fees`], [`forecast`], [`insight`], [`showback`] (compute results) →
+//! [`reconcile`], [`fees`], [`forecast`], [`insight`], [`showback`] (compute results), [`engines`]
+//! (the usage groups: the SQL that computes them where the logs live, the files that carry them) →
 //! [`output`] (render and write them). [`domain`] holds the vocabulary every stage shares, at the bottom. On top,
 //! [`cli`] defines the options, [`context`] resolves them once, and `cmd` wires one subcommand
 //! per file.
@@ -17,6 +18,7 @@ mod cmd;
 mod config;
 mod context;
 pub mod domain;
+pub(crate) mod engines;
 pub mod fees;
 pub(crate) mod forecast;
 pub(crate) mod insight;

@@ -15,4 +15,4 @@ pub use calendar::{civil_from_days, days_from_civil, Day, DayCutter, Month, Peri
 pub use money::{money, Money};
 pub use status::{Outcome, Status};
 pub use tolerance::Tolerance;
-pub use usage::{Call, Purchase, Rate, Tier, TokenSums, TopupMethod, Usage};
+pub use usage::{Call, Purchase, Rate, Tier, TokenSums, TopupMethod, Usage, UsageGroup};

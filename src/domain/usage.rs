@@ -187,3 +187,39 @@ pub struct Purchase {
     /// The fee the provider actually charged, when the ledger gives it.
     pub fee_usd: Option<Money>,
 }
+
+/// One row of a usage file (docs/engines.md): the calls of one day × UTC day × provider × model
+/// as written × BYOK × long-context band × allowance side, summed. What an engine computes from
+/// the logs where they live, and what `daily --usage-out` writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageGroup {
+    pub day: Day,
+    pub utc_day: Day,
+    pub provider: String,
+    pub model: String,
+    pub byok: bool,
+    /// How many of the cut's long-context thresholds the calls' prompts exceed.
+    pub band: u8,
+    pub past_allowance: bool,
+    pub calls: u64,
+    pub failed_calls: u64,
+    pub prompt_tokens: u128,
+    pub cached_tokens: u128,
+    pub cache_write_tokens: u128,
+    pub cache_write_1h_tokens: u128,
+    pub completion_tokens: u128,
+    pub reasoning_tokens: u128,
+}
+
+impl UsageGroup {
+    /// The group's tokens as priced sums.
+    pub fn sums(&self) -> TokenSums {
+        TokenSums {
+            uncached_input: self.prompt_tokens - self.cached_tokens - self.cache_write_tokens,
+            cached: self.cached_tokens,
+            cache_write_5m: self.cache_write_tokens - self.cache_write_1h_tokens,
+            cache_write_1h: self.cache_write_1h_tokens,
+            completion: self.completion_tokens,
+        }
+    }
+}

@@ -16,7 +16,7 @@ fn rank(module: &str) -> Option<u8> {
         "pricing" => 1,
         "sources" => 2,
         "aggregate" => 3,
-        "fees" | "reconcile" | "forecast" | "insight" | "showback" => 4,
+        "fees" | "reconcile" | "forecast" | "insight" | "showback" | "engines" => 4,
         "output" => 5,
         "cli" | "config" | "context" | "cmd" => 6,
         _ => return None,
