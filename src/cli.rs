@@ -256,6 +256,10 @@ pub(crate) struct ShadowArgs {
 pub(crate) struct DailyArgs {
     #[command(flatten)]
     pub logs: LogArgs,
+    /// Also write the usage groups of the logs (docs/engines.md) to FILE: what `spendrecon sql`
+    /// computes in an engine, so shards merge with --usage
+    #[arg(long, value_name = "FILE")]
+    pub usage_out: Option<PathBuf>,
     #[command(flatten)]
     pub showback: ShowbackArgs,
     #[command(flatten)]
@@ -286,8 +290,12 @@ pub(crate) struct RolloutArgs {
 #[derive(Args, Debug, Clone)]
 pub(crate) struct LogArgs {
     /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz
-    #[arg(long = "logs", required = true, value_name = "PATH")]
+    #[arg(long = "logs", required_unless_present = "usage", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Usage groups computed where the logs live (`spendrecon sql`, or `daily --usage-out`),
+    /// in place of --logs (repeatable; files merge by summing). CSV, optionally .gz
+    #[arg(long = "usage", value_name = "FILE", conflicts_with = "paths")]
+    pub usage: Vec<PathBuf>,
     /// First day to include (inclusive, in --tz)
     #[arg(long, value_parser = parse_day, value_name = "YYYY-MM-DD")]
     pub from: Option<Day>,

@@ -18,7 +18,8 @@ use chrono_tz::Tz;
 
 use crate::aggregate::Daily;
 use crate::cli::{CommonArgs, FeeArgs, LogArgs, MatchArgs};
-use crate::domain::{Money, Period, Tolerance};
+use crate::domain::{Money, Period, Tolerance, UsageGroup};
+use crate::engines::cut::{self, Cut};
 use crate::fees::policy::FeeBook;
 use crate::output::{Input, Out, RunRecord};
 use crate::pricing::aliases::{self, ModelNames};
@@ -28,7 +29,7 @@ use crate::reconcile::{self, Inputs, Reconciliation};
 use crate::showback::{self, FromLogs, Grain, GroupBy, Showback};
 use crate::sources::digest::{hash_bytes, hash_path};
 use crate::sources::schema::Schema;
-use crate::sources::{mask_secrets, sheet, LogSet};
+use crate::sources::{mask_secrets, sheet, usage_file, LogSet, ScanReport};
 
 /// One run's resolved options.
 pub(crate) struct Context {
@@ -50,6 +51,10 @@ pub(crate) struct Context {
     config: Option<PathBuf>,
     /// `--schema` as given, when given.
     schema_spec: Option<String>,
+    /// `--usage`: usage files in place of the logs.
+    pub usage: Vec<PathBuf>,
+    /// The usage files' digests once read (for run.json).
+    usage_digests: OnceCell<Vec<crate::sources::digest::FileDigest>>,
 }
 
 impl Context {
@@ -89,6 +94,8 @@ impl Context {
             fees: OnceCell::new(),
             command_line: argv.iter().map(shown_arg).collect(),
             schema_spec: logs.schema.clone(),
+            usage: logs.usage.clone(),
+            usage_digests: OnceCell::new(),
             config: crate::config::locate(argv.get(1..).unwrap_or_default())
                 .ok()
                 .flatten(),
@@ -170,6 +177,49 @@ impl Context {
         Ok((r, notes))
     }
 
+    /// For a command that needs the logs' records one by one: `--usage` is refused.
+    pub(crate) fn require_logs(&self, command: &str) -> Result<()> {
+        if !self.usage.is_empty() {
+            bail!("{command} needs the log records one by one: give --logs (--usage groups carry sums only; docs/engines.md says which commands read them)");
+        }
+        Ok(())
+    }
+
+    /// `--usage`: the usage files read, merged and checked against this run's cut (its rate
+    /// table's thresholds, fee book and zone), with their accounting as a scan's.
+    pub(crate) fn usage_groups(&self) -> Result<(Vec<UsageGroup>, Cut, ScanReport)> {
+        let cut = Cut::new(self.rates()?, self.fee_book()?, self.tz);
+        let read = usage_file::read_usage(&self.usage, cut::FORMAT, self.period)?;
+        if let Some(c) = &read.cut {
+            if c.tz != cut.tz {
+                bail!(
+                    "{}: the usage groups were cut in zone {}; run with --tz {} (or cut them again for {})",
+                    c.file.display(),
+                    c.tz,
+                    c.tz,
+                    cut.tz
+                );
+            }
+            if c.fingerprint != cut.fingerprint() {
+                bail!(
+                    "{}: the usage groups were cut with rates_fingerprint {}, this run's rate table and fee policies give {} (the long-context thresholds or BYOK allowances differ): cut them again with `spendrecon sql` for these tables\nthis run's cut:\n{}",
+                    c.file.display(),
+                    c.fingerprint,
+                    cut.fingerprint(),
+                    cut.text()
+                );
+            }
+        }
+        let _ = self.usage_digests.set(read.digests);
+        let report = ScanReport {
+            files: read.files,
+            rejections: crate::sources::rejects::Rejections::none()?,
+            notes: Vec::new(),
+            digests: Vec::new(),
+        };
+        Ok((read.groups, cut, report))
+    }
+
     /// The showback of a run without a ledger (`daily`, `forecast`) from its scan's sinks: the
     /// BYOK fees and subscriptions of `fees.toml` as written (`price` fills a subscription whose
     /// price is "parameter") shared among the tenants.
@@ -212,6 +262,10 @@ impl Context {
     fn record(&self, bills: &[(&'static str, &[PathBuf])]) -> Result<RunRecord> {
         let mut inputs: Vec<Input> = (self.logs.digests.get().into_iter().flatten())
             .map(|d| Input::new("logs", d.clone()))
+            .chain(
+                (self.usage_digests.get().into_iter().flatten())
+                    .map(|d| Input::new("usage", d.clone())),
+            )
             .collect();
         for (role, paths) in bills.iter().filter(|(_, p)| !p.is_empty()) {
             for p in sheet::expand(paths, role, role)? {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
-use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums};
+use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums, UsageGroup};
 use crate::pricing::aliases::{How, ModelNames, NameUse};
 use crate::pricing::{self, RateTable};
 use crate::sources::record::{FieldId, FieldSet};
@@ -272,6 +272,39 @@ impl<'r> DailyAggregator<'r> {
             .collect();
         names.sort_by(|a, b| (&a.provider, &a.written).cmp(&(&b.provider, &b.written)));
         Daily { rows, names }
+    }
+}
+
+impl DailyAggregator<'_> {
+    /// Adds a usage group (docs/engines.md) as if its calls had been read one by one: its band
+    /// says which side of the rate row's threshold its calls were, `thresholds` being the cut's.
+    /// False (and nothing added) for a day outside the period.
+    pub(crate) fn add_group(&mut self, u: &UsageGroup, thresholds: &[u64]) -> bool {
+        if !self.period.contains(u.day) {
+            return false;
+        }
+        let id = self.names.id(&u.provider, &u.model);
+        let rates = self.rates;
+        let names = &self.names;
+        let g = self
+            .groups
+            .entry((id, u.day, u.utc_day, u.byok))
+            .or_insert_with(|| {
+                let (provider, model) = names.get(id);
+                Group {
+                    rate: rates.lookup(provider, model, u.utc_day),
+                    ..Default::default()
+                }
+            });
+        g.requests += u.calls;
+        g.failed += u.failed_calls;
+        let long = g
+            .rate
+            .and_then(|r| rates.get(r).long_context_threshold)
+            .and_then(|t| thresholds.iter().position(|&x| x == t))
+            .is_some_and(|k| usize::from(u.band) > k);
+        g.tiers[usize::from(long)].merge(&u.sums());
+        true
     }
 }
 

@@ -12,6 +12,7 @@ use crate::output::{summary, tables};
 
 pub(crate) fn run(args: &AuditArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
+    ctx.require_logs("audit")?;
     let (rates, slugs, names) = (ctx.rates()?, ctx.slugs()?, ctx.names()?);
     let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {
         DailyAggregator::new(rates, names, ctx.tz, ctx.period)

@@ -1,5 +1,6 @@
-//! `spendrecon daily`: logs → tokens and exact cost per day × provider × model → daily.csv;
-//! with `--by`, each tenant's usage and share of the fees → showback.csv.
+//! `spendrecon daily`: logs (or usage groups) → tokens and exact cost per day × provider × model
+//! → daily.csv; with `--by`, each tenant's usage and share of the fees → showback.csv; with
+//! `--usage-out`, the usage groups (docs/engines.md).
 
 use anyhow::{bail, Result};
 
@@ -7,9 +8,13 @@ use crate::aggregate::{self, DailyAggregator};
 use crate::cli::DailyArgs;
 use crate::context::Context;
 use crate::domain::Outcome;
+use crate::engines::cut::{self, Cut};
+use crate::engines::usage::{self, UsageSink};
 use crate::output::focus::FocusInput;
+use crate::output::usage_file::usage_csv;
 use crate::output::{summary, tables};
 use crate::showback::{self, Grain};
+use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
@@ -18,15 +23,45 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     if by.is_some() && ctx.fee_book()?.needs_subscription_price() {
         bail!("--by: fees.toml has a BYOK subscription whose price is \"parameter\", and daily takes no --byok-subscription: use reconcile, report or forecast --by with --byok-subscription USD");
     }
-    // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
-    let fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
-    let ((agg, tenants), report) = ctx.logs.scan(fields, || {
-        (
-            DailyAggregator::new(rates, names, ctx.tz, ctx.period),
-            by.map(|b| showback::sinks(b, Grain::Month, rates, names, ctx.tz, ctx.period)),
-        )
-    })?;
-    let daily = agg.finish();
+    if by.is_some() && !ctx.usage.is_empty() {
+        bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback");
+    }
+    let (daily, tenants, report, groups) = if ctx.usage.is_empty() {
+        // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
+        let mut fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
+        // BYOK usage is priced apart in FOCUS and in the usage groups.
+        if args.focus.focus.is_some() {
+            fields = fields.with(&[FieldId::Byok]);
+        }
+        let cut = match &args.usage_out {
+            Some(_) => {
+                fields =
+                    fields.with(&[FieldId::Byok, FieldId::ReasoningTokens, FieldId::RequestId]);
+                Some(Cut::new(rates, ctx.fee_book()?, ctx.tz))
+            }
+            None => None,
+        };
+        let (((agg, tenants), groups), report) = ctx.logs.scan(fields, || {
+            (
+                (
+                    DailyAggregator::new(rates, names, ctx.tz, ctx.period),
+                    by.map(|b| showback::sinks(b, Grain::Month, rates, names, ctx.tz, ctx.period)),
+                ),
+                cut.as_ref()
+                    .map(|c| UsageSink::new(c, names, ctx.tz, ctx.period)),
+            )
+        })?;
+        let groups = match groups {
+            Some(g) => Some(g.finish(&ctx.logs, ctx.tz)?),
+            None => None,
+        };
+        let groups = groups.zip(cut);
+        (agg.finish(), tenants, report, groups)
+    } else {
+        let (groups, cut, report) = ctx.usage_groups()?;
+        let daily = usage::daily(&groups, &cut, rates, names, ctx.tz, ctx.period);
+        (daily, None, report, Some((groups, cut)))
+    };
     let showback = ctx.showback(tenants, &daily, None)?;
 
     let table = tables::daily_table(&daily);
@@ -50,6 +85,10 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             tz: ctx.tz,
         },
     )?;
+    if let (Some(path), Some((groups, cut))) = (&args.usage_out, &groups) {
+        let body = usage_csv(groups, cut::FORMAT, &cut.fingerprint(), &cut.tz);
+        ctx.out.write_usage(Some(path), &body)?;
+    }
     ctx.commit(&[])?;
     summary::daily(&ctx.out, &report, &daily);
     if let Some(s) = &showback {

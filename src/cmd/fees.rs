@@ -22,6 +22,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
         bail!("--months needs --logs (the traffic) and --out (it writes scenarios.csv)");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
+    ctx.require_logs("fees")?;
     let (rates, names) = (ctx.rates()?, ctx.names()?);
     let mut book = ctx.fee_book()?.clone();
     let notes =

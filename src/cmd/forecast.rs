@@ -17,6 +17,7 @@ use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
+    ctx.require_logs("forecast")?;
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
     let names = ctx.names()?;
     let (tz, period) = (ctx.tz, ctx.period);

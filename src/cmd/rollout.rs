@@ -10,6 +10,7 @@ use crate::output::{summary, tables};
 
 pub(crate) fn run(args: &RolloutArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
+    ctx.require_logs("rollout")?;
     let (rates, names) = (ctx.rates()?, ctx.names()?);
     let (sink, report) = ctx.logs.scan(rollout::FIELDS, || {
         RolloutSink::new(rates, names, ctx.tz, ctx.period)

@@ -16,6 +16,7 @@ pub(crate) fn run(args: &ShadowArgs) -> Result<Outcome> {
         bail!("--tolerance-pct must not be negative");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
+    ctx.require_logs("shadow")?;
     let tol = Tolerance {
         tokens: args.tolerance_tokens,
         pct: args.tolerance_pct,

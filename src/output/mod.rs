@@ -15,6 +15,7 @@ mod staging;
 pub(crate) mod summary;
 mod table;
 pub(crate) mod tables;
+pub(crate) mod usage_file;
 pub(crate) mod xlsx;
 
 use std::io::{self, Write};

@@ -125,6 +125,14 @@ impl Out {
         self.stage(path, &path.display().to_string(), &mut &table.csv()[..])
     }
 
+    /// `--usage-out FILE`: the usage groups (docs/engines.md), with the rest of the run.
+    pub(crate) fn write_usage(&self, path: Option<&Path>, body: &[u8]) -> Result<()> {
+        match path {
+            Some(path) => self.stage(path, &path.display().to_string(), &mut &body[..]),
+            None => Ok(()),
+        }
+    }
+
     /// `--xlsx FILE`: `sheets` in order, then Rejected and Files, the same rows as rejected.csv
     /// and files.csv (Rejected holds the first [`xlsx::MAX_SHEET_ROWS`]; the CSV has them all).
     pub(crate) fn write_xlsx(

@@ -23,6 +23,7 @@ pub(crate) mod sheet;
 pub(crate) mod spill;
 pub(crate) mod timestamp;
 pub mod topups;
+pub(crate) mod usage_file;
 
 mod discovery;
 mod pipeline;

@@ -122,6 +122,11 @@ impl Rejections {
         self.count == 0
     }
 
+    /// No rejected row: what a run that reads no log rows (`--usage`) reports.
+    pub(crate) fn none() -> io::Result<Rejections> {
+        merge(Vec::new(), &[], |_| 0)
+    }
+
     /// The complete `rejected.csv` (header included).
     pub(crate) fn csv_path(&self) -> &Path {
         self.body.path()

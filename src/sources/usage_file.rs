@@ -1,0 +1,255 @@
+//! Usage files (`--usage FILE`, docs/engines.md): the usage groups an engine computed from the
+//! logs where they live, or `daily --usage-out` wrote. CSV with a header row, optionally gzip.
+//!
+//! A usage file is machine-written, so a row that does not read is an error that stops the run
+//! (exit 2, with file and line): a file with one bad row is not to be trusted for the others.
+//! Rows with the same key are summed (shards, days and engines merge by concatenation).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::digest::{self, FileDigest};
+use super::{file_error, FileStats, InputError};
+use crate::domain::{Day, Period, UsageGroup};
+
+/// The columns of version 1, in order.
+pub const COLUMNS: [&str; 18] = [
+    "format",
+    "rates_fingerprint",
+    "tz",
+    "day",
+    "utc_day",
+    "provider",
+    "model",
+    "byok",
+    "band",
+    "past_allowance",
+    "calls",
+    "failed_calls",
+    "prompt_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "completion_tokens",
+    "reasoning_tokens",
+];
+
+/// What the usage files hold, merged.
+#[derive(Debug, Default)]
+pub(crate) struct UsageRead {
+    /// Summed by key, sorted by it.
+    pub groups: Vec<UsageGroup>,
+    /// The cut every row carries (checked equal across rows and files); `None` without rows.
+    pub cut: Option<FileCut>,
+    pub files: Vec<FileStats>,
+    pub digests: Vec<FileDigest>,
+}
+
+/// The `rates_fingerprint` and `tz` of a usage file's rows, and the first file that gave them.
+#[derive(Debug, Clone)]
+pub(crate) struct FileCut {
+    pub fingerprint: String,
+    pub tz: String,
+    pub file: PathBuf,
+}
+
+type Key = (Day, Day, String, String, bool, u8, bool);
+
+/// Reads and merges the usage files. `format` is the version this build reads.
+pub(crate) fn read_usage(
+    paths: &[PathBuf],
+    format: &str,
+    period: Period,
+) -> Result<UsageRead, InputError> {
+    let mut merged: BTreeMap<Key, UsageGroup> = BTreeMap::new();
+    let mut out = UsageRead::default();
+    for path in paths {
+        let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+        out.digests
+            .push(digest::hash_bytes(&path.display().to_string(), &bytes));
+        let text = if path.extension().is_some_and(|x| x == "gz") {
+            let mut s = Vec::new();
+            flate2::read::MultiGzDecoder::new(&bytes[..])
+                .read_to_end(&mut s)
+                .map_err(|e| file_error(path, format!("not readable gzip: {e}")))?;
+            s
+        } else {
+            bytes
+        };
+        if path.extension().is_some_and(|x| x == "parquet") {
+            return Err(file_error(
+                path,
+                "Parquet usage files are not read yet: save the query's result as CSV",
+            ));
+        }
+        let (rows, out_of_range) =
+            read_csv(path, &text, format, period, &mut out.cut, &mut merged)?;
+        out.files.push(FileStats {
+            file: path.display().to_string(),
+            read: rows,
+            used: rows - out_of_range,
+            out_of_range,
+            ..Default::default()
+        });
+    }
+    out.groups = merged.into_values().collect();
+    Ok(out)
+}
+
+fn read_csv(
+    path: &Path,
+    text: &[u8],
+    format: &str,
+    period: Period,
+    cut: &mut Option<FileCut>,
+    merged: &mut BTreeMap<Key, UsageGroup>,
+) -> Result<(u64, u64), InputError> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text);
+    let header = r
+        .headers()
+        .map_err(|e| file_error(path, format!("not a CSV usage file: {e}")))?
+        .clone();
+    let names: Vec<String> = header
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    if names != COLUMNS {
+        return Err(file_error(
+            path,
+            format!(
+                "not a usage file: the header must be {} (got {})",
+                COLUMNS.join(","),
+                names.join(",")
+            ),
+        ));
+    }
+    let (mut rows, mut out_of_range) = (0u64, 0u64);
+    for rec in r.records() {
+        let rec = rec.map_err(|e| file_error(path, format!("not readable CSV: {e}")))?;
+        let line = rec.position().map_or(0, |p| p.line());
+        let at = |m: String| file_error(path, format!("line {line}: {m}"));
+        let cell = |i: usize| rec.get(i).unwrap_or("").trim();
+        rows += 1;
+        if cell(0) != format {
+            return Err(at(format!(
+                "format `{}`: this build reads `{format}` usage files",
+                cell(0)
+            )));
+        }
+        match cut {
+            None => {
+                *cut = Some(FileCut {
+                    fingerprint: cell(1).to_string(),
+                    tz: cell(2).to_string(),
+                    file: path.to_path_buf(),
+                })
+            }
+            Some(c) if c.fingerprint != cell(1) || c.tz != cell(2) => {
+                return Err(at(format!(
+                    "cut with rates_fingerprint {} in zone {} where {} has {} in {}: files cut with different rate tables, fee policies or zones do not merge; cut them again alike (spendrecon sql)",
+                    cell(1),
+                    cell(2),
+                    c.file.display(),
+                    c.fingerprint,
+                    c.tz
+                )))
+            }
+            Some(_) => {}
+        }
+        let day = |i: usize| {
+            Day::parse(cell(i)).ok_or_else(|| {
+                at(format!(
+                    "{}: `{}` is not a YYYY-MM-DD day",
+                    COLUMNS[i],
+                    cell(i)
+                ))
+            })
+        };
+        let flag = |i: usize| match cell(i).to_ascii_lowercase().as_str() {
+            "true" | "1" | "t" => Ok(true),
+            "false" | "0" | "f" => Ok(false),
+            v => Err(at(format!("{}: `{v}` is not true or false", COLUMNS[i]))),
+        };
+        let int = |i: usize| {
+            cell(i).parse::<u128>().map_err(|_| {
+                at(format!(
+                    "{}: `{}` is not a whole number ≥ 0",
+                    COLUMNS[i],
+                    cell(i)
+                ))
+            })
+        };
+        let small = |i: usize| -> Result<u64, InputError> {
+            u64::try_from(int(i)?).map_err(|_| at(format!("{}: too large", COLUMNS[i])))
+        };
+        let text = |i: usize| {
+            let v = cell(i);
+            if v.is_empty() {
+                Err(at(format!("{}: empty", COLUMNS[i])))
+            } else {
+                Ok(v.to_string())
+            }
+        };
+        let g = UsageGroup {
+            day: day(3)?,
+            utc_day: day(4)?,
+            provider: text(5)?,
+            model: text(6)?,
+            byok: flag(7)?,
+            band: u8::try_from(small(8)?).map_err(|_| at("band: too large".into()))?,
+            past_allowance: flag(9)?,
+            calls: small(10)?,
+            failed_calls: small(11)?,
+            prompt_tokens: int(12)?,
+            cached_tokens: int(13)?,
+            cache_write_tokens: int(14)?,
+            cache_write_1h_tokens: int(15)?,
+            completion_tokens: int(16)?,
+            reasoning_tokens: int(17)?,
+        };
+        if g.cached_tokens + g.cache_write_tokens > g.prompt_tokens
+            || g.cache_write_1h_tokens > g.cache_write_tokens
+        {
+            return Err(at(
+                "the token sums do not add up: cached + cache-write tokens must be part of prompt tokens, one-hour writes part of cache writes".into(),
+            ));
+        }
+        if g.provider.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(at(format!("provider `{}` is not lower-case", g.provider)));
+        }
+        if !period.contains(g.day) {
+            out_of_range += 1;
+            continue;
+        }
+        let key = (
+            g.day,
+            g.utc_day,
+            g.provider.clone(),
+            g.model.clone(),
+            g.byok,
+            g.band,
+            g.past_allowance,
+        );
+        match merged.get_mut(&key) {
+            Some(e) => add(e, &g),
+            None => {
+                merged.insert(key, g);
+            }
+        }
+    }
+    Ok((rows, out_of_range))
+}
+
+fn add(e: &mut UsageGroup, g: &UsageGroup) {
+    e.calls += g.calls;
+    e.failed_calls += g.failed_calls;
+    e.prompt_tokens += g.prompt_tokens;
+    e.cached_tokens += g.cached_tokens;
+    e.cache_write_tokens += g.cache_write_tokens;
+    e.cache_write_1h_tokens += g.cache_write_1h_tokens;
+    e.completion_tokens += g.completion_tokens;
+    e.reasoning_tokens += g.reasoning_tokens;
+}
