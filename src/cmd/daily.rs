@@ -29,10 +29,6 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let (daily, tenants, report, groups) = if ctx.usage.is_empty() {
         // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
         let mut fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
-        // BYOK usage is priced apart in FOCUS and in the usage groups.
-        if args.focus.focus.is_some() {
-            fields = fields.with(&[FieldId::Byok]);
-        }
         let cut = match &args.usage_out {
             Some(_) => {
                 fields =
@@ -59,7 +55,8 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
         (agg.finish(), tenants, report, groups)
     } else {
         let (groups, cut, report) = ctx.usage_groups()?;
-        let daily = usage::daily(&groups, &cut, rates, names, ctx.tz, ctx.period);
+        // daily does not read `byok` from logs (BYOK calls are priced as any call): alike here.
+        let daily = usage::daily(&groups, &cut, rates, names, ctx.tz, ctx.period, false);
         (daily, None, report, Some((groups, cut)))
     };
     let showback = ctx.showback(tenants, &daily, None)?;

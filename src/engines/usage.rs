@@ -359,7 +359,8 @@ pub(crate) fn sort(groups: &mut [UsageGroup]) {
 }
 
 /// The daily sums of usage groups, as [`crate::aggregate::DailyAggregator`] makes them from the
-/// calls: the same rows, priced the same way.
+/// calls: the same rows, priced the same way. Without `byok`, BYOK calls count as any call, as
+/// for a command that does not read the `byok` field of the logs.
 pub(crate) fn daily(
     groups: &[UsageGroup],
     cut: &Cut,
@@ -367,10 +368,19 @@ pub(crate) fn daily(
     names: &ModelNames,
     tz: Option<Tz>,
     period: Period,
+    byok: bool,
 ) -> Daily {
     let mut agg = DailyAggregator::new(rates, names, tz, period);
     for g in groups {
-        agg.add_group(g, &cut.thresholds);
+        if byok || !g.byok {
+            agg.add_group(g, &cut.thresholds);
+        } else {
+            let g = UsageGroup {
+                byok: false,
+                ..g.clone()
+            };
+            agg.add_group(&g, &cut.thresholds);
+        }
     }
     agg.finish()
 }

@@ -33,3 +33,4 @@ mod schemas;
 mod shadow;
 mod showback;
 mod topups;
+mod usage;
