@@ -298,13 +298,23 @@ impl DailyAggregator<'_> {
             });
         g.requests += u.calls;
         g.failed += u.failed_calls;
-        let long = g
-            .rate
-            .and_then(|r| rates.get(r).long_context_threshold)
-            .and_then(|t| thresholds.iter().position(|&x| x == t))
-            .is_some_and(|k| usize::from(u.band) > k);
-        g.tiers[usize::from(long)].merge(&u.sums());
+        g.tiers[group_tier(rates, g.rate, u.band, thresholds) as usize].merge(&u.sums());
         true
+    }
+}
+
+/// The tier of a usage group's calls under rate row `rate`: long-context when their band reaches
+/// the row's threshold in the cut's `thresholds` (docs/engines.md), as `Rate::tier_for` decides
+/// for one call.
+pub(crate) fn group_tier(rates: &RateTable, rate: Option<usize>, band: u8, thresholds: &[u64]) -> Tier {
+    let long = rate
+        .and_then(|r| rates.get(r).long_context_threshold)
+        .and_then(|t| thresholds.iter().position(|&x| x == t))
+        .is_some_and(|k| usize::from(band) > k);
+    if long {
+        Tier::LongContext
+    } else {
+        Tier::Standard
     }
 }
 

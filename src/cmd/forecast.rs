@@ -8,6 +8,7 @@ use crate::aggregate::{self, DailyAggregator};
 use crate::cli::ForecastArgs;
 use crate::context::Context;
 use crate::domain::{Money, Month, Outcome};
+use crate::engines::usage;
 use crate::forecast::run_rate::{self, MonthSpan};
 use crate::forecast::scenarios::{check_moves, forecast_scenarios};
 use crate::forecast::whatif::{Projection, TrafficSink};
@@ -17,7 +18,6 @@ use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    ctx.require_logs("forecast")?;
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
     let names = ctx.names()?;
     let (tz, period) = (ctx.tz, ctx.period);
@@ -25,19 +25,31 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let by = args.showback.by;
     let fields = aggregate::FIELDS.with(&[FieldId::Byok]);
     let fields = by.map_or(fields, |b| b.fields(fields));
-    let (((agg, traffic), tenants), report) = ctx.logs.scan(fields, || {
-        (
+    let (daily, traffic, tenants, report) = if ctx.usage.is_empty() {
+        let (((agg, traffic), tenants), report) = ctx.logs.scan(fields, || {
             (
-                DailyAggregator::new(rates, names, tz, period),
-                TrafficSink::new(rates, names, tz, period),
-            ),
-            // Each tenant is forecast from its days.
-            by.map(|b| showback::sinks(b, Grain::Day, rates, names, tz, period)),
-        )
-    })?;
-    let daily = agg.finish();
+                (
+                    DailyAggregator::new(rates, names, tz, period),
+                    TrafficSink::new(rates, names, tz, period),
+                ),
+                // Each tenant is forecast from its days.
+                by.map(|b| showback::sinks(b, Grain::Day, rates, names, tz, period)),
+            )
+        })?;
+        (agg.finish(), traffic.finish(), tenants, report)
+    } else {
+        if by.is_some() {
+            bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback");
+        }
+        let (groups, cut, report) = ctx.usage_groups()?;
+        let mut traffic = TrafficSink::new(rates, names, tz, period);
+        for g in &groups {
+            traffic.add_group(g, &cut.thresholds);
+        }
+        let daily = usage::daily(&groups, &cut, rates, names, tz, period, true);
+        (daily, traffic.finish(), None, report)
+    };
     let showback = ctx.showback(tenants, &daily, args.byok_subscription)?;
-    let traffic = traffic.finish();
     let Some(last) = daily.rows.iter().map(|r| r.day).max() else {
         bail!("the logs hold no call to forecast from");
     };

@@ -21,7 +21,7 @@ use rust_decimal::RoundingStrategy;
 use rustc_hash::FxHashMap;
 
 use crate::aggregate::Names;
-use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
+use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums, UsageGroup};
 use crate::fees::policy::{AllowanceUnit, FeeBook, SubscriptionPrice};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::slugs::SlugMap;
@@ -59,6 +59,26 @@ impl<'r> TrafficSink<'r> {
             rates_seen: FxHashMap::default(),
             groups: FxHashMap::default(),
         }
+    }
+
+    /// Adds a usage group's billable calls (docs/engines.md), as if read one by one.
+    pub(crate) fn add_group(&mut self, u: &UsageGroup, thresholds: &[u64]) {
+        if u.calls == 0 || !self.period.contains(u.day) {
+            return;
+        }
+        let id = self.names.id(&u.provider, &u.model);
+        let (rates, names) = (self.rates, &self.names);
+        let rate = *self.rates_seen.entry((id, u.utc_day)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
+            rates.lookup(provider, model, u.utc_day)
+        });
+        let tier = crate::aggregate::group_tier(rates, rate, u.band, thresholds);
+        let g = self
+            .groups
+            .entry((id, Month::of(u.day), u.byok, tier))
+            .or_default();
+        g.calls += u.calls;
+        g.tokens.merge(&u.sums());
     }
 
     /// Groups sorted by month, provider, model, BYOK, tier: one per slug, whatever the
