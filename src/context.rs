@@ -25,7 +25,7 @@ use crate::output::{Input, Out, RunRecord};
 use crate::pricing::aliases::{self, ModelNames};
 use crate::pricing::slugs::{self, SlugMap};
 use crate::pricing::{self as rate_table, RateTable};
-use crate::reconcile::{self, Inputs, Reconciliation};
+use crate::reconcile::{self, Inputs, Reconciliation, UsageInput};
 use crate::showback::{self, FromLogs, Grain, GroupBy, Showback};
 use crate::sources::digest::{hash_bytes, hash_path};
 use crate::sources::schema::Schema;
@@ -159,7 +159,14 @@ impl Context {
     ) -> Result<(Reconciliation, Vec<String>)> {
         let (rates, slugs, names) = (self.rates()?, self.slugs()?, self.names()?);
         let (book, notes) = self.fee_book_with(fees)?;
-        let r = reconcile::compute(&Inputs {
+        let usage = match self.usage.is_empty() {
+            true => None,
+            false if by.is_some() => {
+                bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback")
+            }
+            false => Some(self.usage_groups()?),
+        };
+        let mut r = reconcile::compute(&Inputs {
             logs: &self.logs,
             period: self.period,
             tz: self.tz,
@@ -173,7 +180,15 @@ impl Context {
             topups: &fees.topups,
             subscription_price: fees.byok_subscription,
             by,
+            usage: usage.as_ref().map(|(groups, cut, _)| UsageInput {
+                groups,
+                thresholds: &cut.thresholds,
+            }),
         })?;
+        if let Some((_, _, mut report)) = usage {
+            report.notes.append(&mut r.report.notes);
+            r.report = report;
+        }
         Ok((r, notes))
     }
 
@@ -211,12 +226,11 @@ impl Context {
             }
         }
         let _ = self.usage_digests.set(read.digests);
-        let report = ScanReport {
-            files: read.files,
-            rejections: crate::sources::rejects::Rejections::none()?,
-            notes: Vec::new(),
-            digests: Vec::new(),
-        };
+        let mut report = ScanReport::empty()?;
+        report.files = read.files;
+        report.notes.push(
+            "read from usage groups (docs/engines.md): checks of single calls (duplicate request ids, total_tokens, response model, the gateway's reported cost, per-call matching) need the logs".into(),
+        );
         Ok((read.groups, cut, report))
     }
 

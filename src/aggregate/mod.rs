@@ -306,7 +306,12 @@ impl DailyAggregator<'_> {
 /// The tier of a usage group's calls under rate row `rate`: long-context when their band reaches
 /// the row's threshold in the cut's `thresholds` (docs/engines.md), as `Rate::tier_for` decides
 /// for one call.
-pub(crate) fn group_tier(rates: &RateTable, rate: Option<usize>, band: u8, thresholds: &[u64]) -> Tier {
+pub(crate) fn group_tier(
+    rates: &RateTable,
+    rate: Option<usize>,
+    band: u8,
+    thresholds: &[u64],
+) -> Tier {
     let long = rate
         .and_then(|r| rates.get(r).long_context_threshold)
         .and_then(|t| thresholds.iter().position(|&x| x == t))

@@ -14,7 +14,6 @@ use crate::output::focus::FocusInput;
 use crate::output::usage_file::usage_csv;
 use crate::output::{summary, tables};
 use crate::showback::{self, Grain};
-use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
@@ -31,8 +30,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
         let mut fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
         let cut = match &args.usage_out {
             Some(_) => {
-                fields =
-                    fields.with(&[FieldId::Byok, FieldId::ReasoningTokens, FieldId::RequestId]);
+                fields = fields.union(usage::FIELDS);
                 Some(Cut::new(rates, ctx.fee_book()?, ctx.tz))
             }
             None => None,

@@ -7,7 +7,8 @@ use crate::aggregate::DailyAggregator;
 use crate::cli::FeesArgs;
 use crate::context::Context;
 use crate::domain::Outcome;
-use crate::fees::byok::ByokSink;
+use crate::engines::usage;
+use crate::fees::byok::{months_from_groups, ByokSink};
 use crate::fees::{self, FeeInputs};
 use crate::forecast::scenarios::fee_scenarios;
 use crate::forecast::whatif::TrafficSink;
@@ -15,14 +16,14 @@ use crate::output::{summary, tables};
 use crate::sources::topups;
 
 pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
-    if args.logs.paths.is_empty() && args.fees.topups.is_empty() {
-        bail!("give --topups (the top-up ledger), --logs (for BYOK fees), or both");
+    let no_traffic = args.logs.paths.is_empty() && args.logs.usage.is_empty();
+    if no_traffic && args.fees.topups.is_empty() {
+        bail!("give --topups (the top-up ledger), --logs or --usage (for BYOK fees), or both");
     }
-    if args.months.is_some() && (args.logs.paths.is_empty() || args.common.out.is_none()) {
-        bail!("--months needs --logs (the traffic) and --out (it writes scenarios.csv)");
+    if args.months.is_some() && (no_traffic || args.common.out.is_none()) {
+        bail!("--months needs --logs or --usage (the traffic) and --out (it writes scenarios.csv)");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
-    ctx.require_logs("fees")?;
     let (rates, names) = (ctx.rates()?, ctx.names()?);
     let mut book = ctx.fee_book()?.clone();
     let notes =
@@ -36,7 +37,23 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
         period,
     )?;
     let mut traffic_seen = None;
-    let scanned = if ctx.logs.is_empty() {
+    let mut byok_months = None;
+    let scanned = if !ctx.usage.is_empty() {
+        let (groups, cut, report) = ctx.usage_groups()?;
+        let daily = usage::daily(&groups, &cut, rates, names, tz, period, true);
+        if args.months.is_some() {
+            let mut traffic = TrafficSink::new(rates, names, tz, period);
+            for g in &groups {
+                traffic.add_group(g, &cut.thresholds);
+            }
+            traffic_seen = Some(traffic.finish());
+        }
+        byok_months = Some(
+            months_from_groups(&groups, &cut.thresholds, &book, rates, names)
+                .map_err(|m| anyhow!(m))?,
+        );
+        Some((daily, None, report))
+    } else if ctx.logs.is_empty() {
         None
     } else {
         // The BYOK tally sees every call, even those outside `--from`/`--to`: a month's
@@ -52,18 +69,19 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
             )
         })?;
         traffic_seen = traffic.map(TrafficSink::finish);
-        Some((daily.finish(), byok.finish(), report))
+        Some((daily.finish(), Some(byok.finish()), report))
     };
     let daily = scanned.as_ref().map(|s| &s.0);
     let report = fees::fee_report(&FeeInputs {
         book: &book,
-        logs: scanned.as_ref().map(|_| &ctx.logs),
+        logs: Some(&ctx.logs),
         tz,
         rates,
         names,
         period,
         daily,
-        tally: scanned.as_ref().map(|s| &s.1),
+        tally: scanned.as_ref().and_then(|s| s.1.as_ref()),
+        byok_months: byok_months.as_deref(),
         purchases: &ledger.purchases,
         subscription_price: args.fees.byok_subscription,
         tolerance: args.tolerance_usd,

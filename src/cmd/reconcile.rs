@@ -13,7 +13,6 @@ use crate::showback::Grain;
 
 pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
-    ctx.require_logs("reconcile")?;
     let (r, notes) = ctx.reconciliation(
         &args.invoices,
         &args.matching,

@@ -20,7 +20,6 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
         bail!("report writes HTML: --format does not apply");
     }
     let ctx = Context::new(&args.common, &args.logs)?;
-    ctx.require_logs("report")?;
     let (r, notes) = ctx.reconciliation(
         &args.invoices,
         &args.matching,

@@ -209,9 +209,19 @@ pub struct UsageGroup {
     pub cache_write_1h_tokens: u128,
     pub completion_tokens: u128,
     pub reasoning_tokens: u128,
+    /// Billable calls that carry the gateway's reported `cost`, and that cost summed in
+    /// billionths of a USD (each call's cost rounded to the billionth, half away from zero):
+    /// integers, so an engine sums them exactly.
+    pub reported_calls: u64,
+    pub reported_cost_nanos: i128,
 }
 
 impl UsageGroup {
+    /// The reported cost in USD.
+    pub fn reported_usd(&self) -> Money {
+        Money::from_i128_with_scale(self.reported_cost_nanos, 9)
+    }
+
     /// The group's tokens as priced sums.
     pub fn sums(&self) -> TokenSums {
         TokenSums {

@@ -13,7 +13,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::cut::Cut;
 use crate::aggregate::{Daily, DailyAggregator, Names};
-use crate::domain::{Call, Day, DayCutter, Month, Period, UsageGroup};
+use crate::domain::{Call, Day, DayCutter, Money, Month, Period, UsageGroup};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
@@ -26,7 +26,7 @@ const NO_MINUTE: i64 = i64::MIN;
 /// What the usage groups read of a record.
 pub(crate) const FIELDS: FieldSet = {
     use FieldId::*;
-    crate::aggregate::FIELDS.with(&[Byok, ReasoningTokens, RequestId])
+    crate::aggregate::FIELDS.with(&[Byok, ReasoningTokens, RequestId, Cost])
 };
 
 /// (pair id, local day, UTC day, BYOK, band, UTC minute of a BYOK call under an allowance).
@@ -42,6 +42,8 @@ struct Sums {
     cache_write_1h: u128,
     completion: u128,
     reasoning: u128,
+    reported: u64,
+    reported_nanos: i128,
 }
 
 impl Sums {
@@ -54,6 +56,10 @@ impl Sums {
         self.cache_write_1h += u128::from(u.cache_write_1h);
         self.completion += u128::from(u.completion);
         self.reasoning += u128::from(u.reasoning);
+        if let Some(c) = call.cost {
+            self.reported += 1;
+            self.reported_nanos += nanos(c);
+        }
     }
 
     fn merge(&mut self, o: &Sums) {
@@ -65,6 +71,8 @@ impl Sums {
         self.cache_write_1h += o.cache_write_1h;
         self.completion += o.completion;
         self.reasoning += o.reasoning;
+        self.reported += o.reported;
+        self.reported_nanos += o.reported_nanos;
     }
 }
 
@@ -326,12 +334,23 @@ impl UsageSink<'_> {
                     cache_write_1h_tokens: s.cache_write_1h,
                     completion_tokens: s.completion,
                     reasoning_tokens: s.reasoning,
+                    reported_calls: s.reported,
+                    reported_cost_nanos: s.reported_nanos,
                 },
             )
             .collect();
         sort(&mut groups);
         Ok(groups)
     }
+}
+
+/// A reported cost in billionths of a USD, rounded half away from zero (as SQL's `ROUND`).
+pub(crate) fn nanos(usd: Money) -> i128 {
+    use rust_decimal::prelude::ToPrimitive;
+    (usd * Money::from(1_000_000_000u64))
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .to_i128()
+        .unwrap_or(0)
 }
 
 /// Groups in the order of their key columns (as the query's ORDER BY, byte order of names).

@@ -20,7 +20,7 @@ use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::aggregate::Names;
-use crate::domain::{Call, Day, DayCutter, Money, Month, TokenSums};
+use crate::domain::{Call, Day, DayCutter, Money, Month, TokenSums, UsageGroup};
 use crate::fees::policy::{AllowanceUnit, FeeBook};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
@@ -333,6 +333,73 @@ impl ByokTally {
         out.sort_by(|a, b| (a.month, &a.provider).cmp(&(b.month, &b.provider)));
         (out, missing)
     }
+}
+
+/// The BYOK fees per month × provider from usage groups (docs/engines.md), as
+/// [`ByokTally::fees`] computes them from the calls: the query numbered the calls against a
+/// request allowance (`past_allowance`), so no order is needed here. What the gateway reported
+/// charging comes from the groups' reported cost (in billionths of a USD). An allowance in list USD is charged by call order across the month,
+/// which the groups do not keep: an error names it.
+pub(crate) fn months_from_groups(
+    groups: &[UsageGroup],
+    thresholds: &[u64],
+    book: &FeeBook,
+    rates: &RateTable,
+    names: &ModelNames,
+) -> Result<Vec<ByokMonth>, String> {
+    let mut names = Names::new(names);
+    let mut out: std::collections::BTreeMap<(Month, String), ByokMonth> = Default::default();
+    for g in groups.iter().filter(|g| g.byok && g.calls > 0) {
+        if !book.knows(&g.provider) {
+            continue;
+        }
+        let id = names.id(&g.provider, &g.model);
+        let (provider, model) = names.get(id);
+        let idx = rates.lookup(provider, model, g.utc_day);
+        let list = idx.map(|r| {
+            let tier = crate::aggregate::group_tier(rates, Some(r), g.band, thresholds);
+            pricing::cost(rates.get(r), tier, &g.sums())
+        });
+        let month = Month::of(g.day);
+        let m = out
+            .entry((month, g.provider.clone()))
+            .or_insert_with(|| ByokMonth {
+                month,
+                provider: g.provider.clone(),
+                ..Default::default()
+            });
+        m.calls += g.calls;
+        m.reported_calls += g.reported_calls;
+        m.reported_fee_usd += g.reported_usd();
+        let unpriced = if list.is_none() { g.calls } else { 0 };
+        m.list_usd += list.unwrap_or_default();
+        m.unpriced_calls += unpriced;
+        let Some(policy) = book.on(&g.provider, g.day) else {
+            m.no_policy_calls += g.calls;
+            continue;
+        };
+        let fee = policy.byok;
+        let charged = !fee.pct.is_zero()
+            && match fee.unit {
+                None => true,
+                Some(AllowanceUnit::Requests) => g.past_allowance,
+                Some(AllowanceUnit::ListUsd) => {
+                    return Err(format!(
+                        "{}'s BYOK allowance is in list USD ({}): which calls pass it depends on their order in the month, which usage groups do not keep; read the logs (--logs)",
+                        g.provider,
+                        policy.period()
+                    ))
+                }
+            };
+        if charged {
+            let basis = list.unwrap_or_default();
+            m.charged_calls += g.calls;
+            m.basis_usd += basis;
+            m.fee_usd += basis * fee.pct / Money::ONE_HUNDRED;
+            m.unpriced_charged += unpriced;
+        }
+    }
+    Ok(out.into_values().collect())
 }
 
 #[cfg(test)]

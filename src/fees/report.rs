@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
-use super::byok::{ByokTally, MinuteSink};
+use super::byok::{ByokMonth, ByokTally, MinuteSink};
 use super::policy::FeeBook;
 use super::{FeeRow, FeeTotals, PurchaseCheck};
 use crate::aggregate::Daily;
@@ -72,6 +72,8 @@ pub(crate) struct FeeInputs<'a> {
     pub period: Period,
     pub daily: Option<&'a Daily>,
     pub tally: Option<&'a ByokTally>,
+    /// BYOK fees already settled from usage groups (`--usage`), in place of `tally`.
+    pub byok_months: Option<&'a [ByokMonth]>,
     pub purchases: &'a [Purchase],
     /// `--byok-subscription`.
     pub subscription_price: Option<Money>,
@@ -106,6 +108,11 @@ pub(crate) fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
     };
 
     let mut byok = Vec::new();
+    if let Some(months) = i.byok_months {
+        byok = months.to_vec();
+        byok.retain(|b| in_run(b.month));
+        providers.extend(months.iter().map(|b| b.provider.clone()));
+    }
     if let (Some(tally), Some(logs)) = (i.tally, i.logs) {
         let (first, missing) = tally.fees(i.book, i.tz, &FxHashMap::default());
         byok = if missing.is_empty() {

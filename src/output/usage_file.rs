@@ -36,6 +36,8 @@ pub(crate) fn usage_csv(
                 &g.cache_write_1h_tokens.to_string(),
                 &g.completion_tokens.to_string(),
                 &g.reasoning_tokens.to_string(),
+                &g.reported_calls.to_string(),
+                &g.reported_cost_nanos.to_string(),
             ])
             .expect("writing to memory");
         }

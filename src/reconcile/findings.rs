@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::aggregate::Names;
-use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums};
+use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums, UsageGroup};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
@@ -98,6 +98,37 @@ impl<'r> FindingsSink<'r> {
             counts: FxHashMap::default(),
             days_seen: FxHashSet::default(),
         }
+    }
+
+    /// A usage group (docs/engines.md) in place of its calls: its day has log records, and the
+    /// gateway's reported cost is compared when every billable call of the group reports one
+    /// (then the group's tokens are those calls' tokens). False when some but not all do: that
+    /// part cannot be compared from sums.
+    pub(crate) fn add_group(&mut self, g: &UsageGroup, thresholds: &[u64]) -> bool {
+        self.days_seen.insert(g.day);
+        if g.byok || g.reported_calls == 0 {
+            return true;
+        }
+        if g.reported_calls < g.calls {
+            return false;
+        }
+        let id = self.names.id(&g.provider, &g.model);
+        let (rates, names) = (self.rates, &self.names);
+        let c = self
+            .counts
+            .entry((id, g.day, g.utc_day))
+            .or_insert_with(|| {
+                let (provider, model) = names.get(id);
+                Counts {
+                    rate: rates.lookup(provider, model, g.utc_day),
+                    ..Default::default()
+                }
+            });
+        c.reported += g.reported_usd();
+        c.reported_calls += g.reported_calls;
+        let tier = crate::aggregate::group_tier(rates, c.rate, g.band, thresholds);
+        c.reported_tokens[tier as usize].merge(&g.sums());
+        true
     }
 
     /// Findings sorted by day, provider, model, kind; `tolerance_usd` bounds cost disagreements.

@@ -7,7 +7,7 @@ pub(crate) mod findings;
 pub(crate) mod percall;
 mod run;
 
-pub(crate) use run::{compute, Inputs, Reconciliation};
+pub(crate) use run::{compute, Inputs, Reconciliation, UsageInput};
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -13,7 +13,7 @@ use super::percall::sink::CallLog;
 use super::percall::{self, Dispute, PerCall, Unmatched};
 use super::{reconcile, summarize, ProviderSummary, ReconRow};
 use crate::aggregate::{Daily, DailyAggregator};
-use crate::domain::{Call, Day, Money, Period, Tolerance};
+use crate::domain::{Call, Day, Money, Period, Tolerance, UsageGroup};
 use crate::fees::byok::ByokSink;
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, Effective, FeeInputs, FeeReport};
@@ -80,6 +80,14 @@ pub(crate) struct Inputs<'a> {
     /// `--by`: also the showback, the run's fees shared among the tenants, its sums kept per
     /// day or per month.
     pub by: Option<(GroupBy, Grain)>,
+    /// `--usage`: usage groups in place of the logs, with the cut's thresholds.
+    pub usage: Option<UsageInput<'a>>,
+}
+
+/// Usage groups read in place of the logs (docs/engines.md).
+pub(crate) struct UsageInput<'a> {
+    pub groups: &'a [UsageGroup],
+    pub thresholds: &'a [u64],
 }
 
 /// Everything a reconciliation computes before anything is written.
@@ -136,7 +144,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     let per_call_providers = inv.calls.providers.clone();
     let by = i.by;
     let fields = by.map_or(FIELDS, |(by, _)| by.fields(FIELDS));
-    let (((both, byok), tenants), report) = i.logs.scan(fields, || {
+    let make = || {
         (
             (
                 Both {
@@ -150,7 +158,37 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
             ),
             by.map(|(by, grain)| ShowbackSink::new(by, grain, rates, names, tz, period)),
         )
-    })?;
+    };
+    let (((both, byok), tenants), report, byok_months) = match &i.usage {
+        None => {
+            let (sinks, report) = i.logs.scan(fields, make)?;
+            (sinks, report, None)
+        }
+        // Usage groups: the daily sums and the days seen; no call to match or check one by one
+        // (docs/engines.md), the BYOK fees settled by the query's allowance numbering.
+        Some(u) => {
+            let mut report = ScanReport::empty()
+                .map_err(|e| InputError::Usage(format!("a temporary file: {e}")))?;
+            let mut sinks = make();
+            let mut partial = 0u64;
+            for g in u.groups {
+                if sinks.0 .0.daily.add_group(g, u.thresholds)
+                    && !sinks.0 .0.findings.add_group(g, u.thresholds)
+                {
+                    partial += g.calls;
+                }
+            }
+            if partial > 0 {
+                report.notes.push(format!(
+                    "{partial} calls are in usage groups where only some calls report the gateway's cost: their reported cost is not compared with list prices (read the logs to compare it)"
+                ));
+            }
+            let months =
+                fees::byok::months_from_groups(u.groups, u.thresholds, i.book, rates, names)
+                    .map_err(InputError::Usage)?;
+            (sinks, report, Some(months))
+        }
+    };
     let tally = byok.finish();
     let daily = both.daily.finish();
     let fee_report = fees::fee_report(&FeeInputs {
@@ -161,7 +199,8 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         names,
         period,
         daily: Some(&daily),
-        tally: Some(&tally),
+        tally: byok_months.is_none().then_some(&tally),
+        byok_months: byok_months.as_deref(),
         purchases: &ledger.purchases,
         subscription_price: i.subscription_price,
         tolerance: tol.usd,
@@ -169,7 +208,9 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     let effective = fees::effective(&daily, &fee_report);
     let showback = tenants.map(|t| showback::allocate(t.finish(), &fee_report.rows));
     let mut rows = reconcile(&daily, &inv.lines, i.slugs, &tol, period);
-    let (per_call, unmatched) = match_calls(both.calls, inv.calls, &inv.lines, &tol, period)?;
+    let from_usage = i.usage.is_some();
+    let (per_call, unmatched) =
+        match_calls(both.calls, inv.calls, &inv.lines, &tol, period, from_usage)?;
     percall::annotate(&mut rows, &per_call, &unmatched);
     let mut disputes = per_call.disputes;
     disputes.extend(percall::fee_disputes(&fee_report));
@@ -226,6 +267,7 @@ fn match_calls(
     lines: &[InvoiceLine],
     tol: &Tolerance,
     period: Period,
+    from_usage: bool,
 ) -> Result<(PerCall, Unmatched), InputError> {
     let spill = |e: std::io::Error| {
         InputError::Usage(format!(
@@ -242,13 +284,15 @@ fn match_calls(
     for p in invoiced {
         let (with, without) = ids.get(p).copied().unwrap_or_default();
         let no_ids = billed.rows_without_ids.get(p).copied().unwrap_or(0);
-        let why = if with == 0 {
+        let why = if with == 0 && !from_usage {
             // The logs name no call of the provider: nothing to match, nothing to say.
             None
         } else if !billed.providers.contains(p) {
             Some("the bill has no call ids (day-level lines, no generation_id)".to_string())
         } else if no_ids > 0 {
             Some(format!("{no_ids} rows of the bill have no call id"))
+        } else if from_usage {
+            Some("usage groups carry no call ids (read the logs to match calls)".to_string())
         } else if without > 0 {
             Some(format!(
                 "{without} of {} logged calls have no request_id",

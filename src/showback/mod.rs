@@ -126,6 +126,7 @@ pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputE
         period: i.period,
         daily: Some(i.daily),
         tally: Some(&tally),
+        byok_months: None,
         purchases: &[],
         subscription_price: i.subscription_price,
         tolerance: Money::ZERO,

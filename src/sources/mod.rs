@@ -104,6 +104,18 @@ pub(crate) struct ScanReport {
     pub digests: Vec<digest::FileDigest>,
 }
 
+impl ScanReport {
+    /// No file, no row: what a run reports before its inputs are counted another way.
+    pub(crate) fn empty() -> std::io::Result<ScanReport> {
+        Ok(ScanReport {
+            files: Vec::new(),
+            rejections: rejects::Rejections::none()?,
+            notes: Vec::new(),
+            digests: Vec::new(),
+        })
+    }
+}
+
 pub(crate) struct ScanOptions {
     /// The fields the consumer reads; the rest are skipped (and not validated).
     pub needed: FieldSet,

@@ -278,6 +278,11 @@ impl FieldSet {
         FieldSet(self.0 | FieldSet::of(ids).0)
     }
 
+    /// These fields and those of `other` too.
+    pub(crate) const fn union(self, other: FieldSet) -> FieldSet {
+        FieldSet(self.0 | other.0)
+    }
+
     #[inline]
     pub(crate) fn contains(self, id: FieldId) -> bool {
         self.0 & (1 << id as u32) != 0

@@ -14,7 +14,7 @@ use super::{file_error, FileStats, InputError};
 use crate::domain::{Day, Period, UsageGroup};
 
 /// The columns of version 1, in order.
-pub const COLUMNS: [&str; 18] = [
+pub const COLUMNS: [&str; 20] = [
     "format",
     "rates_fingerprint",
     "tz",
@@ -33,6 +33,8 @@ pub const COLUMNS: [&str; 18] = [
     "cache_write_1h_tokens",
     "completion_tokens",
     "reasoning_tokens",
+    "reported_calls",
+    "reported_cost_nanos",
 ];
 
 /// What the usage files hold, merged.
@@ -209,7 +211,17 @@ fn read_csv(
             cache_write_1h_tokens: int(15)?,
             completion_tokens: int(16)?,
             reasoning_tokens: int(17)?,
+            reported_calls: small(18)?,
+            reported_cost_nanos: cell(19).parse::<i128>().map_err(|_| {
+                at(format!(
+                    "reported_cost_nanos: `{}` is not a whole number",
+                    cell(19)
+                ))
+            })?,
         };
+        if g.reported_calls > g.calls {
+            return Err(at("reported_calls exceeds calls".into()));
+        }
         if g.cached_tokens + g.cache_write_tokens > g.prompt_tokens
             || g.cache_write_1h_tokens > g.cache_write_tokens
         {
@@ -252,4 +264,6 @@ fn add(e: &mut UsageGroup, g: &UsageGroup) {
     e.cache_write_1h_tokens += g.cache_write_1h_tokens;
     e.completion_tokens += g.completion_tokens;
     e.reasoning_tokens += g.reasoning_tokens;
+    e.reported_calls += g.reported_calls;
+    e.reported_cost_nanos += g.reported_cost_nanos;
 }

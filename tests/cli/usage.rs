@@ -197,3 +197,98 @@ fn files_cut_differently_do_not_merge_and_a_bad_row_names_its_line() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs the log records one by one"));
 }
+
+/// The sample month: `reconcile`, `fees` and `forecast` from its usage groups write the same
+/// result files as from its logs; only the accounting (files.csv, rejected.csv, run.json) tells
+/// the inputs apart (the logs' rejected rows are not in the groups).
+#[test]
+fn reconcile_fees_and_forecast_from_usage_equal_reading_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("month.csv");
+    daily(&["--logs", "sample-data/logs"], Some(&usage));
+    let u = usage.display().to_string();
+    let bills = [
+        "--invoices",
+        "sample-data/invoices/openrouter-2026-04.xlsx",
+        "--invoices",
+        "sample-data/invoices/ominigate-2026-04.csv",
+        "--topups",
+        "sample-data/topups/ledger-2026-04.csv",
+    ];
+    let ledger = &bills[4..];
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        (
+            "reconcile",
+            &bills,
+            &[
+                "recon.csv",
+                "findings.csv",
+                "daily.csv",
+                "summary.csv",
+                "disputes.csv",
+                "fees.csv",
+                "topups.csv",
+            ],
+        ),
+        ("fees", ledger, &["fees.csv", "topups.csv"]),
+        (
+            "forecast",
+            &["--months", "2", "--move", "openrouter=ominigate:50"],
+            &["forecast.csv", "whatif.csv"],
+        ),
+    ];
+    for (command, extra, files) in cases {
+        let run = |input: &[&str]| {
+            let mut c = spendrecon();
+            c.current_dir(root()).arg(command).args(extra).args(input);
+            let (out, o) = run_out(&mut c);
+            (out, o.status.code())
+        };
+        let (logs, a) = run(&["--logs", "sample-data/logs"]);
+        let (groups, b) = run(&["--usage", &u]);
+        // Both flag: the logs for their rejected rows and the bills' findings, the groups for
+        // the bills' findings alone.
+        assert_eq!((a, b), (Some(1), Some(1)), "{command}");
+        for f in files {
+            assert_eq!(
+                read(logs.path(), f),
+                read(groups.path(), f),
+                "{command} {f}"
+            );
+        }
+    }
+}
+
+/// The fixture's BYOK allowance of 3 runs out inside the minute 10:01 (README.md): the fee from
+/// the groups' allowance numbering equals the fee from the calls. Charged: a3, a5 and a7, at
+/// 5 % of their list cost: (2,000 × 1.25 + 200 × 10 + 3,000 × 1.25 + 300 × 10) per Mtok
+/// = 0.01125, and a7 long-context 0.405: basis 0.41625, fee 0.0208125.
+#[test]
+fn byok_fees_from_usage_equal_the_fees_from_the_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let usage = dir.path().join("groups.csv");
+    let logs = fixture("usage/logs.jsonl").display().to_string();
+    let rates = fixture_rates();
+    daily(&["--rates", &rates, "--logs", &logs], Some(&usage));
+    let u = usage.display().to_string();
+    let run = |input: &[&str]| {
+        let mut c = spendrecon();
+        c.current_dir(root())
+            .args(["fees", "--rates", &rates])
+            .args(input);
+        let (out, o) = run_out(&mut c);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        read(out.path(), "fees.csv")
+    };
+    let from_logs = run(&["--logs", &logs]);
+    assert_eq!(from_logs, run(&["--usage", &u]));
+    assert!(
+        from_logs.contains("2026-04,openrouter,byok,0.41625,,0.0208125,"),
+        "{from_logs}"
+    );
+}
