@@ -191,18 +191,18 @@ fn files_cut_differently_do_not_merge_and_a_bad_row_names_its_line() {
     assert_eq!(code, Some(2), "{err}");
     let o = spendrecon()
         .current_dir(root())
-        .args(["audit", "--usage", &sb])
+        .args(["rollout", "--usage", &sb])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("needs the log records one by one"));
 }
 
-/// The sample month: `reconcile`, `fees` and `forecast` from its usage groups write the same
+/// The sample month: `reconcile`, `fees`, `audit` and `forecast` from its usage groups write the same
 /// result files as from its logs; only the accounting (files.csv, rejected.csv, run.json) tells
 /// the inputs apart (the logs' rejected rows are not in the groups).
 #[test]
-fn reconcile_fees_and_forecast_from_usage_equal_reading_the_logs() {
+fn reconcile_fees_audit_and_forecast_from_usage_equal_reading_the_logs() {
     let dir = tempfile::tempdir().unwrap();
     let usage = dir.path().join("month.csv");
     daily(&["--logs", "sample-data/logs"], Some(&usage));
@@ -216,7 +216,7 @@ fn reconcile_fees_and_forecast_from_usage_equal_reading_the_logs() {
         "sample-data/topups/ledger-2026-04.csv",
     ];
     let ledger = &bills[4..];
-    let cases: [(&str, &[&str], &[&str]); 3] = [
+    let cases: [(&str, &[&str], &[&str]); 4] = [
         (
             "reconcile",
             &bills,
@@ -231,6 +231,7 @@ fn reconcile_fees_and_forecast_from_usage_equal_reading_the_logs() {
             ],
         ),
         ("fees", ledger, &["fees.csv", "topups.csv"]),
+        ("audit", &[], &["audit.csv"]),
         (
             "forecast",
             &["--months", "2", "--move", "openrouter=ominigate:50"],
