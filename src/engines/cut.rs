@@ -105,8 +105,14 @@ mod tests {
         assert!(!cut.thresholds.is_empty());
         assert!(cut.thresholds.windows(2).all(|w| w[0] < w[1]));
         let text = cut.text();
-        assert!(text.starts_with("spendrecon-usage/1\ntz=UTC\nthresholds="), "{text}");
-        assert!(text.contains("allowance=openrouter:1000000:2025-01-01:\n"), "{text}");
+        assert!(
+            text.starts_with("spendrecon-usage/1\ntz=UTC\nthresholds="),
+            "{text}"
+        );
+        assert!(
+            text.contains("allowance=openrouter:1000000:2025-01-01:\n"),
+            "{text}"
+        );
         assert_eq!(cut.fingerprint().len(), 16);
         let day = Day::parse("2026-04-28").unwrap();
         assert_eq!(cut.allowance("openrouter", day), Some(1_000_000));

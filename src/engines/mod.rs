@@ -2,3 +2,4 @@
 //! call, and the SQL that computes the groups in an engine (`spendrecon sql`).
 
 pub(crate) mod cut;
+pub(crate) mod sql;
