@@ -32,4 +32,5 @@ mod schema_files;
 mod schemas;
 mod shadow;
 mod showback;
+mod sql;
 mod topups;

@@ -1,6 +1,7 @@
 //! The statements: the usage groups and the duplicate request ids, as common table expressions
 //! every engine reads alike (docs/engines.md, "spendrecon sql"):
 //!
+//! - `raw` (with a schema file): each path read once from the table;
 //! - `src`: each row's fields read through the schema (§1 columns by default);
 //! - `valid`: rows the local reader would accept, with `billable`, the local and the UTC day;
 //! - `calls`: the whole months of the period, with the per-call decisions (BYOK, band) and the
@@ -73,10 +74,21 @@ impl<'a> Writer<'a> {
             (s.request_id.clone(), "c_request_id"),
         ];
         let fields: Vec<String> = fields.iter().map(|(e, a)| format!("{e} AS {a}")).collect();
+        let table = format!("{} AS {ROW}", self.req.table.sql(d));
+        let (raw, from) = if s.raw.is_empty() {
+            (String::new(), table)
+        } else {
+            (
+                format!(
+                    "raw AS (\n  SELECT\n{}\n  FROM {table}\n),\n",
+                    list(&s.raw, "    ", ",\n")
+                ),
+                "raw".to_string(),
+            )
+        };
         let mut src = format!(
-            "src AS (\n  SELECT\n{}\n  FROM {} AS {ROW}",
+            "{raw}src AS (\n  SELECT\n{}\n  FROM {from}",
             list(&fields, "    ", ",\n"),
-            self.req.table.sql(d)
         );
         if !s.keep.is_empty() {
             src.push_str(&format!("\n  WHERE {}", s.keep.join("\n    AND ")));

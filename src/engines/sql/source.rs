@@ -4,6 +4,8 @@
 //! `failed_when`, `call_when`, `skip_when` and the host table. What a table cannot express is
 //! refused with the reason (docs/engines.md, "spendrecon sql").
 
+use std::cell::RefCell;
+
 use anyhow::{bail, Result};
 
 use super::dialect::{Dialect, Epoch, Kind};
@@ -33,6 +35,9 @@ pub(crate) struct Source {
     pub request_id: String,
     /// Conditions on the row for it to be a call at all (`call_when`, `skip_when`).
     pub keep: Vec<String>,
+    /// For a mapping: each path (and each value built from paths alone) read once from the
+    /// table as `expr AS p_N`; the fields above then read those columns. Empty for §1 columns.
+    pub raw: Vec<String>,
 }
 
 impl Source {
@@ -66,6 +71,7 @@ fn native(d: Dialect) -> Source {
         byok: format!("coalesce({}, {})", col(d, "byok"), d.boolean(false)),
         request_id: format!("nullif({}, '')", col(d, "request_id")),
         keep: Vec::new(),
+        raw: Vec::new(),
     }
 }
 
@@ -88,11 +94,30 @@ fn paths(m: &Mapping, dest: Dest) -> Vec<&str> {
 struct Reader<'a> {
     m: &'a Mapping,
     d: Dialect,
+    /// The `raw` columns: expression and alias, each expression once.
+    raw: RefCell<Vec<(String, String)>>,
 }
 
 impl Reader<'_> {
-    /// A path: its first key is a column; further keys are fields inside it.
+    /// `e` (over the table row) read once in the `raw` layer: the column name to use after it.
+    fn column(&self, e: String, prefix: &str) -> String {
+        let mut raw = self.raw.borrow_mut();
+        if let Some((_, a)) = raw.iter().find(|(x, _)| *x == e) {
+            return a.clone();
+        }
+        let alias = format!("{prefix}{}", raw.len());
+        raw.push((e, alias.clone()));
+        alias
+    }
+
+    /// A path's value, read once: the `raw` column holding it.
     fn path(&self, p: &str, kind: Kind) -> Result<String> {
+        let e = self.path_expr(p, kind)?;
+        Ok(self.column(e, "p_"))
+    }
+
+    /// A path over the table row: its first key is a column; further keys are fields inside it.
+    fn path_expr(&self, p: &str, kind: Kind) -> Result<String> {
         let what = format!("schema `{}`: path `{p}`", self.m.name);
         let keys: Vec<&str> = p.split('.').collect();
         for k in &keys {
@@ -146,10 +171,11 @@ impl Reader<'_> {
         })
     }
 
+    /// `path IS NOT NULL` for each path of `dest`, over the table row.
     fn present(&self, dest: Dest) -> Result<Vec<String>> {
         paths(self.m, dest)
             .into_iter()
-            .map(|p| Ok(format!("{} IS NOT NULL", self.path(p, Kind::Text)?)))
+            .map(|p| Ok(format!("{} IS NOT NULL", self.path_expr(p, Kind::Text)?)))
             .collect()
     }
 
@@ -193,40 +219,49 @@ impl Reader<'_> {
         })
     }
 
-    /// The HTTP status: a number, a `[status] text` looked up, `failed_when` marking 2xx as 500.
-    fn status(&self) -> Result<String> {
+    /// The HTTP status as read (a number, or a `[status] text` looked up) and whether
+    /// `failed_when` marks the call failed: `raw` columns.
+    fn status(&self) -> Result<(String, Option<String>)> {
         let (m, d) = (self.m, self.d);
         let base = if m.status_text.is_empty() {
             self.field(FieldId::Status, Kind::Int)?
         } else {
-            self.field(FieldId::Status, Kind::Text)?.map(|s| {
+            let mut texts: Vec<String> = paths(m, Dest::Field(FieldId::Status))
+                .into_iter()
+                .map(|p| self.path_expr(p, Kind::Text))
+                .collect::<Result<_>>()?;
+            texts.extend(self.constant(FieldId::Status, Kind::Text)?);
+            let s = match texts.len() {
+                0 => None,
+                1 => texts.pop(),
+                _ => Some(format!("coalesce({})", texts.join(", "))),
+            };
+            s.map(|s| {
                 let t = format!("lower(trim({s}))");
                 let mut e = format!("CASE WHEN {s} IS NULL THEN NULL");
                 for (text, code) in &m.status_text {
                     e.push_str(&format!(" WHEN {t} = {} THEN {code}", d.string(text)));
                 }
-                e.push_str(&format!(
-                    " ELSE coalesce({}, -1) END",
-                    d.try_int(&format!("trim({s})"))
-                ));
-                e
+                let n = d.try_int(&format!("trim({s})"));
+                // Other text is rejected by the reader: -1 leaves the row out.
+                e.push_str(&format!(" ELSE coalesce({n}, -1) END"));
+                self.column(e, "s_")
             })
         };
         let base = base.unwrap_or_else(|| "NULL".into());
         let failed: Vec<String> = paths(m, Dest::Failed)
             .into_iter()
             .map(|p| {
-                let v = self.path(p, Kind::Text)?;
-                Ok(format!("lower(trim({v})) NOT IN ('', '0', 'false', 'no')"))
+                let v = self.path_expr(p, Kind::Text)?;
+                Ok(format!(
+                    "coalesce(lower(trim({v})) NOT IN ('', '0', 'false', 'no'), {})",
+                    d.boolean(false)
+                ))
             })
             .collect::<Result<_>>()?;
-        if failed.is_empty() {
-            return Ok(base);
-        }
-        Ok(format!(
-            "CASE WHEN ({}) AND ({base} IS NULL OR {base} BETWEEN 200 AND 299) THEN 500 ELSE {base} END",
-            failed.join(" OR ")
-        ))
+        let failed =
+            (!failed.is_empty()).then(|| self.column(format!("({})", failed.join(" OR ")), "f_"));
+        Ok((base, failed))
     }
 
     /// The gateway: a known host first, then the provider field, then its constant.
@@ -239,7 +274,10 @@ impl Reader<'_> {
         }
         let mut e = String::from("CASE");
         for p in hosts {
-            let h = d.host(&format!("lower({})", self.path(p, Kind::Text)?));
+            let h = self.column(
+                d.host(&format!("lower({})", self.path_expr(p, Kind::Text)?)),
+                "h_",
+            );
             for (host, gateway) in &m.hosts {
                 let what = format!("schema `{}`: [gateway] hosts", m.name);
                 check_literal(host, &what)?;
@@ -268,7 +306,11 @@ fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
             m.name
         );
     }
-    let r = Reader { m, d };
+    let r = Reader {
+        m,
+        d,
+        raw: RefCell::new(Vec::new()),
+    };
     let count = |id: FieldId| -> Result<String> {
         Ok(match r.field(id, Kind::Int)? {
             Some(e) => format!("coalesce({e}, 0)"),
@@ -302,7 +344,13 @@ fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
         (Some(c), None) | (None, Some(c)) => c,
         (None, None) => bail!("schema `{}` maps no completion or output tokens", m.name),
     };
-    let status = r.status()?;
+    let (base, failed) = r.status()?;
+    let status = match &failed {
+        Some(f) => format!(
+            "CASE WHEN {f} AND ({base} IS NULL OR {base} BETWEEN 200 AND 299) THEN 500 ELSE {base} END"
+        ),
+        None => base.clone(),
+    };
     // A failed call that reports no usage used no tokens (the reader's rule); a row without
     // token counts is a call only when `call_when` says so.
     let mut tokens = Vec::new();
@@ -314,19 +362,30 @@ fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
     ] {
         tokens.extend(r.present(Dest::Field(id))?);
     }
-    let no_tokens = if tokens.is_empty() {
-        d.boolean(true).to_string()
-    } else {
-        format!("NOT ({})", tokens.join(" OR "))
+    let any_tokens =
+        (!tokens.is_empty()).then(|| r.column(format!("({})", tokens.join(" OR ")), "k_"));
+    let not_2xx = format!(
+        "coalesce({base} NOT BETWEEN 200 AND 299, {})",
+        d.boolean(false)
+    );
+    let failed_call = match &failed {
+        Some(f) => format!("({f} OR {not_2xx})"),
+        None => not_2xx,
     };
-    let failed = format!("({status} IS NOT NULL AND {status} NOT BETWEEN 200 AND 299)");
-    let zero = format!("CASE WHEN {no_tokens} AND {failed} THEN 0 END");
+    let zero = match &any_tokens {
+        Some(k) => format!("CASE WHEN NOT {k} AND {failed_call} THEN 0 END"),
+        None => format!("CASE WHEN {failed_call} THEN 0 END"),
+    };
 
     let mut keep = Vec::new();
     if m.call_when {
-        keep.push(format!("({})", r.present(Dest::Call)?.join(" OR ")));
-    } else if !tokens.is_empty() {
-        keep.push(format!("({})", tokens.join(" OR ")));
+        let called: Vec<String> = paths(m, Dest::Call)
+            .into_iter()
+            .map(|p| Ok(format!("{} IS NOT NULL", r.path(p, Kind::Text)?)))
+            .collect::<Result<_>>()?;
+        keep.push(format!("({})", called.join(" OR ")));
+    } else if let Some(k) = &any_tokens {
+        keep.push(k.clone());
     }
     for (i, values) in m.skip_values.iter().enumerate() {
         for p in paths(m, Dest::SkipWhen(i as u8)) {
@@ -368,5 +427,11 @@ fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
             .field(FieldId::RequestId, Kind::Text)?
             .unwrap_or_else(|| d.text("NULL")),
         keep,
+        raw: r
+            .raw
+            .into_inner()
+            .into_iter()
+            .map(|(e, a)| format!("{e} AS {a}"))
+            .collect(),
     })
 }
