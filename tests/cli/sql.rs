@@ -154,16 +154,15 @@ fn golden_statements_parse_in_their_dialects() {
     assert!(out.contains("21 passed, 0 failed"), "{out}");
 }
 
-/// The statement run by `scripts/sql-check/run_<engine>.py` on tests/fixtures/sql/calls.csv, as
-/// CSV.
-fn run_script(py: &Path, engine: &str, query: &str) -> String {
+/// The statement run by `scripts/sql-check/run_<engine>.py` on `calls` (a fixture), as CSV.
+fn run_script(py: &Path, engine: &str, query: &str, calls: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let q = dir.path().join("q.sql");
     std::fs::write(&q, query).unwrap();
     let o = Std::new(py)
         .arg(root().join(format!("scripts/sql-check/run_{engine}.py")))
         .arg(&q)
-        .arg(fixture("sql/calls.csv"))
+        .arg(fixture(calls))
         .output()
         .unwrap();
     assert!(
@@ -184,13 +183,17 @@ fn compare_run(py: &Path, engine: &str, table: &str) {
     };
     let want = std::fs::read_to_string(fixture("sql/expected_groups.csv")).unwrap();
     assert_eq!(
-        run_script(py, engine, &statement(&with_table(&[]))),
+        run_script(py, engine, &statement(&with_table(&[])), "sql/calls.csv"),
         want,
         "{engine}"
     );
     let want = std::fs::read_to_string(fixture("sql/expected_duplicates.csv")).unwrap();
     let dup = statement(&with_table(&["--query", "duplicates"]));
-    assert_eq!(run_script(py, engine, &dup), want, "{engine}");
+    assert_eq!(
+        run_script(py, engine, &dup, "sql/calls.csv"),
+        want,
+        "{engine}"
+    );
 }
 
 #[test]
@@ -198,6 +201,20 @@ fn duckdb_computes_the_hand_computed_groups() {
     if let Some(py) = python_with("duckdb", true) {
         compare_run(&py, "duckdb", "calls");
     }
+}
+
+/// The schema file's statement (nested structs, epoch milliseconds, input + cache tokens, status
+/// texts, failed_when, call_when, skip_when, hosts) on a DuckDB table of its shape.
+#[test]
+fn duckdb_reads_a_schema_files_columns() {
+    let Some(py) = python_with("duckdb", true) else {
+        return;
+    };
+    let mapped = fixture("sql/mapped.toml");
+    let args = march("duckdb", &["--schema", mapped.to_str().unwrap()]);
+    let got = run_script(&py, "duckdb", &statement(&args), "sql/mapped_calls.sql");
+    let want = std::fs::read_to_string(fixture("sql/expected_mapped.csv")).unwrap();
+    assert_eq!(got, want);
 }
 
 /// ClickHouse in-process (chDB) and local Spark are not installed by .ci/run (both are large):

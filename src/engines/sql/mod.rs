@@ -24,8 +24,9 @@ pub(crate) enum Query {
     Groups,
     /// Request ids logged more than once: day, provider, request_id, model, records.
     Duplicates,
-    /// Per-call queries the local path computes (not written as SQL).
+    /// Not written as SQL (exit 2): the rollout table needs every call, read from the logs.
     Rollout,
+    /// Not written as SQL (exit 2): the shadow pairs need every call, read from the logs.
     Shadow,
 }
 
@@ -45,12 +46,16 @@ pub(crate) fn render(query: Query, req: &Request<'_>, cut: &Cut) -> Result<Strin
     match query {
         Query::Groups => Ok(q.groups()),
         Query::Duplicates => Ok(q.duplicates()),
-        Query::Rollout | Query::Shadow => anyhow::bail!(
-            "--query {}: the {} table needs every call's latency, pairs and shares, which spendrecon computes from the logs themselves (the per-call local path): run `spendrecon {}` on the logs",
-            if query == Query::Rollout { "rollout" } else { "shadow" },
-            if query == Query::Rollout { "rollout" } else { "shadow" },
-            if query == Query::Rollout { "rollout" } else { "shadow" },
-        ),
+        Query::Rollout | Query::Shadow => {
+            let name = if query == Query::Rollout {
+                "rollout"
+            } else {
+                "shadow"
+            };
+            anyhow::bail!(
+                "--query {name}: the {name} table needs every call (latency, shares, pairs), which spendrecon computes from the logs themselves (the per-call local path): run `spendrecon {name}` on the logs"
+            )
+        }
     }
 }
 
@@ -59,5 +64,98 @@ pub(crate) fn months_of(period: Period) -> Period {
     Period {
         from: period.from.map(|d| Month::of(d).first_day()),
         to: period.to.map(|d| Month::of(d).last_day()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Day;
+    use crate::engines::cut::Allowance;
+
+    fn day(s: &str) -> Day {
+        Day::parse(s).unwrap()
+    }
+
+    fn cut(allowances: Vec<Allowance>) -> Cut {
+        Cut {
+            tz: "UTC".into(),
+            thresholds: vec![],
+            allowances,
+        }
+    }
+
+    fn render_with(c: &Cut, period: Period) -> String {
+        let table = Table::parse("calls").unwrap();
+        let req = Request {
+            dialect: Dialect::Trino,
+            table: &table,
+            schema: &Schema::Native,
+            period,
+        };
+        render(Query::Groups, &req, c).unwrap()
+    }
+
+    #[test]
+    fn the_numbering_sees_the_whole_months_of_the_period() {
+        let p = Period {
+            from: Some(day("2026-02-10")),
+            to: Some(day("2026-03-05")),
+        };
+        let m = months_of(p);
+        assert_eq!(
+            (m.from, m.to),
+            (Some(day("2026-02-01")), Some(day("2026-03-31")))
+        );
+        let open = months_of(Period {
+            from: None,
+            to: Some(day("2024-02-03")),
+        });
+        assert_eq!((open.from, open.to), (None, Some(day("2024-02-29"))));
+        let q = render_with(&cut(vec![]), p);
+        assert!(
+            q.contains("c_day BETWEEN DATE '2026-02-01' AND DATE '2026-03-31'"),
+            "{q}"
+        );
+        assert!(
+            q.contains("c_day BETWEEN DATE '2026-02-10' AND DATE '2026-03-05'"),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn without_allowances_or_thresholds_nothing_is_numbered_or_banded() {
+        let q = render_with(&cut(vec![]), Period::default());
+        assert!(!q.contains("ROW_NUMBER"), "{q}");
+        assert!(q.contains("FALSE AS c_past"), "{q}");
+        assert!(q.contains("0 AS c_band"), "{q}");
+        assert!(!q.contains("WHERE c_day"), "{q}");
+        let one = cut(vec![Allowance {
+            provider: "o'brien".into(),
+            requests: 7,
+            from: day("2026-01-01"),
+            to: None,
+        }]);
+        let q = render_with(&one, Period::default());
+        assert!(q.contains("ROW_NUMBER() OVER ("), "{q}");
+        assert!(
+            q.contains("c_provider = 'o''brien' AND c_day >= DATE '2026-01-01' THEN c_seq > 7"),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn rollout_and_shadow_are_refused() {
+        let table = Table::parse("calls").unwrap();
+        let req = Request {
+            dialect: Dialect::Duckdb,
+            table: &table,
+            schema: &Schema::Native,
+            period: Period::default(),
+        };
+        for q in [Query::Rollout, Query::Shadow] {
+            let e = render(q, &req, &cut(vec![])).unwrap_err().to_string();
+            assert!(e.contains("per-call local path"), "{e}");
+        }
     }
 }
