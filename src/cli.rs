@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{Day, Money, Month};
+use crate::engines::sql::{Dialect, Query};
 pub(crate) use crate::output::Format;
 use crate::showback::GroupBy;
 
@@ -59,6 +60,10 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: RatesCommand,
     },
+    /// One SELECT statement on stdout that computes the usage groups (or, with --query
+    /// duplicates, the request ids logged twice) in the engine where the logs live:
+    /// `spendrecon sql --dialect duckdb --table calls`
+    Sql(SqlArgs),
     /// Log schemas (--schema): print a built-in one as a schema file to start from
     Schema {
         #[command(subcommand)]
@@ -280,6 +285,36 @@ pub(crate) struct AuditArgs {
 
 #[derive(Args, Debug, Clone)]
 pub(crate) struct RolloutArgs {
+    #[command(flatten)]
+    pub logs: LogArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// `sql`'s options. It reads no logs and writes no files: of the log options it takes the
+/// period, zone and schema, of the common ones the rate directory (thresholds, allowances);
+/// `--logs`, `--strict`, `--threads`, `--out` and `--format` (from spendrecon.toml, say) are
+/// ignored.
+#[derive(Args, Debug, Clone)]
+#[command(
+    mut_arg("paths", |a| a.required(false).hide(true)),
+    mut_arg("strict", |a| a.hide(true)),
+    mut_arg("threads", |a| a.hide(true)),
+    mut_arg("out", |a| a.hide(true)),
+    mut_arg("format", |a| a.hide(true))
+)]
+pub(crate) struct SqlArgs {
+    /// The engine the statement is written for
+    #[arg(long, value_enum, value_name = "ENGINE")]
+    pub dialect: Dialect,
+    /// The table of log records, optionally qualified (catalog.schema.table); each part is
+    /// letters, digits, `_`, `$` or `-`, and is quoted
+    #[arg(long, value_name = "NAME")]
+    pub table: String,
+    /// Which statement: the usage groups, or the request ids logged more than once
+    /// (rollout and shadow need the logs themselves: exit 2)
+    #[arg(long, value_enum, default_value_t = Query::Groups, value_name = "QUERY")]
+    pub query: Query,
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]

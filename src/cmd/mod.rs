@@ -13,6 +13,7 @@ mod report;
 mod rollout;
 mod schema;
 mod shadow;
+mod sql;
 
 use std::process::ExitCode;
 
@@ -51,6 +52,7 @@ pub fn run() -> ExitCode {
         Command::Completions { shell } => completions::run(shell),
         Command::Man => completions::man(),
         Command::Report(args) => report::run(&args),
+        Command::Sql(args) => sql::run(&args),
         Command::Rates {
             command: RatesCommand::ImportLitellm(args),
         } => rates::import_litellm(&args),

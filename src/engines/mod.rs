@@ -3,3 +3,4 @@
 
 pub(crate) mod cut;
 pub(crate) mod usage;
+pub(crate) mod sql;

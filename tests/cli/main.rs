@@ -33,5 +33,6 @@ mod schema_files;
 mod schemas;
 mod shadow;
 mod showback;
+mod sql;
 mod topups;
 mod usage;
