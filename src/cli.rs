@@ -161,7 +161,7 @@ pub(crate) struct FeeArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-#[command(mut_arg("paths", |a| a.required(false)))]
+#[command(mut_group("input", |g| g.required(false)))]
 pub(crate) struct FeesArgs {
     #[command(flatten)]
     pub logs: LogArgs,
@@ -297,7 +297,9 @@ pub(crate) struct RolloutArgs {
 /// ignored.
 #[derive(Args, Debug, Clone)]
 #[command(
-    mut_arg("paths", |a| a.required(false).hide(true)),
+    mut_group("input", |g| g.required(false)),
+    mut_arg("paths", |a| a.hide(true)),
+    mut_arg("usage", |a| a.hide(true)),
     mut_arg("strict", |a| a.hide(true)),
     mut_arg("threads", |a| a.hide(true)),
     mut_arg("out", |a| a.hide(true)),
@@ -323,9 +325,10 @@ pub(crate) struct SqlArgs {
 
 /// Where the request logs are and which days of them count.
 #[derive(Args, Debug, Clone)]
+#[command(group(clap::ArgGroup::new("input").args(["paths", "usage"]).required(true)))]
 pub(crate) struct LogArgs {
     /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz
-    #[arg(long = "logs", required_unless_present = "usage", value_name = "PATH")]
+    #[arg(long = "logs", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Usage groups computed where the logs live (`spendrecon sql`, or `daily --usage-out`),
     /// in place of --logs (repeatable; files merge by summing). CSV, optionally .gz

@@ -32,6 +32,8 @@ pub(crate) enum Kind {
     Text,
     Bool,
     Time,
+    /// An exact decimal (the gateway's reported `cost`).
+    Decimal,
 }
 
 use Dialect::*;
@@ -251,6 +253,21 @@ impl Dialect {
         }
     }
 
+    /// A reported cost `e` (USD) as a whole number of billionths of a USD, rounded half away
+    /// from zero: read as an exact decimal first, so a cost stored as a double still gives the
+    /// decimal it was written as (to 12 places), and the sum is an integer sum.
+    pub(crate) fn nanos(self, e: &str) -> String {
+        match self {
+            Bigquery => format!("CAST(ROUND(CAST({e} AS BIGNUMERIC) * 1000000000) AS INT64)"),
+            Clickhouse => format!("toInt64(round(toDecimal128({e}, 12) * 1000000000))"),
+            Snowflake => format!("CAST(ROUND(CAST({e} AS NUMBER(38, 12)) * 1000000000) AS BIGINT)"),
+            Postgres => format!("CAST(ROUND(CAST({e} AS NUMERIC) * 1000000000) AS BIGINT)"),
+            Duckdb | Spark | Trino => {
+                format!("CAST(ROUND(CAST({e} AS DECIMAL(38, 12)) * 1000000000) AS BIGINT)")
+            }
+        }
+    }
+
     /// The field `path` (keys, checked like identifiers) inside the column `col` (quoted):
     /// STRUCT / ROW / named Tuple fields, Snowflake OBJECT/VARIANT paths, PostgreSQL jsonb paths.
     pub(crate) fn nested(self, col: &str, path: &[&str], kind: Kind) -> String {
@@ -274,6 +291,7 @@ impl Dialect {
                     Kind::Text => "VARCHAR",
                     Kind::Bool => "BOOLEAN",
                     Kind::Time => "TIMESTAMP_NTZ",
+                    Kind::Decimal => "NUMBER(38, 12)",
                 };
                 format!("{col}:{}::{ty}", keys.join("."))
             }
@@ -284,6 +302,7 @@ impl Dialect {
                     Kind::Bool => format!("CAST({e} AS BOOLEAN)"),
                     Kind::Text => e,
                     Kind::Time => format!("CAST({e} AS TIMESTAMP)"),
+                    Kind::Decimal => format!("CAST({e} AS NUMERIC)"),
                 }
             }
         }

@@ -72,6 +72,7 @@ impl<'a> Writer<'a> {
             (s.status.clone(), "c_status"),
             (s.byok.clone(), "c_byok"),
             (s.request_id.clone(), "c_request_id"),
+            (s.cost.clone(), "c_cost"),
         ];
         let fields: Vec<String> = fields.iter().map(|(e, a)| format!("{e} AS {a}")).collect();
         let table = format!("{} AS {ROW}", self.req.table.sql(d));
@@ -157,6 +158,12 @@ impl<'a> Writer<'a> {
         ] {
             calls_cols.push(billed(c, t));
         }
+        calls_cols
+            .push("CASE WHEN c_billable AND c_cost IS NOT NULL THEN 1 ELSE 0 END AS t_reported".into());
+        calls_cols.push(format!(
+            "CASE WHEN c_billable AND c_cost IS NOT NULL THEN {} ELSE 0 END AS t_cost_nanos",
+            d.nanos("c_cost")
+        ));
         let mut calls = format!(
             "calls AS (\n  SELECT\n{}\n  FROM valid",
             list(&calls_cols, "    ", ",\n")
@@ -178,7 +185,8 @@ impl<'a> Writer<'a> {
             f + "\n)"
         } else {
             let numbered = format!(
-                "numbered AS (\n  SELECT\n    *,\n    ROW_NUMBER() OVER (\n      PARTITION BY c_provider, c_byok_call, EXTRACT(YEAR FROM c_day), EXTRACT(MONTH FROM c_day)\n      ORDER BY c_order, t_prompt + t_completion, {} NULLS LAST\n    ) AS c_seq\n  FROM calls\n)",
+                "numbered AS (\n  SELECT\n    *,\n    ROW_NUMBER() OVER (\n      PARTITION BY c_provider, c_byok_call, EXTRACT(YEAR FROM c_day), EXTRACT(MONTH FROM c_day)\n      ORDER BY c_order, t_prompt + t_completion, t_prompt, {}, {} NULLS FIRST\n    ) AS c_seq\n  FROM calls\n)",
+                d.bytewise("c_model"),
                 d.bytewise("c_request_id")
             );
             let mut case = String::from("CASE");
@@ -253,6 +261,8 @@ impl<'a> Writer<'a> {
             ("t_cache_write_1h", "cache_write_1h_tokens"),
             ("t_completion", "completion_tokens"),
             ("t_reasoning", "reasoning_tokens"),
+            ("t_reported", "reported_calls"),
+            ("t_cost_nanos", "reported_cost_nanos"),
         ] {
             out.push(sum(t, name));
         }

@@ -33,6 +33,8 @@ pub(crate) struct Source {
     pub status: String,
     pub byok: String,
     pub request_id: String,
+    /// The gateway's reported cost (USD), or NULL.
+    pub cost: String,
     /// Conditions on the row for it to be a call at all (`call_when`, `skip_when`).
     pub keep: Vec<String>,
     /// For a mapping: each path (and each value built from paths alone) read once from the
@@ -64,12 +66,13 @@ fn native(d: Dialect) -> Source {
         completion: col(d, "completion_tokens"),
         cached: count("cached_tokens"),
         cache_write: count("cache_write_tokens"),
-        // Not a §1 column: one-hour cache writes need a schema that maps them.
-        cache_write_1h: "0".into(),
+        // Read flat as the log reader reads it (`cache_write_1h_tokens`).
+        cache_write_1h: count("cache_write_1h_tokens"),
         reasoning: count("reasoning_tokens"),
         status: col(d, "status"),
         byok: format!("coalesce({}, {})", col(d, "byok"), d.boolean(false)),
         request_id: format!("nullif({}, '')", col(d, "request_id")),
+        cost: col(d, "cost"),
         keep: Vec::new(),
         raw: Vec::new(),
     }
@@ -154,6 +157,10 @@ impl Reader<'_> {
                 _ => bail!("{what} = `{v}`: not true or false"),
             },
             Kind::Time => bail!("{what}: a constant timestamp is not supported by `sql`"),
+            Kind::Decimal => match v.trim().parse::<crate::domain::Money>() {
+                Ok(n) => n.to_string(),
+                Err(_) => bail!("{what} = `{v}`: not a decimal number"),
+            },
         }))
     }
 
@@ -426,6 +433,9 @@ fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
         request_id: r
             .field(FieldId::RequestId, Kind::Text)?
             .unwrap_or_else(|| d.text("NULL")),
+        cost: r
+            .field(FieldId::Cost, Kind::Decimal)?
+            .unwrap_or_else(|| "NULL".into()),
         keep,
         raw: r
             .raw
