@@ -18,11 +18,12 @@ TYPES = (
     "provider Nullable(String), model Nullable(String), prompt_tokens Nullable(Int64), "
     "completion_tokens Nullable(Int64), cached_tokens Nullable(Int64), "
     "cache_write_tokens Nullable(Int64), reasoning_tokens Nullable(Int64), "
-    "status Nullable(Int32), byok Nullable(Bool), request_id Nullable(String)"
+    "status Nullable(Int32), byok Nullable(Bool), request_id Nullable(String), "
+    "cache_write_1h_tokens Nullable(Int64), cost Nullable(Decimal(38, 12))"
 )
 REST = (
     "provider, model, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, "
-    "reasoning_tokens, status, byok, request_id"
+    "reasoning_tokens, status, byok, request_id, cache_write_1h_tokens, cost"
 )
 
 

@@ -27,6 +27,8 @@ COLUMNS = {
     "status": "INTEGER",
     "byok": "BOOLEAN",
     "request_id": "VARCHAR",
+    "cache_write_1h_tokens": "BIGINT",
+    "cost": "DECIMAL(38, 12)",
 }
 
 

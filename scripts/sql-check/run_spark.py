@@ -3,8 +3,8 @@ CSV of log records.
 
     python3 scripts/sql-check/run_spark.py QUERY.sql CALLS.csv
 
-Not in requirements.txt (PySpark is large and needs Java): tests/cli/sql.rs runs it only where
-`import pyspark` works and `java` runs (SPENDRECON_SQL_PYTHON names such a Python). `ts` becomes a
+PySpark needs Java: tests/cli/sql.rs runs it where `import pyspark` works (target/engine-venv,
+which .ci/engine-venv makes). `ts` becomes a
 Spark TIMESTAMP (an instant) in a session whose time zone is Asia/Kolkata (the result must not
 depend on it); the result is written as CSV with a header on stdout, booleans as true/false.
 """
@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 SCHEMA = (
     "ts STRING, provider STRING, model STRING, prompt_tokens BIGINT, completion_tokens BIGINT, "
     "cached_tokens BIGINT, cache_write_tokens BIGINT, reasoning_tokens BIGINT, status INT, "
-    "byok BOOLEAN, request_id STRING"
+    "byok BOOLEAN, request_id STRING, cache_write_1h_tokens BIGINT, cost DECIMAL(38,12)"
 )
 
 

@@ -2,5 +2,5 @@
 //! call, and the SQL that computes the groups in an engine (`spendrecon sql`).
 
 pub(crate) mod cut;
-pub(crate) mod usage;
 pub(crate) mod sql;
+pub(crate) mod usage;

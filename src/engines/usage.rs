@@ -32,6 +32,9 @@ pub(crate) const FIELDS: FieldSet = {
 /// (pair id, local day, UTC day, BYOK, band, UTC minute of a BYOK call under an allowance).
 type Key = (u32, Day, Day, bool, u8, i64);
 
+/// A group's key columns: (provider, model as written, day, UTC day, BYOK, band, past allowance).
+type OutKey = (String, String, Day, Day, bool, u8, bool);
+
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
     calls: u64,
@@ -253,8 +256,7 @@ impl UsageSink<'_> {
                 seen += n;
             }
         }
-        let mut out: FxHashMap<(String, String, Day, Day, bool, u8, bool), Sums> =
-            FxHashMap::default();
+        let mut out: FxHashMap<OutKey, Sums> = FxHashMap::default();
         for ((id, local, utc, byok, band, minute), s) in &self.groups {
             let (p, m) = self.names.written(*id);
             let past = match *minute {

@@ -5,8 +5,8 @@
 //! write the same result files as from the logs.
 //!
 //! The engines come from a Python venv (`.ci/engine-venv` makes it, pins in
-//! scripts/engine-check/requirements.txt): its interpreter in `SPENDRECON_ENGINE_PYTHON`.
-//! Without it the test says so and passes; `.ci/run` always sets it.
+//! scripts/engine-check/requirements.txt): `SPENDRECON_ENGINE_PYTHON`, else target/engine-venv.
+//! Without either the test says so and passes; `.ci/run` always sets it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,13 +14,21 @@ use std::process::Command;
 use crate::util::{read, root, run_out, spendrecon};
 
 fn engine_python() -> Option<PathBuf> {
-    match std::env::var_os("SPENDRECON_ENGINE_PYTHON") {
-        Some(p) => Some(PathBuf::from(p)),
-        None => {
-            eprintln!("SPENDRECON_ENGINE_PYTHON is not set: the engine test is skipped (.ci/run sets it)");
-            None
-        }
+    if let Some(p) = std::env::var_os("SPENDRECON_ENGINE_PYTHON") {
+        return Some(PathBuf::from(p));
     }
+    let venv = root().join("target/engine-venv/bin/python");
+    if venv.exists() {
+        return Some(venv);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "no engine venv under CI: .ci/run makes it"
+    );
+    eprintln!(
+        "skipped: no engine venv (run `bash .ci/engine-venv`, or set SPENDRECON_ENGINE_PYTHON)"
+    );
+    None
 }
 
 fn script(name: &str) -> PathBuf {
@@ -93,7 +101,12 @@ fn check_engine(py: &Path, engine: &str, tz: &str) {
     let groups = dir.path().join(format!("{engine}.csv"));
     python(
         py,
-        &[&script(&format!("{engine}_run.py")), &calls, &query, &groups],
+        &[
+            &script(&format!("{engine}_run.py")),
+            &calls,
+            &query,
+            &groups,
+        ],
     );
     assert_eq!(
         std::fs::read_to_string(&groups).unwrap(),
@@ -107,7 +120,13 @@ fn check_engine(py: &Path, engine: &str, tz: &str) {
         (
             "reconcile",
             &BILLS,
-            &["recon.csv", "findings.csv", "daily.csv", "summary.csv", "fees.csv"],
+            &[
+                "recon.csv",
+                "findings.csv",
+                "daily.csv",
+                "summary.csv",
+                "fees.csv",
+            ],
         ),
         ("fees", &BILLS[4..], &["fees.csv", "topups.csv"]),
     ];

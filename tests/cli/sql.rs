@@ -4,7 +4,7 @@
 //! postgres one in PostgreSQL when a server answers) on a fixture table and compared with the
 //! hand-computed groups of tests/fixtures/sql/README.md, and the refusals.
 //!
-//! sqlglot and duckdb come from target/sql-venv (`.ci/sql-check`), else from `python3`; where
+//! sqlglot and duckdb come from target/engine-venv (`.ci/engine-venv`), else from `python3`; where
 //! neither has them the checks say they skipped, and fail under `CI=true`.
 
 use std::path::{Path, PathBuf};
@@ -103,15 +103,16 @@ fn statements_match_the_golden_files() {
     );
 }
 
-/// A Python that imports `module`: `SPENDRECON_SQL_PYTHON`, else target/sql-venv's, else
-/// `python3`. `None` (after saying so) where there is none; for a module .ci/run installs
+/// A Python that imports `module`: `SPENDRECON_SQL_PYTHON`, `SPENDRECON_ENGINE_PYTHON`, else
+/// target/engine-venv's (`.ci/engine-venv`), else `python3`. `None` (after saying so) where there is none; for a module .ci/run installs
 /// (`required`), that fails the test under CI=true.
 fn python_with(module: &str, required: bool) -> Option<PathBuf> {
-    let mut candidates: Vec<PathBuf> = std::env::var_os("SPENDRECON_SQL_PYTHON")
+    let mut candidates: Vec<PathBuf> = ["SPENDRECON_SQL_PYTHON", "SPENDRECON_ENGINE_PYTHON"]
+        .iter()
+        .filter_map(std::env::var_os)
         .map(PathBuf::from)
-        .into_iter()
         .collect();
-    candidates.push(root().join("target/sql-venv/bin/python"));
+    candidates.push(root().join("target/engine-venv/bin/python"));
     candidates.push(PathBuf::from("python3"));
     for p in candidates {
         let ok = Std::new(&p)
@@ -123,7 +124,7 @@ fn python_with(module: &str, required: bool) -> Option<PathBuf> {
         }
     }
     let msg = format!(
-        "skipped: no Python with `{module}` (run `bash .ci/sql-check`, or set SPENDRECON_SQL_PYTHON)"
+        "skipped: no Python with `{module}` (run `bash .ci/engine-venv`, or set SPENDRECON_SQL_PYTHON)"
     );
     assert!(
         !(required && std::env::var("CI").as_deref() == Ok("true")),
@@ -274,7 +275,7 @@ fn run_postgres(query: &str) -> Option<String> {
         &script,
         format!(
             "SET TIME ZONE 'Asia/Kolkata';\n\
-             CREATE TEMP TABLE calls (ts timestamp, provider text, model text, prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, cache_write_tokens bigint, reasoning_tokens bigint, status integer, byok boolean, request_id text);\n\
+             CREATE TEMP TABLE calls (ts timestamp, provider text, model text, prompt_tokens bigint, completion_tokens bigint, cached_tokens bigint, cache_write_tokens bigint, reasoning_tokens bigint, status integer, byok boolean, request_id text, cache_write_1h_tokens bigint, cost numeric);\n\
              \\copy calls FROM '{}' WITH (FORMAT csv, HEADER)\n\
              COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER);\n",
             fixture("sql/calls.csv").display()

@@ -158,8 +158,9 @@ impl<'a> Writer<'a> {
         ] {
             calls_cols.push(billed(c, t));
         }
-        calls_cols
-            .push("CASE WHEN c_billable AND c_cost IS NOT NULL THEN 1 ELSE 0 END AS t_reported".into());
+        calls_cols.push(
+            "CASE WHEN c_billable AND c_cost IS NOT NULL THEN 1 ELSE 0 END AS t_reported".into(),
+        );
         calls_cols.push(format!(
             "CASE WHEN c_billable AND c_cost IS NOT NULL THEN {} ELSE 0 END AS t_cost_nanos",
             d.nanos("c_cost")
