@@ -162,6 +162,10 @@ pub(crate) fn apply(mut cmd: clap::Command, cfg: &Config) -> clap::Command {
                     .find(|a| a.get_long() == Some(*name))
                     .map(|a| a.get_id().clone());
                 if let Some(id) = id {
+                    // `--logs` from the file satisfies the choice of --logs or --usage.
+                    if id == "paths" && s.get_groups().any(|g| g.get_id() == "input") {
+                        s = s.mut_group("input", |g| g.required(false));
+                    }
                     let values = values.clone();
                     s = s.mut_arg(id, move |a| {
                         let is_flag = matches!(
