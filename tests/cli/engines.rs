@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{read, root, run_out, spendrecon};
+use crate::util::{read, root, run_out, spendrecon, SAMPLE_MONTH};
 
 fn engine_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SPENDRECON_ENGINE_PYTHON") {
@@ -58,14 +58,8 @@ fn run(args: &[&str]) -> tempfile::TempDir {
     out
 }
 
-const BILLS: [&str; 6] = [
-    "--invoices",
-    "sample-data/invoices/openrouter-2026-04.xlsx",
-    "--invoices",
-    "sample-data/invoices/ominigate-2026-04.csv",
-    "--topups",
-    "sample-data/topups/ledger-2026-04.csv",
-];
+/// The sample month's bills: its invoices and ledger.
+const BILLS: &[&str] = SAMPLE_MONTH.split_at(2).1;
 
 fn check_engine(py: &Path, engine: &str, tz: &str) {
     let dir = tempfile::tempdir().unwrap();
@@ -119,7 +113,7 @@ fn check_engine(py: &Path, engine: &str, tz: &str) {
         ("daily", &[], &["daily.csv"]),
         (
             "reconcile",
-            &BILLS,
+            BILLS,
             &[
                 "recon.csv",
                 "findings.csv",

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{fixture, read, root, run_out, spendrecon};
+use crate::util::{fixture, read, root, run_out, spendrecon, SAMPLE_MONTH};
 
 /// Runs `daily` with `args`, writing the usage groups to `usage` (when given); the output dir.
 fn daily(args: &[&str], usage_out: Option<&Path>) -> (tempfile::TempDir, String) {
@@ -207,19 +207,13 @@ fn reconcile_fees_audit_and_forecast_from_usage_equal_reading_the_logs() {
     let usage = dir.path().join("month.csv");
     daily(&["--logs", "sample-data/logs"], Some(&usage));
     let u = usage.display().to_string();
-    let bills = [
-        "--invoices",
-        "sample-data/invoices/openrouter-2026-04.xlsx",
-        "--invoices",
-        "sample-data/invoices/ominigate-2026-04.csv",
-        "--topups",
-        "sample-data/topups/ledger-2026-04.csv",
-    ];
+    // The sample month's invoices and ledger.
+    let bills = &SAMPLE_MONTH[2..];
     let ledger = &bills[4..];
     let cases: [(&str, &[&str], &[&str]); 4] = [
         (
             "reconcile",
-            &bills,
+            bills,
             &[
                 "recon.csv",
                 "findings.csv",

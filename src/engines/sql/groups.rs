@@ -18,6 +18,7 @@ use super::source::{Source, ROW};
 use super::{months_of, Request};
 use crate::domain::{Day, Period};
 use crate::engines::cut::{Cut, FORMAT};
+use crate::sources::usage_file::COLUMNS;
 
 pub(crate) struct Writer<'a> {
     d: Dialect,
@@ -227,46 +228,33 @@ impl<'a> Writer<'a> {
             "c_band",
             "c_past",
         ];
-        let mut out = vec![
-            format!("{} AS {}", d.string(FORMAT), d.alias("format")),
-            format!(
-                "{} AS {}",
-                d.string(&cut.fingerprint()),
-                d.alias("rates_fingerprint")
-            ),
-            format!("{} AS {}", d.string(&cut.tz), d.alias("tz")),
+        // The columns of the usage file, in its order: the cut, the key, the sums.
+        let mut exprs: Vec<String> = vec![
+            d.string(FORMAT),
+            d.string(&cut.fingerprint()),
+            d.string(&cut.tz),
         ];
-        for (c, name) in key.iter().zip([
-            "day",
-            "utc_day",
-            "provider",
-            "model",
-            "byok",
-            "band",
-            "past_allowance",
-        ]) {
-            out.push(format!("{c} AS {}", d.alias(name)));
-        }
-        let sum = |e: &str, name: &str| {
-            format!("CAST(SUM({e}) AS {}) AS {}", d.int_type(), d.alias(name))
-        };
-        out.push(sum("CASE WHEN c_billable THEN 1 ELSE 0 END", "calls"));
-        out.push(sum(
+        exprs.extend(key.iter().map(|k| k.to_string()));
+        for e in [
+            "CASE WHEN c_billable THEN 1 ELSE 0 END",
             "CASE WHEN c_billable THEN 0 ELSE 1 END",
-            "failed_calls",
-        ));
-        for (t, name) in [
-            ("t_prompt", "prompt_tokens"),
-            ("t_cached", "cached_tokens"),
-            ("t_cache_write", "cache_write_tokens"),
-            ("t_cache_write_1h", "cache_write_1h_tokens"),
-            ("t_completion", "completion_tokens"),
-            ("t_reasoning", "reasoning_tokens"),
-            ("t_reported", "reported_calls"),
-            ("t_cost_nanos", "reported_cost_nanos"),
+            "t_prompt",
+            "t_cached",
+            "t_cache_write",
+            "t_cache_write_1h",
+            "t_completion",
+            "t_reasoning",
+            "t_reported",
+            "t_cost_nanos",
         ] {
-            out.push(sum(t, name));
+            exprs.push(format!("CAST(SUM({e}) AS {})", d.int_type()));
         }
+        debug_assert_eq!(exprs.len(), COLUMNS.len());
+        let out: Vec<String> = exprs
+            .iter()
+            .zip(COLUMNS)
+            .map(|(e, name)| format!("{e} AS {}", d.alias(name)))
+            .collect();
         let order: Vec<String> = key
             .iter()
             .map(|k| match *k {
