@@ -18,6 +18,47 @@ pub(crate) enum Disposition {
 pub(crate) trait CallSink: Send {
     fn accept(&mut self, call: &Call<'_>) -> Disposition;
     fn merge(&mut self, other: Self);
+
+    /// The calls handed over next come from the chunk that starts at `at`, in file order, until
+    /// the next `chunk`. Called once per chunk, for sinks that need each call's place in the
+    /// scan ([`ScanOrder`]); the others ignore it.
+    fn chunk(&mut self, _at: ScanOrder) {}
+}
+
+/// A call's place in the scan: numbers that order calls as the log set lists them (files in
+/// order, then lines or Parquet rows), whichever worker thread read them. A worker reads its
+/// chunks whole and in file order but chunks of one file go to all workers, so the number is
+/// made of the file's index, the chunk's place in the file (its sequence number, or a Parquet
+/// slice's first row) and the call's place in the chunk.
+///
+/// Bits, high to low: the file (20), then, in a text file, the chunk (22) and the call within it
+/// (22); in a Parquet file, the row (44). A log set of more than a million files, a text file of
+/// more than 4M chunks (16 TiB at 4 MiB a chunk), a chunk of more than 4M calls or a Parquet file
+/// of more than 2^44 rows would wrap into the next field and misplace calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ScanOrder(u64);
+
+impl ScanOrder {
+    const FILE_SHIFT: u32 = 44;
+    const CHUNK_SHIFT: u32 = 22;
+
+    /// The first call of chunk `seq` of text file `file`.
+    pub(crate) fn text_chunk(file: usize, seq: u64) -> ScanOrder {
+        ScanOrder(((file as u64) << Self::FILE_SHIFT) | (seq << Self::CHUNK_SHIFT))
+    }
+
+    /// The call on 0-based row `row` of Parquet file `file` (a slice starts at its first row;
+    /// skipped rows leave gaps, which keep the order).
+    pub(crate) fn row(file: usize, row: u64) -> ScanOrder {
+        ScanOrder(((file as u64) << Self::FILE_SHIFT) | row)
+    }
+
+    /// This call's number; the next call's is one more.
+    pub(crate) fn next(&mut self) -> u64 {
+        let n = self.0;
+        self.0 += 1;
+        n
+    }
 }
 
 /// Two sinks fed the same calls in one pass; the first one's disposition counts, and a call it
@@ -35,6 +76,11 @@ impl<A: CallSink, B: CallSink> CallSink for (A, B) {
         self.0.merge(other.0);
         self.1.merge(other.1);
     }
+
+    fn chunk(&mut self, at: ScanOrder) {
+        self.0.chunk(at);
+        self.1.chunk(at);
+    }
 }
 
 /// A sink that may not be needed this run.
@@ -46,6 +92,12 @@ impl<S: CallSink> CallSink for Option<S> {
     fn merge(&mut self, other: Self) {
         if let (Some(a), Some(b)) = (self.as_mut(), other) {
             a.merge(b);
+        }
+    }
+
+    fn chunk(&mut self, at: ScanOrder) {
+        if let Some(s) = self.as_mut() {
+            s.chunk(at);
         }
     }
 }
