@@ -56,10 +56,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
     let daily = scanned.as_ref().map(|s| &s.0);
     let report = fees::fee_report(&FeeInputs {
         book: &book,
-        logs: scanned.as_ref().map(|_| &ctx.logs),
         tz,
-        rates,
-        names,
         period,
         daily,
         tally: scanned.as_ref().map(|s| &s.1),

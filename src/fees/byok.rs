@@ -5,9 +5,11 @@
 //! keeps per-minute buckets (count and list cost of the BYOK calls of a provider in that UTC
 //! minute): exact for every minute wholly before or after the allowance runs out, and small
 //! whatever the number of calls (a month is 44,640 minutes). The minute in which the allowance
-//! runs out is read once more, call by call ([`MinuteSink`]), and ordered by timestamp; calls
-//! logged in the same millisecond are taken cheapest first, the order that charges the
-//! most. An allowance in list-price USD needs no order: the part of the month's list cost
+//! runs out is taken call by call, ordered by timestamp; calls logged in the same millisecond
+//! are taken cheapest first, the order that charges the most. For that the scan also keeps every
+//! BYOK call as a 33-byte record (provider, timestamp, list cost) sorted in bounded memory
+//! ([`FixedSorter`]: runs on disk past 8 MiB a worker), and after the scan reads the crossing
+//! minutes' calls back from it: no second pass over the logs. An allowance in list-price USD needs no order: the part of the month's list cost
 //! past it is charged, however the calls fall.
 //!
 //! Minutes never straddle a local midnight (time zones are whole minutes from UTC), so each
@@ -15,6 +17,10 @@
 //!
 //! What was charged comes from the logs themselves: on a BYOK call the gateway's reported `cost`
 //! (OpenRouter's `usage.cost`) is its BYOK fee, the usage being billed upstream.
+
+use std::cmp::Ordering;
+use std::io;
+use std::sync::Mutex;
 
 use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -24,6 +30,7 @@ use crate::domain::{Call, Day, DayCutter, Money, Month, TokenSums};
 use crate::fees::policy::{AllowanceUnit, FeeBook};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
+use crate::sources::spill::{id_key, Fixed, FixedSorter};
 use crate::sources::{CallSink, Disposition};
 
 const MINUTE_MS: i64 = 60_000;
@@ -71,11 +78,75 @@ impl<'r> Pricer<'r> {
     }
 }
 
-/// Per-thread tally of BYOK calls per provider × UTC minute.
+/// Bytes of BYOK calls one worker keeps in memory before it writes a run.
+const CALLS_BUDGET: usize = 8 << 20;
+
+/// One BYOK call as a crossing minute needs it. Sorted by provider (a 64-bit hash of its name),
+/// time, then list cost with unpriced calls last: the order a crossing minute is taken in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByokCall {
+    provider: u64,
+    ts_ms: i64,
+    cost: Option<Money>,
+}
+
+impl ByokCall {
+    fn order(&self) -> (u64, i64, Money, bool) {
+        let cost = self.cost.unwrap_or(Money::MAX);
+        (self.provider, self.ts_ms, cost, self.cost.is_none())
+    }
+}
+
+impl Ord for ByokCall {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.order().cmp(&other.order())
+    }
+}
+
+impl PartialOrd for ByokCall {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Fixed for ByokCall {
+    const SIZE: usize = 33;
+
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.provider.to_le_bytes());
+        out.extend_from_slice(&self.ts_ms.to_le_bytes());
+        out.push(u8::from(self.cost.is_some()));
+        out.extend_from_slice(&self.cost.unwrap_or_default().serialize());
+    }
+
+    fn get(b: &[u8]) -> Self {
+        let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        let cost = Money::deserialize(b[17..33].try_into().unwrap_or_default());
+        ByokCall {
+            provider: u(0),
+            ts_ms: u(8) as i64,
+            cost: (b[16] == 1).then_some(cost),
+        }
+    }
+
+    fn lead(&self) -> u64 {
+        self.provider
+    }
+}
+
+/// The 64-bit key of a provider's name in [`ByokCall`].
+fn provider_key(provider: &str) -> u64 {
+    id_key(provider, "")
+}
+
+/// Per-thread tally of BYOK calls per provider × UTC minute, and the calls themselves.
 pub(crate) struct ByokSink<'r> {
     pricer: Pricer<'r>,
-    providers: Vec<String>,
+    /// Provider names and their keys, by number.
+    providers: Vec<(String, u64)>,
     buckets: FxHashMap<(u32, i64), Bucket>,
+    calls: FixedSorter<ByokCall>,
+    error: Option<io::Error>,
 }
 
 impl<'r> ByokSink<'r> {
@@ -84,14 +155,16 @@ impl<'r> ByokSink<'r> {
             pricer: Pricer::new(rates, names),
             providers: Vec::new(),
             buckets: FxHashMap::default(),
+            calls: FixedSorter::new(CALLS_BUDGET),
+            error: None,
         }
     }
 
     fn provider(&mut self, p: &str) -> u32 {
-        match self.providers.iter().position(|q| q == p) {
+        match self.providers.iter().position(|q| q.0 == p) {
             Some(i) => i as u32,
             None => {
-                self.providers.push(p.to_string());
+                self.providers.push((p.to_string(), provider_key(p)));
                 (self.providers.len() - 1) as u32
             }
         }
@@ -101,7 +174,7 @@ impl<'r> ByokSink<'r> {
         let mut per: Vec<(String, Vec<(i64, Bucket)>)> = self
             .providers
             .into_iter()
-            .map(|p| (p, Vec::new()))
+            .map(|p| (p.0, Vec::new()))
             .collect();
         for ((p, minute), b) in self.buckets {
             per[p as usize].1.push((minute, b));
@@ -110,7 +183,13 @@ impl<'r> ByokSink<'r> {
             v.sort_by_key(|(m, _)| *m);
         }
         per.sort_by(|a, b| a.0.cmp(&b.0));
-        ByokTally { providers: per }
+        ByokTally {
+            providers: per,
+            calls: Mutex::new(match self.error {
+                Some(e) => Err(e),
+                None => Ok(Some(self.calls)),
+            }),
+        }
     }
 }
 
@@ -121,6 +200,16 @@ impl CallSink for ByokSink<'_> {
         if call.byok && call.billable() {
             let p = self.provider(&call.provider);
             let cost = self.pricer.cost(call);
+            if self.error.is_none() {
+                let c = ByokCall {
+                    provider: self.providers[p as usize].1,
+                    ts_ms: call.ts_ms,
+                    cost,
+                };
+                if let Err(e) = self.calls.push(c) {
+                    self.error = Some(e);
+                }
+            }
             let b = self
                 .buckets
                 .entry((p, call.ts_ms.div_euclid(MINUTE_MS)))
@@ -139,8 +228,14 @@ impl CallSink for ByokSink<'_> {
     }
 
     fn merge(&mut self, other: Self) {
+        if let Some(e) = other.error {
+            self.error.get_or_insert(e);
+        }
+        if let Err(e) = self.calls.merge(other.calls) {
+            self.error.get_or_insert(e);
+        }
         for ((p, minute), b) in other.buckets {
-            let mine = self.provider(&other.providers[p as usize]);
+            let mine = self.provider(&other.providers[p as usize].0);
             let e = self.buckets.entry((mine, minute)).or_default();
             e.calls += b.calls;
             e.list_usd += b.list_usd;
@@ -154,46 +249,8 @@ impl CallSink for ByokSink<'_> {
 /// A minute whose calls must be taken one by one: the allowance runs out inside it.
 pub(crate) type CrossingMinute = (String, i64);
 
-/// The second look at crossing minutes: each BYOK call in them with its list cost.
-pub(crate) struct MinuteSink<'r, 'w> {
-    pricer: Pricer<'r>,
-    wanted: &'w FxHashSet<CrossingMinute>,
-    /// (provider, minute) → (timestamp, list cost) per call.
-    pub calls: FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>,
-}
-
-impl<'r, 'w> MinuteSink<'r, 'w> {
-    pub(crate) fn new(
-        rates: &'r RateTable,
-        names: &'r ModelNames,
-        wanted: &'w FxHashSet<CrossingMinute>,
-    ) -> Self {
-        MinuteSink {
-            pricer: Pricer::new(rates, names),
-            wanted,
-            calls: FxHashMap::default(),
-        }
-    }
-}
-
-impl CallSink for MinuteSink<'_, '_> {
-    fn accept(&mut self, call: &Call<'_>) -> Disposition {
-        if call.byok && call.billable() {
-            let key = (call.provider.to_string(), call.ts_ms.div_euclid(MINUTE_MS));
-            if self.wanted.contains(&key) {
-                let cost = self.pricer.cost(call);
-                self.calls.entry(key).or_default().push((call.ts_ms, cost));
-            }
-        }
-        Disposition::Used
-    }
-
-    fn merge(&mut self, other: Self) {
-        for (k, v) in other.calls {
-            self.calls.entry(k).or_default().extend(v);
-        }
-    }
-}
+/// A crossing minute's calls: (timestamp, list cost) each.
+pub(crate) type MinuteCalls = FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>;
 
 /// What a provider's BYOK calls of one month cost in fees.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -222,12 +279,38 @@ pub(crate) struct ByokMonth {
     pub reported_calls: u64,
 }
 
-/// Every provider's BYOK minutes, in time order.
+/// Every provider's BYOK minutes, in time order, and the calls for [`ByokTally::calls_in`].
 pub(crate) struct ByokTally {
     providers: Vec<(String, Vec<(i64, Bucket)>)>,
+    /// Taken by the first `calls_in`; a write error of the scan.
+    calls: Mutex<io::Result<Option<FixedSorter<ByokCall>>>>,
 }
 
 impl ByokTally {
+    /// The calls of `minutes`, read back from the sorted calls (once: a second call finds
+    /// none).
+    pub(crate) fn calls_in(&self, minutes: &FxHashSet<CrossingMinute>) -> io::Result<MinuteCalls> {
+        let mut out = MinuteCalls::default();
+        let taken = match &mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()) {
+            Ok(c) => c.take(),
+            Err(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+        };
+        let Some(sorter) = taken else {
+            return Ok(out);
+        };
+        let wanted: FxHashMap<(u64, i64), &CrossingMinute> = minutes
+            .iter()
+            .map(|m| ((provider_key(&m.0), m.1), m))
+            .collect();
+        let mut calls = sorter.finish()?;
+        while let Some(c) = calls.next_record()? {
+            if let Some(m) = wanted.get(&(c.provider, c.ts_ms.div_euclid(MINUTE_MS))) {
+                out.entry((*m).clone()).or_default().push((c.ts_ms, c.cost));
+            }
+        }
+        Ok(out)
+    }
+
     /// Providers with BYOK calls, by name.
     pub(crate) fn providers(&self) -> impl Iterator<Item = &str> {
         self.providers.iter().map(|(p, _)| p.as_str())
@@ -240,7 +323,7 @@ impl ByokTally {
         &self,
         book: &FeeBook,
         tz: Option<chrono_tz::Tz>,
-        detail: &FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>,
+        detail: &MinuteCalls,
     ) -> (Vec<ByokMonth>, FxHashSet<CrossingMinute>) {
         let mut cutter = DayCutter::new(tz);
         let mut out = Vec::new();
@@ -406,11 +489,8 @@ mod tests {
         if missing.is_empty() {
             return first;
         }
-        let mut look = MinuteSink::new(&r, &n, &missing);
-        for c in calls {
-            look.accept(c);
-        }
-        let (months, still) = tally.fees(book, tz, &look.calls);
+        let look = tally.calls_in(&missing).unwrap();
+        let (months, still) = tally.fees(book, tz, &look);
         assert!(still.is_empty());
         months
     }
