@@ -64,7 +64,7 @@ pub(crate) struct FeeInputs<'a> {
     pub tz: Option<chrono_tz::Tz>,
     pub period: Period,
     pub daily: Option<&'a Daily>,
-    pub tally: Option<&'a ByokTally>,
+    pub tally: Option<&'a ByokTally<'a>>,
     pub purchases: &'a [Purchase],
     /// `--byok-subscription`.
     pub subscription_price: Option<Money>,
@@ -100,6 +100,12 @@ pub(crate) fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
 
     let mut byok = Vec::new();
     if let Some(tally) = i.tally {
+        if let Some(e) = tally.error() {
+            return Err(InputError::Usage(format!(
+                "BYOK fees: sorting the BYOK calls in the temporary directory {}: {e}",
+                std::env::temp_dir().display()
+            )));
+        }
         let (first, missing) = tally.fees(i.book, i.tz, &FxHashMap::default());
         byok = if missing.is_empty() {
             first

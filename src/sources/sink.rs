@@ -101,3 +101,48 @@ impl<S: CallSink> CallSink for Option<S> {
         }
     }
 }
+
+/// A value per provider, for a sink's per-call path: real logs name a handful of providers,
+/// found faster by comparing names than by hashing them; past [`PerProvider::FEW`] (a hostile
+/// log), a map finds the rest.
+#[derive(Debug, Default)]
+pub(crate) struct PerProvider<V> {
+    items: Vec<(String, V)>,
+    more: rustc_hash::FxHashMap<String, usize>,
+}
+
+impl<V: Default> PerProvider<V> {
+    const FEW: usize = 8;
+
+    /// The provider's value, made when new.
+    pub(crate) fn get(&mut self, provider: &str) -> &mut V {
+        let found = match self
+            .items
+            .iter()
+            .take(Self::FEW)
+            .position(|i| i.0 == provider)
+        {
+            Some(i) => Some(i),
+            None if self.items.len() > Self::FEW => self.more.get(provider).copied(),
+            None => None,
+        };
+        let i = found.unwrap_or_else(|| {
+            let i = self.items.len();
+            if i >= Self::FEW {
+                self.more.insert(provider.to_string(), i);
+            }
+            self.items.push((provider.to_string(), V::default()));
+            i
+        });
+        &mut self.items[i].1
+    }
+
+    /// Every provider and its value, in the order first seen.
+    pub(crate) fn into_items(self) -> impl Iterator<Item = (String, V)> {
+        self.items.into_iter()
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &V)> {
+        self.items.iter().map(|(p, v)| (p.as_str(), v))
+    }
+}

@@ -411,29 +411,52 @@ impl<T: Fixed> FixedSorter<T> {
         Ok(())
     }
 
-    /// Every record, in order.
-    pub(crate) fn finish(self) -> io::Result<FixedMerge<T>> {
-        let mut parts = self.finish_parts(1)?;
-        Ok(parts.pop().expect("one part"))
+    /// Every record in `n` parts that can be merged on threads of their own (see
+    /// [`FixedSorted::parts`]).
+    pub(crate) fn finish_parts(self, n: usize) -> io::Result<Vec<FixedMerge<T>>> {
+        self.sorted().parts(n)
+    }
+
+    /// The records sorted, to be merged as often as needed.
+    pub(crate) fn sorted(mut self) -> FixedSorted<T> {
+        self.buf.sort_unstable();
+        FixedSorted {
+            starts: bucket_starts(&self.buf),
+            memory: Arc::new(self.buf),
+            runs: self.runs,
+        }
+    }
+}
+
+/// The sorted records of a [`FixedSorter`]: its runs and the rest of its buffer, sorted.
+pub(crate) struct FixedSorted<T> {
+    runs: Vec<Run>,
+    memory: Arc<Vec<T>>,
+    /// Where each bucket starts in `memory`.
+    starts: Vec<u64>,
+}
+
+impl<T: Fixed> FixedSorted<T> {
+    /// Every record, in order (each call reads the runs again).
+    pub(crate) fn merge(&self) -> io::Result<FixedMerge<T>> {
+        self.part(0..BUCKETS)
     }
 
     /// Every record in `n` parts (1 to 256) that can be merged on threads of their own: part `i`
     /// holds the records whose `lead` high byte is in the `i`-th of `n` equal ranges, in order.
-    pub(crate) fn finish_parts(mut self, n: usize) -> io::Result<Vec<FixedMerge<T>>> {
+    pub(crate) fn parts(&self, n: usize) -> io::Result<Vec<FixedMerge<T>>> {
         let n = n.clamp(1, BUCKETS);
-        self.buf.sort_unstable();
-        let memory_starts = bucket_starts(&self.buf);
-        let memory = Arc::new(self.buf);
         (0..n)
-            .map(|i| {
-                let buckets = i * BUCKETS / n..(i + 1) * BUCKETS / n;
-                let slice = (
-                    memory.clone(),
-                    memory_starts[buckets.start] as usize..memory_starts[buckets.end] as usize,
-                );
-                merge_part(&self.runs, &[slice], buckets)
-            })
+            .map(|i| self.part(i * BUCKETS / n..(i + 1) * BUCKETS / n))
             .collect()
+    }
+
+    fn part(&self, buckets: std::ops::Range<usize>) -> io::Result<FixedMerge<T>> {
+        let slice = (
+            self.memory.clone(),
+            self.starts[buckets.start] as usize..self.starts[buckets.end] as usize,
+        );
+        merge_part(&self.runs, &[slice], buckets)
     }
 }
 
@@ -668,6 +691,6 @@ mod tests {
         let mut s = FixedSorter::new(1 << 20);
         records.iter().for_each(|r| s.push(*r).unwrap());
         assert_eq!(s.runs(), 0);
-        assert_eq!(drain(s.finish().unwrap()), want);
+        assert_eq!(drain(s.sorted().merge().unwrap()), want);
     }
 }
