@@ -20,9 +20,6 @@ use super::duplicates::{self, IdLog};
 
 #[derive(Default, Clone)]
 struct Counts {
-    /// This worker's number for the entry's day × provider × model (an index into
-    /// `FindingsSink::groups`), which its request ids are logged under.
-    group: u32,
     total_mismatch: u64,
     response_model_mismatch: u64,
     /// Sum of `cost` over 2xx, non-BYOK calls that reported one, and what the rate table says
@@ -46,11 +43,11 @@ pub(crate) struct Finding {
 
 pub(crate) struct FindingsSink<'r> {
     rates: &'r RateTable,
-    /// The request ids, for `duplicate_request_id`.
+    /// The request ids, for `duplicate_request_id`, each logged under the number of its
+    /// call's entry (its group).
     ids: IdLog,
-    /// This worker's groups: (pair, local day) by number.
-    groups: Vec<(u32, Day)>,
-    /// The groups of the workers merged into this one, their pairs as this sink numbers them.
+    /// The groups of the workers merged into this one: (pair, local day) by number, their
+    /// pairs as this sink numbers them.
     merged: FxHashMap<u32, Vec<(u32, Day)>>,
     cutter: DayCutter,
     period: Period,
@@ -58,9 +55,11 @@ pub(crate) struct FindingsSink<'r> {
     /// Whether a response's model (by its hash) names the same model as the pair requested:
     /// resolved once per pair and name.
     same_model: FxHashMap<(u32, u64), bool>,
-    /// Per pair × local day × UTC day; every call used makes its entry, so the days with a
-    /// log record are the keys' local days.
-    counts: FxHashMap<(u32, Day, Day), Counts>,
+    /// Per pair × local day × UTC day, the number of its entry: a small map that stays in
+    /// cache, so most calls touch no entry at all. Every call used makes its entry, so the days
+    /// with a log record are the keys' local days.
+    index: FxHashMap<(u32, Day, Day), u32>,
+    entries: Vec<((u32, Day, Day), Counts)>,
 }
 
 impl<'r> FindingsSink<'r> {
@@ -74,14 +73,33 @@ impl<'r> FindingsSink<'r> {
         FindingsSink {
             rates,
             ids: IdLog::new(workers, duplicates::BUDGET),
-            groups: Vec::new(),
             merged: FxHashMap::default(),
             cutter: DayCutter::new(tz),
             period,
             names: Names::new(names),
             same_model: FxHashMap::default(),
-            counts: FxHashMap::default(),
+            index: FxHashMap::default(),
+            entries: Vec::new(),
         }
+    }
+
+    /// The number of the entry of pair `id` on a local and a UTC day, made when new.
+    fn entry(&mut self, key: (u32, Day, Day)) -> u32 {
+        if let Some(&n) = self.index.get(&key) {
+            return n;
+        }
+        let (provider, model) = self.names.get(key.0);
+        let rate = self.rates.lookup(provider, model, key.2);
+        let n = self.entries.len() as u32;
+        self.entries.push((
+            key,
+            Counts {
+                rate,
+                ..Default::default()
+            },
+        ));
+        self.index.insert(key, n);
+        n
     }
 
     /// Findings sorted by day, provider, model, kind; `tolerance_usd` bounds cost disagreements.
@@ -94,12 +112,15 @@ impl<'r> FindingsSink<'r> {
     ) -> io::Result<Vec<Finding>> {
         let mut per: BTreeMap<(Day, String, String), Counts> = BTreeMap::new();
         let mut dups: BTreeMap<(Day, String, String), u64> = BTreeMap::new();
+        let own = self.ids.worker();
         for ((worker, group), n) in self.ids.finish()? {
-            let table = match self.merged.get(&worker) {
-                Some(t) => t,
-                None => &self.groups,
+            let group = group as usize;
+            let found = match self.merged.get(&worker) {
+                Some(t) => t.get(group).copied(),
+                None if worker == own => self.entries.get(group).map(|(k, _)| (k.0, k.1)),
+                None => None,
             };
-            let Some(&(id, local)) = table.get(group as usize) else {
+            let Some((id, local)) = found else {
                 continue;
             };
             let (p, m) = self.names.get(id);
@@ -108,7 +129,7 @@ impl<'r> FindingsSink<'r> {
                 .or_default() += n;
         }
         let mut expected: BTreeMap<(Day, String, String), Money> = BTreeMap::new();
-        for ((id, local, _), c) in &self.counts {
+        for ((id, local, _), c) in &self.entries {
             let (p, m) = self.names.get(*id);
             let key = (*local, p.to_string(), m.to_string());
             if let Some(r) = c.rate {
@@ -183,7 +204,7 @@ impl<'r> FindingsSink<'r> {
             }
         }
         if let Some((from, to)) = span {
-            let seen: BTreeSet<Day> = self.counts.keys().map(|k| k.1).collect();
+            let seen: BTreeSet<Day> = self.entries.iter().map(|(k, _)| k.1).collect();
             for d in from.0..=to.0 {
                 if !seen.contains(&Day(d)) {
                     out.push(Finding {
@@ -212,19 +233,12 @@ impl CallSink for FindingsSink<'_> {
         }
         let utc = DayCutter::utc_day(call.ts_ms);
         let id = self.names.id(&call.provider, &call.model);
-        let (rates, names, groups) = (self.rates, &self.names, &mut self.groups);
-        let c = self.counts.entry((id, local, utc)).or_insert_with(|| {
-            let (provider, model) = names.get(id);
-            groups.push((id, local));
-            Counts {
-                group: (groups.len() - 1) as u32,
-                rate: rates.lookup(provider, model, utc),
-                ..Default::default()
-            }
-        });
+        let group = self.entry((id, local, utc));
         if let Some(rid) = &call.request_id {
-            self.ids.push(&call.provider, rid, c.group);
+            self.ids.push(&call.provider, rid, group);
         }
+        let (rates, names) = (self.rates, &self.names);
+        let c = &mut self.entries[group as usize].1;
         if call
             .total_logged
             .is_some_and(|t| t != call.usage.prompt + call.usage.completion)
@@ -272,16 +286,18 @@ impl CallSink for FindingsSink<'_> {
                 })
                 .collect()
         };
-        let mut tables = vec![(other.ids.worker(), remap(&other.groups))];
+        let groups: Vec<(u32, Day)> = other.entries.iter().map(|(k, _)| (k.0, k.1)).collect();
+        let mut tables = vec![(other.ids.worker(), remap(&groups))];
         for (w, t) in &other.merged {
             tables.push((*w, remap(t)));
         }
         self.merged.extend(tables);
         self.ids.merge(other.ids);
-        for ((id, local, utc), c) in other.counts {
+        for ((id, local, utc), c) in other.entries {
             let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
-            let e = self.counts.entry((mine, local, utc)).or_default();
+            let n = self.entry((mine, local, utc));
+            let e = &mut self.entries[n as usize].1;
             e.total_mismatch += c.total_mismatch;
             e.response_model_mismatch += c.response_model_mismatch;
             e.reported += c.reported;
