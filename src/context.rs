@@ -249,10 +249,7 @@ impl Context {
         let (s, _) = showback::from_logs(FromLogs {
             sinks,
             daily,
-            logs: &self.logs,
             book: self.fee_book()?,
-            rates: self.rates()?,
-            names: self.names()?,
             tz: self.tz,
             period: self.period,
             subscription_price: price,

@@ -74,10 +74,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
     let daily = scanned.as_ref().map(|s| &s.0);
     let report = fees::fee_report(&FeeInputs {
         book: &book,
-        logs: Some(&ctx.logs),
         tz,
-        rates,
-        names,
         period,
         daily,
         tally: scanned.as_ref().and_then(|s| s.1.as_ref()),

@@ -5,10 +5,16 @@
 //! keeps per-minute buckets (count and list cost of the BYOK calls of a provider in that UTC
 //! minute): exact for every minute wholly before or after the allowance runs out, and small
 //! whatever the number of calls (a month is 44,640 minutes). The minute in which the allowance
-//! runs out is read once more, call by call ([`MinuteSink`]), and ordered by timestamp; calls
-//! logged in the same millisecond are taken cheapest first, the order that charges the
-//! most. An allowance in list-price USD needs no order: the part of the month's list cost
-//! past it is charged, however the calls fall.
+//! runs out is taken call by call, ordered by timestamp; calls logged in the same millisecond
+//! are taken cheapest first, the order that charges the most. An allowance in list-price USD
+//! needs no order: the part of the month's list cost past it is charged, however the calls fall.
+//!
+//! The scan itself keeps no bucket: each BYOK call becomes a 78-byte record (provider, timestamp,
+//! its integer tokens with the rate row and tier that price them, the cost the gateway reported)
+//! sorted in bounded memory ([`FixedSorter`]: runs on disk past 16 MiB a worker). After the scan
+//! the records come back in provider and time order, so the minutes are summed one after
+//! another and priced once each (integers in the loop, decimals once a minute); the calls of a
+//! crossing minute are read back from the same records, not from a second pass over the logs.
 //!
 //! Minutes never straddle a local midnight (time zones are whole minutes from UTC), so each
 //! bucket has one day in `--tz`, one month and one policy.
@@ -16,15 +22,18 @@
 //! What was charged comes from the logs themselves: on a BYOK call the gateway's reported `cost`
 //! (OpenRouter's `usage.cost`) is its BYOK fee, the usage being billed upstream.
 
+use std::io;
+
 use rust_decimal::prelude::ToPrimitive;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::aggregate::Names;
-use crate::domain::{Call, Day, DayCutter, Money, Month, TokenSums, UsageGroup};
+use crate::domain::{Call, Day, DayCutter, Money, Month, Tier, TokenSums, UsageGroup};
 use crate::fees::policy::{AllowanceUnit, FeeBook};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
-use crate::sources::{CallSink, Disposition};
+use crate::sources::spill::{id_key, Fixed, FixedSorted, FixedSorter};
+use crate::sources::{CallSink, Disposition, PerProvider};
 
 const MINUTE_MS: i64 = 60_000;
 
@@ -40,113 +49,266 @@ struct Bucket {
     reported: u64,
 }
 
-/// List cost of one call at the rate table (its row chosen by the call's UTC day), or `None`.
-struct Pricer<'r> {
-    rates: &'r RateTable,
-    names: Names<'r>,
-    cache: FxHashMap<(u32, Day), Option<usize>>,
+/// Bytes of BYOK calls one worker keeps in memory before it writes a run.
+const CALLS_BUDGET: usize = 16 << 20;
+
+/// [`ByokCall::rate`] of a call no rate row prices.
+const UNPRICED: u32 = u32::MAX;
+
+/// One billable BYOK call: its tokens (uncached input, cache reads, five-minute and one-hour
+/// cache writes, completion), the rate row and tier that price them, and the cost the gateway
+/// reported. Sorted by provider (a 64-bit hash of its name), then time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct ByokCall {
+    provider: u64,
+    ts_ms: i64,
+    rate: u32,
+    tier: u8,
+    tokens: [u64; 5],
+    reported: Option<Money>,
 }
 
-impl<'r> Pricer<'r> {
-    fn new(rates: &'r RateTable, names: &'r ModelNames) -> Self {
-        Pricer {
-            rates,
-            names: Names::new(names),
-            cache: FxHashMap::default(),
+impl ByokCall {
+    fn minute(&self) -> i64 {
+        self.ts_ms.div_euclid(MINUTE_MS)
+    }
+
+    fn sums(&self) -> TokenSums {
+        let t = self.tokens.map(u128::from);
+        TokenSums {
+            uncached_input: t[0],
+            cached: t[1],
+            cache_write_5m: t[2],
+            cache_write_1h: t[3],
+            completion: t[4],
         }
     }
 
-    fn cost(&mut self, call: &Call<'_>) -> Option<Money> {
-        let id = self.names.id(&call.provider, &call.model);
-        let utc = DayCutter::utc_day(call.ts_ms);
-        let (rates, names) = (self.rates, &self.names);
-        let idx = (*self.cache.entry((id, utc)).or_insert_with(|| {
-            let (provider, model) = names.get(id);
-            rates.lookup(provider, model, utc)
-        }))?;
-        let rate = rates.get(idx);
-        let mut sums = TokenSums::default();
-        sums.add(&call.usage);
-        Some(pricing::cost(rate, rate.tier_for(call.usage.prompt), &sums))
+    /// The call's list cost, `None` without a rate.
+    fn cost(&self, rates: &RateTable) -> Option<Money> {
+        (self.rate != UNPRICED).then(|| {
+            pricing::cost(
+                rates.get(self.rate as usize),
+                tier_of(self.tier),
+                &self.sums(),
+            )
+        })
     }
 }
 
-/// Per-thread tally of BYOK calls per provider × UTC minute.
+impl Fixed for ByokCall {
+    const SIZE: usize = 78;
+
+    fn put(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.provider.to_le_bytes());
+        out.extend_from_slice(&self.ts_ms.to_le_bytes());
+        out.extend_from_slice(&self.rate.to_le_bytes());
+        out.push(self.tier);
+        for t in self.tokens {
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        out.push(u8::from(self.reported.is_some()));
+        out.extend_from_slice(&self.reported.unwrap_or_default().serialize());
+    }
+
+    fn get(b: &[u8]) -> Self {
+        let u = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or_default());
+        let reported = Money::deserialize(b[62..78].try_into().unwrap_or_default());
+        ByokCall {
+            provider: u(0),
+            ts_ms: u(8) as i64,
+            rate: u32::from_le_bytes(b[16..20].try_into().unwrap_or_default()),
+            tier: b[20],
+            tokens: [u(21), u(29), u(37), u(45), u(53)],
+            reported: (b[61] == 1).then_some(reported),
+        }
+    }
+
+    fn lead(&self) -> u64 {
+        self.provider
+    }
+}
+
+fn tier_of(t: u8) -> Tier {
+    if t == Tier::LongContext as u8 {
+        Tier::LongContext
+    } else {
+        Tier::Standard
+    }
+}
+
+/// The 64-bit key of a provider's name in [`ByokCall`].
+fn provider_key(provider: &str) -> u64 {
+    id_key(provider, "")
+}
+
+/// Per-thread: the BYOK calls, sorted by provider and time.
 pub(crate) struct ByokSink<'r> {
-    pricer: Pricer<'r>,
-    providers: Vec<String>,
-    buckets: FxHashMap<(u32, i64), Bucket>,
+    rates: &'r RateTable,
+    names: Names<'r>,
+    /// The rate row of a provider × model pair on a UTC day.
+    rate_of: FxHashMap<(u32, Day), Option<usize>>,
+    /// Provider names and their keys.
+    providers: PerProvider<u64>,
+    calls: FixedSorter<ByokCall>,
+    error: Option<io::Error>,
 }
 
 impl<'r> ByokSink<'r> {
     pub(crate) fn new(rates: &'r RateTable, names: &'r ModelNames) -> Self {
         ByokSink {
-            pricer: Pricer::new(rates, names),
-            providers: Vec::new(),
-            buckets: FxHashMap::default(),
+            rates,
+            names: Names::new(names),
+            rate_of: FxHashMap::default(),
+            providers: PerProvider::default(),
+            calls: FixedSorter::new(CALLS_BUDGET),
+            error: None,
         }
     }
 
-    fn provider(&mut self, p: &str) -> u32 {
-        match self.providers.iter().position(|q| q == p) {
-            Some(i) => i as u32,
-            None => {
-                self.providers.push(p.to_string());
-                (self.providers.len() - 1) as u32
+    fn provider_key(&mut self, p: &str) -> u64 {
+        let key = self.providers.get(p);
+        if *key == 0 {
+            *key = provider_key(p);
+        }
+        *key
+    }
+
+    /// The calls summed per provider × UTC minute, in time order.
+    pub(crate) fn finish(self) -> ByokTally<'r> {
+        let rates = self.rates;
+        let mut tally = ByokTally {
+            rates,
+            providers: Vec::new(),
+            calls: None,
+            error: self.error.map(|e| e.to_string()),
+        };
+        if tally.error.is_some() {
+            return tally;
+        }
+        let sorted = self.calls.sorted();
+        let names: FxHashMap<u64, String> =
+            self.providers.into_items().map(|(n, k)| (k, n)).collect();
+        match minutes(&sorted, rates, &names) {
+            Ok(per) => {
+                tally.providers = per;
+                tally.calls = Some(sorted);
+            }
+            Err(e) => tally.error = Some(e.to_string()),
+        }
+        tally
+    }
+}
+
+/// A provider and its minutes with BYOK calls, in time order.
+type Minutes = (String, Vec<(i64, Bucket)>);
+
+/// Per provider (by name), its minutes in time order: the sorted calls summed a minute at a
+/// time, each minute's tokens priced once per rate row and tier.
+fn minutes(
+    sorted: &FixedSorted<ByokCall>,
+    rates: &RateTable,
+    names: &FxHashMap<u64, String>,
+) -> io::Result<Vec<Minutes>> {
+    let mut per: Vec<Minutes> = Vec::new();
+    let mut at: Option<(u64, i64)> = None;
+    let mut bucket = Bucket::default();
+    let mut parts: Vec<(u32, u8, TokenSums)> = Vec::new();
+    let close = |per: &mut Vec<Minutes>,
+                 minute: i64,
+                 mut b: Bucket,
+                 parts: &mut Vec<(u32, u8, TokenSums)>| {
+        for (rate, tier, sums) in parts.drain(..) {
+            b.list_usd += pricing::cost(rates.get(rate as usize), tier_of(tier), &sums);
+        }
+        if let Some(last) = per.last_mut() {
+            last.1.push((minute, b));
+        }
+    };
+    let mut calls = sorted.merge()?;
+    while let Some(c) = calls.next_record()? {
+        let here = (c.provider, c.minute());
+        if at != Some(here) {
+            if let Some((_, minute)) = at {
+                close(&mut per, minute, std::mem::take(&mut bucket), &mut parts);
+            }
+            if at.is_none_or(|(p, _)| p != c.provider) {
+                let name = names.get(&c.provider).cloned().unwrap_or_default();
+                per.push((name, Vec::new()));
+            }
+            at = Some(here);
+        }
+        bucket.calls += 1;
+        if c.rate == UNPRICED {
+            bucket.unpriced += 1;
+        } else {
+            let sums = c.sums();
+            match parts.iter_mut().find(|p| p.0 == c.rate && p.1 == c.tier) {
+                Some(p) => p.2.merge(&sums),
+                None => parts.push((c.rate, c.tier, sums)),
             }
         }
-    }
-
-    pub(crate) fn finish(self) -> ByokTally {
-        let mut per: Vec<(String, Vec<(i64, Bucket)>)> = self
-            .providers
-            .into_iter()
-            .map(|p| (p, Vec::new()))
-            .collect();
-        for ((p, minute), b) in self.buckets {
-            per[p as usize].1.push((minute, b));
+        if let Some(r) = c.reported {
+            bucket.reported_usd += r;
+            bucket.reported += 1;
         }
-        for (_, v) in &mut per {
-            v.sort_by_key(|(m, _)| *m);
-        }
-        per.sort_by(|a, b| a.0.cmp(&b.0));
-        ByokTally { providers: per }
     }
+    if let Some((_, minute)) = at {
+        close(&mut per, minute, bucket, &mut parts);
+    }
+    per.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(per)
 }
 
 impl CallSink for ByokSink<'_> {
     /// Every BYOK call counts towards its month's allowance, whatever `--from`/`--to` say: the
     /// gateway counts them all.
     fn accept(&mut self, call: &Call<'_>) -> Disposition {
-        if call.byok && call.billable() {
-            let p = self.provider(&call.provider);
-            let cost = self.pricer.cost(call);
-            let b = self
-                .buckets
-                .entry((p, call.ts_ms.div_euclid(MINUTE_MS)))
-                .or_default();
-            b.calls += 1;
-            if let Some(c) = call.cost {
-                b.reported_usd += c;
-                b.reported += 1;
-            }
-            match cost {
-                Some(c) => b.list_usd += c,
-                None => b.unpriced += 1,
-            }
+        if !(call.byok && call.billable()) || self.error.is_some() {
+            return Disposition::Used;
+        }
+        let provider = self.provider_key(&call.provider);
+        let id = self.names.id(&call.provider, &call.model);
+        let utc = DayCutter::utc_day(call.ts_ms);
+        let (rates, names) = (self.rates, &self.names);
+        let rate = *self.rate_of.entry((id, utc)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
+            rates.lookup(provider, model, utc)
+        });
+        let (rate, tier) = match rate {
+            Some(r) => (r as u32, rates.get(r).tier_for(call.usage.prompt) as u8),
+            None => (UNPRICED, Tier::Standard as u8),
+        };
+        let u = &call.usage;
+        let c = ByokCall {
+            provider,
+            ts_ms: call.ts_ms,
+            rate,
+            tier,
+            tokens: [
+                u.uncached_input(),
+                u.cached,
+                u.cache_write - u.cache_write_1h,
+                u.cache_write_1h,
+                u.completion,
+            ],
+            reported: call.cost,
+        };
+        if let Err(e) = self.calls.push(c) {
+            self.error = Some(e);
         }
         Disposition::Used
     }
 
     fn merge(&mut self, other: Self) {
-        for ((p, minute), b) in other.buckets {
-            let mine = self.provider(&other.providers[p as usize]);
-            let e = self.buckets.entry((mine, minute)).or_default();
-            e.calls += b.calls;
-            e.list_usd += b.list_usd;
-            e.unpriced += b.unpriced;
-            e.reported_usd += b.reported_usd;
-            e.reported += b.reported;
+        if let Some(e) = other.error {
+            self.error.get_or_insert(e);
+        }
+        for (p, _) in other.providers.iter() {
+            self.provider_key(p);
+        }
+        if let Err(e) = self.calls.merge(other.calls) {
+            self.error.get_or_insert(e);
         }
     }
 }
@@ -154,46 +316,8 @@ impl CallSink for ByokSink<'_> {
 /// A minute whose calls must be taken one by one: the allowance runs out inside it.
 pub(crate) type CrossingMinute = (String, i64);
 
-/// The second look at crossing minutes: each BYOK call in them with its list cost.
-pub(crate) struct MinuteSink<'r, 'w> {
-    pricer: Pricer<'r>,
-    wanted: &'w FxHashSet<CrossingMinute>,
-    /// (provider, minute) → (timestamp, list cost) per call.
-    pub calls: FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>,
-}
-
-impl<'r, 'w> MinuteSink<'r, 'w> {
-    pub(crate) fn new(
-        rates: &'r RateTable,
-        names: &'r ModelNames,
-        wanted: &'w FxHashSet<CrossingMinute>,
-    ) -> Self {
-        MinuteSink {
-            pricer: Pricer::new(rates, names),
-            wanted,
-            calls: FxHashMap::default(),
-        }
-    }
-}
-
-impl CallSink for MinuteSink<'_, '_> {
-    fn accept(&mut self, call: &Call<'_>) -> Disposition {
-        if call.byok && call.billable() {
-            let key = (call.provider.to_string(), call.ts_ms.div_euclid(MINUTE_MS));
-            if self.wanted.contains(&key) {
-                let cost = self.pricer.cost(call);
-                self.calls.entry(key).or_default().push((call.ts_ms, cost));
-            }
-        }
-        Disposition::Used
-    }
-
-    fn merge(&mut self, other: Self) {
-        for (k, v) in other.calls {
-            self.calls.entry(k).or_default().extend(v);
-        }
-    }
-}
+/// A crossing minute's calls: (timestamp, list cost) each.
+pub(crate) type MinuteCalls = FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>;
 
 /// What a provider's BYOK calls of one month cost in fees.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -222,12 +346,42 @@ pub(crate) struct ByokMonth {
     pub reported_calls: u64,
 }
 
-/// Every provider's BYOK minutes, in time order.
-pub(crate) struct ByokTally {
-    providers: Vec<(String, Vec<(i64, Bucket)>)>,
+/// Every provider's BYOK minutes, in time order, and the calls for [`ByokTally::calls_in`].
+pub(crate) struct ByokTally<'r> {
+    rates: &'r RateTable,
+    providers: Vec<Minutes>,
+    calls: Option<FixedSorted<ByokCall>>,
+    /// The sorted calls could not be written or read back (the tally is then empty).
+    error: Option<String>,
 }
 
-impl ByokTally {
+impl ByokTally<'_> {
+    /// Why the calls could not be tallied: their sorted runs failed to be written or read.
+    pub(crate) fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// The calls of `minutes`, each with its list cost, read back from the sorted calls.
+    pub(crate) fn calls_in(&self, minutes: &FxHashSet<CrossingMinute>) -> io::Result<MinuteCalls> {
+        let mut out = MinuteCalls::default();
+        let Some(sorted) = &self.calls else {
+            return Ok(out);
+        };
+        let wanted: FxHashMap<(u64, i64), &CrossingMinute> = minutes
+            .iter()
+            .map(|m| ((provider_key(&m.0), m.1), m))
+            .collect();
+        let mut calls = sorted.merge()?;
+        while let Some(c) = calls.next_record()? {
+            if let Some(m) = wanted.get(&(c.provider, c.minute())) {
+                out.entry((*m).clone())
+                    .or_default()
+                    .push((c.ts_ms, c.cost(self.rates)));
+            }
+        }
+        Ok(out)
+    }
+
     /// Providers with BYOK calls, by name.
     pub(crate) fn providers(&self) -> impl Iterator<Item = &str> {
         self.providers.iter().map(|(p, _)| p.as_str())
@@ -240,7 +394,7 @@ impl ByokTally {
         &self,
         book: &FeeBook,
         tz: Option<chrono_tz::Tz>,
-        detail: &FxHashMap<CrossingMinute, Vec<(i64, Option<Money>)>>,
+        detail: &MinuteCalls,
     ) -> (Vec<ByokMonth>, FxHashSet<CrossingMinute>) {
         let mut cutter = DayCutter::new(tz);
         let mut out = Vec::new();
@@ -473,11 +627,8 @@ mod tests {
         if missing.is_empty() {
             return first;
         }
-        let mut look = MinuteSink::new(&r, &n, &missing);
-        for c in calls {
-            look.accept(c);
-        }
-        let (months, still) = tally.fees(book, tz, &look.calls);
+        let look = tally.calls_in(&missing).unwrap();
+        let (months, still) = tally.fees(book, tz, &look);
         assert!(still.is_empty());
         months
     }

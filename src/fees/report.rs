@@ -1,20 +1,18 @@
 //! The fee part of a run, as `fees`, `reconcile` and `report` share it: BYOK fees from the logs
-//! (reading the minutes where an allowance runs out once more), top-up checks and subscriptions
+//! (the minutes where an allowance runs out taken call by call), top-up checks and subscriptions
 //! for the months of the run; then each gateway's effective cost, usage plus fees.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
 
-use super::byok::{ByokMonth, ByokTally, MinuteSink};
+use super::byok::{ByokMonth, ByokTally};
 use super::policy::FeeBook;
 use super::{FeeRow, FeeTotals, PurchaseCheck};
 use crate::aggregate::Daily;
 use crate::domain::{money, Money, Month, Period, Purchase};
-use crate::pricing::aliases::ModelNames;
-use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
-use crate::sources::{InputError, LogSet};
+use crate::sources::InputError;
 
 /// What the BYOK tally reads of a record (the flag, and the fee the gateway reported), beside
 /// daily aggregation's fields.
@@ -63,15 +61,10 @@ impl FeeReport {
 /// What the fee model reads once the logs are read.
 pub(crate) struct FeeInputs<'a> {
     pub book: &'a FeeBook,
-    /// The logs, read again for the minutes where a BYOK allowance runs out (none: no BYOK fees).
-    pub logs: Option<&'a LogSet>,
     pub tz: Option<chrono_tz::Tz>,
-    pub rates: &'a RateTable,
-    /// The model names' resolver the daily sums used.
-    pub names: &'a ModelNames,
     pub period: Period,
     pub daily: Option<&'a Daily>,
-    pub tally: Option<&'a ByokTally>,
+    pub tally: Option<&'a ByokTally<'a>>,
     /// BYOK fees already settled from usage groups (`--usage`), in place of `tally`.
     pub byok_months: Option<&'a [ByokMonth]>,
     pub purchases: &'a [Purchase],
@@ -113,14 +106,25 @@ pub(crate) fn fee_report(i: &FeeInputs<'_>) -> Result<FeeReport, InputError> {
         byok.retain(|b| in_run(b.month));
         providers.extend(months.iter().map(|b| b.provider.clone()));
     }
-    if let (Some(tally), Some(logs)) = (i.tally, i.logs) {
+    if let Some(tally) = i.tally {
+        if let Some(e) = tally.error() {
+            return Err(InputError::Usage(format!(
+                "BYOK fees: sorting the BYOK calls in the temporary directory {}: {e}",
+                std::env::temp_dir().display()
+            )));
+        }
         let (first, missing) = tally.fees(i.book, i.tz, &FxHashMap::default());
         byok = if missing.is_empty() {
             first
         } else {
-            // The allowance runs out inside these minutes: read their calls one by one.
-            let (look, _) = logs.scan(FIELDS, || MinuteSink::new(i.rates, i.names, &missing))?;
-            tally.fees(i.book, i.tz, &look.calls).0
+            // The allowance runs out inside these minutes: take their calls one by one.
+            let look = tally.calls_in(&missing).map_err(|e| {
+                InputError::Usage(format!(
+                    "BYOK fees: reading back the BYOK calls sorted in the temporary directory {}: {e}",
+                    std::env::temp_dir().display()
+                ))
+            })?;
+            tally.fees(i.book, i.tz, &look).0
         };
         byok.retain(|b| in_run(b.month));
         providers.extend(tally.providers().map(str::to_string));

@@ -4,48 +4,22 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
-use std::sync::Mutex;
+use std::io;
+use std::sync::atomic::AtomicU32;
 
 use chrono_tz::Tz;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use crate::aggregate::Names;
 use crate::domain::{Call, Day, DayCutter, Money, Period, Tier, TokenSums, UsageGroup};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
-use crate::sources::{CallSink, Disposition};
+use crate::sources::{CallSink, Disposition, ScanOrder};
 
-/// Every request id seen, as a 64-bit hash (8 bytes an id, not the string), in shards so the
-/// workers rarely wait for each other. At 2^64 the chance of two distinct ids colliding among ten
-/// million is about 3 in a million.
-pub(crate) struct SeenIds {
-    shards: Vec<Mutex<FxHashSet<u64>>>,
-}
-
-impl Default for SeenIds {
-    fn default() -> Self {
-        SeenIds {
-            shards: (0..64).map(|_| Mutex::new(FxHashSet::default())).collect(),
-        }
-    }
-}
-
-impl SeenIds {
-    /// True when the id was seen before.
-    fn seen(&self, provider: &str, id: &str) -> bool {
-        let mut h = std::hash::DefaultHasher::new();
-        (provider, id).hash(&mut h);
-        let h = h.finish();
-        let mut shard = self.shards[(h >> 58) as usize]
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        !shard.insert(h)
-    }
-}
+use super::duplicates::{self, IdLog};
 
 #[derive(Default, Clone)]
 struct Counts {
-    duplicates: u64,
     total_mismatch: u64,
     response_model_mismatch: u64,
     /// Sum of `cost` over 2xx, non-BYOK calls that reported one, and what the rate table says
@@ -69,34 +43,43 @@ pub(crate) struct Finding {
 
 pub(crate) struct FindingsSink<'r> {
     rates: &'r RateTable,
-    ids: &'r SeenIds,
+    /// The request ids, for `duplicate_request_id`, each logged under the number of its
+    /// call's entry (its group).
+    ids: IdLog,
+    /// The groups of the workers merged into this one: (pair, local day) by number, their
+    /// pairs as this sink numbers them.
+    merged: FxHashMap<u32, Vec<(u32, Day)>>,
     cutter: DayCutter,
     period: Period,
     names: Names<'r>,
     /// Whether a response's model (by its hash) names the same model as the pair requested:
     /// resolved once per pair and name.
     same_model: FxHashMap<(u32, u64), bool>,
-    counts: FxHashMap<(u32, Day, Day), Counts>,
-    days_seen: FxHashSet<Day>,
+    /// Per pair × local day × UTC day, the number of its entry: a small map that stays in
+    /// cache, so most calls touch no entry at all. Every call used makes its entry, so the days
+    /// with a log record are the keys' local days.
+    index: FxHashMap<(u32, Day, Day), u32>,
+    entries: Vec<((u32, Day, Day), Counts)>,
 }
 
 impl<'r> FindingsSink<'r> {
     pub(crate) fn new(
         rates: &'r RateTable,
         names: &'r ModelNames,
-        ids: &'r SeenIds,
+        workers: &AtomicU32,
         tz: Option<Tz>,
         period: Period,
     ) -> Self {
         FindingsSink {
             rates,
-            ids,
+            ids: IdLog::new(workers, duplicates::BUDGET),
+            merged: FxHashMap::default(),
             cutter: DayCutter::new(tz),
             period,
             names: Names::new(names),
             same_model: FxHashMap::default(),
-            counts: FxHashMap::default(),
-            days_seen: FxHashSet::default(),
+            index: FxHashMap::default(),
+            entries: Vec::new(),
         }
     }
 
@@ -105,25 +88,17 @@ impl<'r> FindingsSink<'r> {
     /// (then the group's tokens are those calls' tokens). False when some but not all do: that
     /// part cannot be compared from sums.
     pub(crate) fn add_group(&mut self, g: &UsageGroup, thresholds: &[u64]) -> bool {
-        self.days_seen.insert(g.day);
+        // Its entry marks the day as one with log records, as a call's does.
+        let id = self.names.id(&g.provider, &g.model);
+        let n = self.entry((id, g.day, g.utc_day)) as usize;
         if g.byok || g.reported_calls == 0 {
             return true;
         }
         if g.reported_calls < g.calls {
             return false;
         }
-        let id = self.names.id(&g.provider, &g.model);
-        let (rates, names) = (self.rates, &self.names);
-        let c = self
-            .counts
-            .entry((id, g.day, g.utc_day))
-            .or_insert_with(|| {
-                let (provider, model) = names.get(id);
-                Counts {
-                    rate: rates.lookup(provider, model, g.utc_day),
-                    ..Default::default()
-                }
-            });
+        let rates = self.rates;
+        let c = &mut self.entries[n].1;
         c.reported += g.reported_usd();
         c.reported_calls += g.reported_calls;
         let tier = crate::aggregate::group_tier(rates, c.rate, g.band, thresholds);
@@ -131,12 +106,53 @@ impl<'r> FindingsSink<'r> {
         true
     }
 
+    /// The number of the entry of pair `id` on a local and a UTC day, made when new.
+    fn entry(&mut self, key: (u32, Day, Day)) -> u32 {
+        if let Some(&n) = self.index.get(&key) {
+            return n;
+        }
+        let (provider, model) = self.names.get(key.0);
+        let rate = self.rates.lookup(provider, model, key.2);
+        let n = self.entries.len() as u32;
+        self.entries.push((
+            key,
+            Counts {
+                rate,
+                ..Default::default()
+            },
+        ));
+        self.index.insert(key, n);
+        n
+    }
+
     /// Findings sorted by day, provider, model, kind; `tolerance_usd` bounds cost disagreements.
-    /// `span` is the period whose days without any log record are reported.
-    pub(crate) fn finish(self, tolerance_usd: Money, span: Option<(Day, Day)>) -> Vec<Finding> {
+    /// `span` is the period whose days without any log record are reported. Fails only when
+    /// the request ids' sorted runs cannot be written or read back.
+    pub(crate) fn finish(
+        self,
+        tolerance_usd: Money,
+        span: Option<(Day, Day)>,
+    ) -> io::Result<Vec<Finding>> {
         let mut per: BTreeMap<(Day, String, String), Counts> = BTreeMap::new();
+        let mut dups: BTreeMap<(Day, String, String), u64> = BTreeMap::new();
+        let own = self.ids.worker();
+        for ((worker, group), n) in self.ids.finish()? {
+            let group = group as usize;
+            let found = match self.merged.get(&worker) {
+                Some(t) => t.get(group).copied(),
+                None if worker == own => self.entries.get(group).map(|(k, _)| (k.0, k.1)),
+                None => None,
+            };
+            let Some((id, local)) = found else {
+                continue;
+            };
+            let (p, m) = self.names.get(id);
+            *dups
+                .entry((local, p.to_string(), m.to_string()))
+                .or_default() += n;
+        }
         let mut expected: BTreeMap<(Day, String, String), Money> = BTreeMap::new();
-        for ((id, local, _), c) in &self.counts {
+        for ((id, local, _), c) in &self.entries {
             let (p, m) = self.names.get(*id);
             let key = (*local, p.to_string(), m.to_string());
             if let Some(r) = c.rate {
@@ -146,7 +162,6 @@ impl<'r> FindingsSink<'r> {
                         + pricing::cost(rate, Tier::LongContext, &c.reported_tokens[1]);
             }
             let e = per.entry(key).or_default();
-            e.duplicates += c.duplicates;
             e.total_mismatch += c.total_mismatch;
             e.response_model_mismatch += c.response_model_mismatch;
             e.reported += c.reported;
@@ -154,6 +169,7 @@ impl<'r> FindingsSink<'r> {
         }
         let mut out = Vec::new();
         for ((day, p, m), c) in per {
+            let duplicates = dups.get(&(day, p.clone(), m.clone())).copied().unwrap_or(0);
             let mut push = |kind, count, detail: String| {
                 out.push(Finding {
                     kind,
@@ -164,11 +180,11 @@ impl<'r> FindingsSink<'r> {
                     detail,
                 })
             };
-            if c.duplicates > 0 {
+            if duplicates > 0 {
                 push(
                     "duplicate_request_id",
-                    c.duplicates,
-                    format!("{} records repeat a request_id already logged (the same call logged twice)", c.duplicates),
+                    duplicates,
+                    format!("{duplicates} records repeat a request_id already logged (the same call logged twice)"),
                 );
             }
             if c.total_mismatch > 0 {
@@ -211,7 +227,7 @@ impl<'r> FindingsSink<'r> {
             }
         }
         if let Some((from, to)) = span {
-            let seen: BTreeSet<Day> = self.days_seen.iter().copied().collect();
+            let seen: BTreeSet<Day> = self.entries.iter().map(|(k, _)| k.1).collect();
             for d in from.0..=to.0 {
                 if !seen.contains(&Day(d)) {
                     out.push(Finding {
@@ -228,7 +244,7 @@ impl<'r> FindingsSink<'r> {
         out.sort_by(|a, b| {
             (a.day, &a.provider, &a.model, a.kind).cmp(&(b.day, &b.provider, &b.model, b.kind))
         });
-        out
+        Ok(out)
     }
 }
 
@@ -238,22 +254,14 @@ impl CallSink for FindingsSink<'_> {
         if !self.period.contains(local) {
             return Disposition::OutOfRange;
         }
-        self.days_seen.insert(local);
         let utc = DayCutter::utc_day(call.ts_ms);
         let id = self.names.id(&call.provider, &call.model);
-        let (rates, names) = (self.rates, &self.names);
-        let c = self.counts.entry((id, local, utc)).or_insert_with(|| {
-            let (provider, model) = names.get(id);
-            Counts {
-                rate: rates.lookup(provider, model, utc),
-                ..Default::default()
-            }
-        });
+        let group = self.entry((id, local, utc));
         if let Some(rid) = &call.request_id {
-            if self.ids.seen(&call.provider, rid) {
-                c.duplicates += 1;
-            }
+            self.ids.push(&call.provider, rid, group);
         }
+        let (rates, names) = (self.rates, &self.names);
+        let c = &mut self.entries[group as usize].1;
         if call
             .total_logged
             .is_some_and(|t| t != call.usage.prompt + call.usage.completion)
@@ -286,13 +294,33 @@ impl CallSink for FindingsSink<'_> {
         Disposition::Used
     }
 
+    fn chunk(&mut self, at: ScanOrder) {
+        self.ids.chunk(at);
+    }
+
     fn merge(&mut self, other: Self) {
-        self.days_seen.extend(other.days_seen);
-        for ((id, local, utc), c) in other.counts {
+        // The other worker's groups (and those merged into it), their pairs renumbered as here.
+        let mut remap = |table: &[(u32, Day)]| -> Vec<(u32, Day)> {
+            table
+                .iter()
+                .map(|&(id, day)| {
+                    let (p, m) = other.names.written(id);
+                    (self.names.id(p, m), day)
+                })
+                .collect()
+        };
+        let groups: Vec<(u32, Day)> = other.entries.iter().map(|(k, _)| (k.0, k.1)).collect();
+        let mut tables = vec![(other.ids.worker(), remap(&groups))];
+        for (w, t) in &other.merged {
+            tables.push((*w, remap(t)));
+        }
+        self.merged.extend(tables);
+        self.ids.merge(other.ids);
+        for ((id, local, utc), c) in other.entries {
             let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
-            let e = self.counts.entry((mine, local, utc)).or_default();
-            e.duplicates += c.duplicates;
+            let n = self.entry((mine, local, utc));
+            let e = &mut self.entries[n as usize].1;
             e.total_mismatch += c.total_mismatch;
             e.response_model_mismatch += c.response_model_mismatch;
             e.reported += c.reported;

@@ -3,6 +3,7 @@
 //! group no line covers, with exactly one status (docs/formats.md §6) and a note in plain words.
 
 mod compare;
+mod duplicates;
 pub(crate) mod findings;
 pub(crate) mod percall;
 mod run;

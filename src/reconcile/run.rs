@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use chrono_tz::Tz;
 
-use super::findings::{Finding, FindingsSink, SeenIds};
+use super::findings::{Finding, FindingsSink};
 use super::percall::sink::CallLog;
 use super::percall::{self, Dispute, PerCall, Unmatched};
 use super::{reconcile, summarize, ProviderSummary, ReconRow};
@@ -25,7 +25,7 @@ use crate::sources::invoices::{self, InvoiceLine};
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{
     strict_stop, topups, CallSink, Disposition, FileStats, InputError, LogSet, Rejection,
-    ScanReport,
+    ScanOrder, ScanReport,
 };
 
 /// Daily aggregation, log findings and the calls kept for per-call matching in one pass:
@@ -51,6 +51,10 @@ impl CallSink for Both<'_> {
         self.daily.merge(other.daily);
         self.findings.merge(other.findings);
         self.calls.merge(other.calls);
+    }
+
+    fn chunk(&mut self, at: ScanOrder) {
+        self.findings.chunk(at);
     }
 }
 
@@ -140,7 +144,8 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
         }
     }
     let ledger = topups::read_ledger(i.topups, i.sheet, tz, i.logs.strict, period)?;
-    let ids = SeenIds::default();
+    // Numbers the worker threads' findings sinks (their request ids are told apart by it).
+    let workers = std::sync::atomic::AtomicU32::new(0);
     let per_call_providers = inv.calls.providers.clone();
     let by = i.by;
     let fields = by.map_or(FIELDS, |(by, _)| by.fields(FIELDS));
@@ -149,7 +154,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
             (
                 Both {
                     daily: DailyAggregator::new(rates, names, tz, period),
-                    findings: FindingsSink::new(rates, names, &ids, tz, period),
+                    findings: FindingsSink::new(rates, names, &workers, tz, period),
                     calls: CallLog::new(rates, names, &per_call_providers, tz),
                 },
                 // The tally sees every call, even those outside `--from`/`--to`: a month's
@@ -193,10 +198,7 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
     let daily = both.daily.finish();
     let fee_report = fees::fee_report(&FeeInputs {
         book: i.book,
-        logs: Some(i.logs),
         tz,
-        rates,
-        names,
         period,
         daily: Some(&daily),
         tally: byok_months.is_none().then_some(&tally),
@@ -232,7 +234,12 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
                 .map(|(a, b)| (f.unwrap_or(*a), t.unwrap_or(*b)))
         }
     };
-    let findings = both.findings.finish(tol.usd, span);
+    let findings = both.findings.finish(tol.usd, span).map_err(|e| {
+        InputError::Usage(format!(
+            "duplicate request ids: writing their sorted runs to the temporary directory {}: {e}",
+            std::env::temp_dir().display()
+        ))
+    })?;
     let summary = summarize(&rows);
     let other_rejections: Vec<_> = inv
         .rejections

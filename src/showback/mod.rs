@@ -22,7 +22,7 @@ use crate::fees::{self, FeeInputs, FeeReport};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
-use crate::sources::{InputError, LogSet};
+use crate::sources::InputError;
 
 /// The field whose value names who a call is charged to (`--by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,10 +103,7 @@ pub(crate) fn sinks<'r>(
 pub(crate) struct FromLogs<'a> {
     pub sinks: Sinks<'a>,
     pub daily: &'a Daily,
-    pub logs: &'a LogSet,
     pub book: &'a FeeBook,
-    pub rates: &'a RateTable,
-    pub names: &'a ModelNames,
     pub tz: Option<chrono_tz::Tz>,
     pub period: Period,
     /// `--byok-subscription`, where the command has it.
@@ -119,10 +116,7 @@ pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputE
     let tally = byok.finish();
     let report = fees::fee_report(&FeeInputs {
         book: i.book,
-        logs: Some(i.logs),
         tz: i.tz,
-        rates: i.rates,
-        names: i.names,
         period: i.period,
         daily: Some(i.daily),
         tally: Some(&tally),

@@ -36,7 +36,7 @@ pub(crate) use discovery::{discover, Format, LogFile};
 pub(crate) use pipeline::scan;
 // The Parquet reader sends its frames to the workers itself.
 use pipeline::Work;
-pub(crate) use sink::{CallSink, Disposition};
+pub(crate) use sink::{CallSink, Disposition, PerProvider, ScanOrder};
 
 use std::path::Path;
 

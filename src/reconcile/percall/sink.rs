@@ -13,7 +13,7 @@ use crate::domain::{Call, Day, DayCutter, Money, TokenSums};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::spill::{codec, id_key, Sorted, Sorter};
-use crate::sources::{CallSink, Disposition};
+use crate::sources::{CallSink, Disposition, PerProvider};
 
 /// Bytes one worker's sorter keeps in memory before it writes a run.
 const WORKER_BUDGET: usize = 48 << 20;
@@ -85,7 +85,8 @@ pub(crate) struct CallLog<'r> {
     names: Names<'r>,
     rate_of: FxHashMap<(u32, Day), Option<usize>>,
     sorter: Sorter,
-    counts: FxHashMap<u32, (u64, u64)>,
+    /// Per provider: billable calls with a request id, and without.
+    counts: PerProvider<(u64, u64)>,
     error: Option<io::Error>,
 }
 
@@ -107,7 +108,7 @@ impl<'r> CallLog<'r> {
             } else {
                 WORKER_BUDGET
             }),
-            counts: FxHashMap::default(),
+            counts: PerProvider::default(),
             error: None,
         }
     }
@@ -118,8 +119,8 @@ impl<'r> CallLog<'r> {
             return Err(e);
         }
         let mut counts = IdCounts::new();
-        for (id, (with, without)) in &self.counts {
-            let e = counts.entry(self.names.get(*id).0.to_string()).or_default();
+        for (p, (with, without)) in self.counts.into_items() {
+            let e = counts.entry(p).or_default();
             e.0 += with;
             e.1 += without;
         }
@@ -132,8 +133,7 @@ impl CallSink for CallLog<'_> {
         if self.error.is_some() || !call.billable() {
             return Disposition::Used;
         }
-        let pid = self.names.id(&call.provider, "");
-        let count = self.counts.entry(pid).or_default();
+        let count = self.counts.get(&call.provider);
         let Some(id) = call.request_id.as_deref().filter(|id| !id.is_empty()) else {
             count.1 += 1;
             return Disposition::Used;
@@ -177,11 +177,10 @@ impl CallSink for CallLog<'_> {
         if let Some(e) = other.error {
             self.error.get_or_insert(e);
         }
-        for (id, (with, without)) in other.counts {
-            let (p, _) = other.names.get(id);
-            let e = self.counts.entry(self.names.id(p, "")).or_default();
-            e.0 += with;
-            e.1 += without;
+        for (p, (with, without)) in other.counts.into_items() {
+            let c = self.counts.get(&p);
+            c.0 += with;
+            c.1 += without;
         }
         if let Err(e) = self.sorter.merge(other.sorter) {
             self.error.get_or_insert(e);

@@ -17,7 +17,7 @@ use super::record::{FieldSet, RowError};
 use super::schema::{self, Records, Schema};
 use super::{
     file_error, jsonl, mask_secrets, parquet, rejects, CallSink, Disposition, FileStats, Format,
-    InputError, LogFile, ScanOptions, ScanReport,
+    InputError, LogFile, ScanOptions, ScanOrder, ScanReport,
 };
 use crate::domain::Call;
 use pump::{read_text_file, Pump};
@@ -139,6 +139,7 @@ impl<S: CallSink> Worker<'_, S> {
         stop: &AtomicBool,
         strict: bool,
     ) {
+        self.sink.chunk(ScanOrder::text_chunk(file, seq));
         // The line-by-line paths count lines as they go; only the csv crate's needs a recount.
         let lines = match csv {
             None => match self.schema {
@@ -223,6 +224,7 @@ impl<S: CallSink> Worker<'_, S> {
         stop: &AtomicBool,
         strict: bool,
     ) {
+        self.sink.chunk(ScanOrder::row(file, first_row));
         match parquet::FrameColumns::new(frame, self.needed, self.schema.rows()) {
             Ok(cols) => {
                 cols.for_each_row(|i, r| {
