@@ -323,17 +323,39 @@ struct Run {
     starts: Vec<u64>,
 }
 
-/// Where each bucket's records start in `sorted` (`BUCKETS + 1` entries, the last the length).
-fn bucket_starts<T: Fixed>(sorted: &[T]) -> Vec<u64> {
-    (0..=BUCKETS)
-        .map(|b| {
-            if b == BUCKETS {
-                sorted.len() as u64
+fn bucket<T: Fixed>(r: &T) -> usize {
+    (r.lead() >> 56) as usize
+}
+
+/// Sorts `v` and returns where each bucket's records start (`BUCKETS + 1` entries, the last the
+/// length). The records are first put in their buckets in place (an American flag sort: one
+/// pass of swaps), then each bucket is sorted on its own, small enough to stay in cache: about
+/// twice as fast as one sort of the whole buffer, whose records' leads are hashes.
+fn sort_in_buckets<T: Fixed>(v: &mut [T]) -> Vec<u64> {
+    let mut starts = vec![0u64; BUCKETS + 1];
+    for r in v.iter() {
+        starts[bucket(r) + 1] += 1;
+    }
+    for b in 0..BUCKETS {
+        starts[b + 1] += starts[b];
+    }
+    let mut next: Vec<usize> = starts[..BUCKETS].iter().map(|&s| s as usize).collect();
+    for b in 0..BUCKETS {
+        let end = starts[b + 1] as usize;
+        while next[b] < end {
+            let d = bucket(&v[next[b]]);
+            if d == b {
+                next[b] += 1;
             } else {
-                sorted.partition_point(|r| ((r.lead() >> 56) as usize) < b) as u64
+                v.swap(next[b], next[d]);
+                next[d] += 1;
             }
-        })
-        .collect()
+        }
+    }
+    for b in 0..BUCKETS {
+        v[starts[b] as usize..starts[b + 1] as usize].sort_unstable();
+    }
+    starts
 }
 
 impl<T: Fixed> FixedSorter<T> {
@@ -379,8 +401,7 @@ impl<T: Fixed> FixedSorter<T> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.buf.sort_unstable();
-        let starts = bucket_starts(&self.buf);
+        let starts = sort_in_buckets(&mut self.buf);
         let file = write_run(self.buf.iter().map(|&r| Ok(r)))?;
         self.runs.push(Run { file, starts });
         self.buf.clear();
@@ -432,12 +453,7 @@ impl<T: Fixed> FixedSorter<T> {
                 .held
                 .into_iter()
                 .filter(|b| !b.is_empty())
-                .map(|mut b| {
-                    s.spawn(move || {
-                        b.sort_unstable();
-                        (bucket_starts(&b), Arc::new(b))
-                    })
-                })
+                .map(|mut b| s.spawn(move || (sort_in_buckets(&mut b), Arc::new(b))))
                 .collect();
             handles
                 .into_iter()
