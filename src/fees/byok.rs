@@ -57,8 +57,10 @@ const UNPRICED: u32 = u32::MAX;
 
 /// One billable BYOK call: its tokens (uncached input, cache reads, five-minute and one-hour
 /// cache writes, completion), the rate row and tier that price them, and the cost the gateway
-/// reported. Sorted by provider (a 64-bit hash of its name), then time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// reported. Ordered by provider (a 64-bit hash of its name), then time, and no further: calls
+/// of one millisecond compare equal (a crossing minute orders them by cost when it is taken),
+/// which keeps the sort of 78-byte records cheap.
+#[derive(Debug, Clone, Copy)]
 struct ByokCall {
     provider: u64,
     ts_ms: i64,
@@ -66,6 +68,26 @@ struct ByokCall {
     tier: u8,
     tokens: [u64; 5],
     reported: Option<Money>,
+}
+
+impl PartialEq for ByokCall {
+    fn eq(&self, other: &Self) -> bool {
+        (self.provider, self.ts_ms) == (other.provider, other.ts_ms)
+    }
+}
+
+impl Eq for ByokCall {}
+
+impl Ord for ByokCall {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.provider, self.ts_ms).cmp(&(other.provider, other.ts_ms))
+    }
+}
+
+impl PartialOrd for ByokCall {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl ByokCall {

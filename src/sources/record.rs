@@ -455,6 +455,9 @@ fn flag(v: &Option<Scalar>, column: &'static str) -> Result<bool, RowError> {
         Some(Scalar::B(b)) => Ok(*b),
         Some(Scalar::U(0) | Scalar::I(0)) => Ok(false),
         Some(Scalar::U(1) | Scalar::I(1)) => Ok(true),
+        // The spellings logs write, first, without a trim or a case fold.
+        Some(Scalar::S(s)) if matches!(s.as_bytes(), b"false" | b"0") => Ok(false),
+        Some(Scalar::S(s)) if matches!(s.as_bytes(), b"true" | b"1") => Ok(true),
         Some(Scalar::S(s)) => {
             let t = s.trim();
             let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));

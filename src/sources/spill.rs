@@ -294,13 +294,16 @@ pub(crate) trait Fixed: Copy + Ord + Send + Sync {
 /// allocating per record, by several threads at once if asked ([`FixedSorter::finish_parts`]).
 /// For streams of small records: a duplicate request id check (24 bytes a call), BYOK calls.
 ///
-/// Memory: the buffer (the budget), then at the merge a read buffer of 64 KiB a run. Past
-/// [`MAX_RUNS`] runs they are merged into one, so a merge never holds more than that many
-/// read buffers (16 MiB) or open files.
+/// Memory: the buffer (the budget; merged sorters keep theirs), then at the merge a read buffer
+/// of 64 KiB a run and part. Past [`MAX_RUNS`] runs they are merged into one, so a merge never
+/// holds more than that many read buffers (16 MiB a part) or open files.
 pub(crate) struct FixedSorter<T> {
     /// Records in memory before a run is written.
     cap: usize,
     buf: Vec<T>,
+    /// The buffers of the sorters merged into this one, kept as they are (each within its own
+    /// budget): sorted side by side at the end, not copied into this one's runs.
+    held: Vec<Vec<T>>,
     runs: Vec<Run>,
     len: u64,
 }
@@ -320,17 +323,39 @@ struct Run {
     starts: Vec<u64>,
 }
 
-/// Where each bucket's records start in `sorted` (`BUCKETS + 1` entries, the last the length).
-fn bucket_starts<T: Fixed>(sorted: &[T]) -> Vec<u64> {
-    (0..=BUCKETS)
-        .map(|b| {
-            if b == BUCKETS {
-                sorted.len() as u64
+fn bucket<T: Fixed>(r: &T) -> usize {
+    (r.lead() >> 56) as usize
+}
+
+/// Sorts `v` and returns where each bucket's records start (`BUCKETS + 1` entries, the last the
+/// length). The records are first put in their buckets in place (an American flag sort: one
+/// pass of swaps), then each bucket is sorted on its own, small enough to stay in cache: about
+/// twice as fast as one sort of the whole buffer, whose records' leads are hashes.
+fn sort_in_buckets<T: Fixed>(v: &mut [T]) -> Vec<u64> {
+    let mut starts = vec![0u64; BUCKETS + 1];
+    for r in v.iter() {
+        starts[bucket(r) + 1] += 1;
+    }
+    for b in 0..BUCKETS {
+        starts[b + 1] += starts[b];
+    }
+    let mut next: Vec<usize> = starts[..BUCKETS].iter().map(|&s| s as usize).collect();
+    for b in 0..BUCKETS {
+        let end = starts[b + 1] as usize;
+        while next[b] < end {
+            let d = bucket(&v[next[b]]);
+            if d == b {
+                next[b] += 1;
             } else {
-                sorted.partition_point(|r| ((r.lead() >> 56) as usize) < b) as u64
+                v.swap(next[b], next[d]);
+                next[d] += 1;
             }
-        })
-        .collect()
+        }
+    }
+    for b in 0..BUCKETS {
+        v[starts[b] as usize..starts[b + 1] as usize].sort_unstable();
+    }
+    starts
 }
 
 impl<T: Fixed> FixedSorter<T> {
@@ -339,6 +364,7 @@ impl<T: Fixed> FixedSorter<T> {
         FixedSorter {
             cap: (budget / std::mem::size_of::<T>().max(1)).max(1),
             buf: Vec::new(),
+            held: Vec::new(),
             runs: Vec::new(),
             len: 0,
         }
@@ -375,8 +401,7 @@ impl<T: Fixed> FixedSorter<T> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        self.buf.sort_unstable();
-        let starts = bucket_starts(&self.buf);
+        let starts = sort_in_buckets(&mut self.buf);
         let file = write_run(self.buf.iter().map(|&r| Ok(r)))?;
         self.runs.push(Run { file, starts });
         self.buf.clear();
@@ -404,9 +429,10 @@ impl<T: Fixed> FixedSorter<T> {
     pub(crate) fn merge(&mut self, mut other: FixedSorter<T>) -> io::Result<()> {
         self.runs.append(&mut other.runs);
         self.compact()?;
-        self.len += other.len - other.buf.len() as u64;
-        for r in other.buf {
-            self.push(r)?;
+        self.len += other.len;
+        self.held.append(&mut other.held);
+        if !other.buf.is_empty() {
+            self.held.push(other.buf);
         }
         Ok(())
     }
@@ -418,22 +444,34 @@ impl<T: Fixed> FixedSorter<T> {
     }
 
     /// The records sorted, to be merged as often as needed.
+    /// The records sorted, to be merged as often as needed. The buffers in memory (this one's
+    /// and those merged in) are sorted on a thread each.
     pub(crate) fn sorted(mut self) -> FixedSorted<T> {
-        self.buf.sort_unstable();
+        self.held.push(self.buf);
+        let memory = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .held
+                .into_iter()
+                .filter(|b| !b.is_empty())
+                .map(|mut b| s.spawn(move || (sort_in_buckets(&mut b), Arc::new(b))))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("sorting thread panicked"))
+                .collect()
+        });
         FixedSorted {
-            starts: bucket_starts(&self.buf),
-            memory: Arc::new(self.buf),
+            memory,
             runs: self.runs,
         }
     }
 }
 
-/// The sorted records of a [`FixedSorter`]: its runs and the rest of its buffer, sorted.
+/// The sorted records of a [`FixedSorter`]: its runs and the rest of its buffers, sorted.
 pub(crate) struct FixedSorted<T> {
     runs: Vec<Run>,
-    memory: Arc<Vec<T>>,
-    /// Where each bucket starts in `memory`.
-    starts: Vec<u64>,
+    /// Sorted buffers, each with where its buckets start.
+    memory: Vec<(Vec<u64>, Arc<Vec<T>>)>,
 }
 
 impl<T: Fixed> FixedSorted<T> {
@@ -452,11 +490,15 @@ impl<T: Fixed> FixedSorted<T> {
     }
 
     fn part(&self, buckets: std::ops::Range<usize>) -> io::Result<FixedMerge<T>> {
-        let slice = (
-            self.memory.clone(),
-            self.starts[buckets.start] as usize..self.starts[buckets.end] as usize,
-        );
-        merge_part(&self.runs, &[slice], buckets)
+        let slices: Vec<_> = self
+            .memory
+            .iter()
+            .map(|(starts, data)| {
+                let range = starts[buckets.start] as usize..starts[buckets.end] as usize;
+                (data.clone(), range)
+            })
+            .collect();
+        merge_part(&self.runs, &slices, buckets)
     }
 }
 
