@@ -327,8 +327,10 @@ pub(crate) struct SqlArgs {
 #[derive(Args, Debug, Clone)]
 #[command(group(clap::ArgGroup::new("input").args(["paths", "usage"]).required(true)))]
 pub(crate) struct LogArgs {
-    /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz
-    #[arg(long = "logs", value_name = "PATH")]
+    /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz;
+    /// or a table: postgresql://USER@HOST:PORT/DB?table=NAME (password from PGPASSWORD,
+    /// ~/.pgpass or a service file)
+    #[arg(long = "logs", value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
     /// Usage groups computed where the logs live (`spendrecon sql`, or `daily --usage-out`),
     /// in place of --logs (repeatable; files merge by summing). CSV, optionally .gz
@@ -353,6 +355,10 @@ pub(crate) struct LogArgs {
     /// langfuse, or a schema file (TOML; `spendrecon schema show NAME` prints one to start from)
     #[arg(long, value_name = "NAME|FILE")]
     pub schema: Option<String>,
+    /// With --logs postgresql://…?table=NAME: group the calls inside the database (the
+    /// `postgres` statement of `spendrecon sql`) and read back only the usage groups
+    #[arg(long)]
+    pub in_database: bool,
 }
 
 /// `--focus`, on the commands that price usage against bills.

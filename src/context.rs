@@ -20,6 +20,7 @@ use crate::aggregate::Daily;
 use crate::cli::{CommonArgs, FeeArgs, LogArgs, MatchArgs};
 use crate::domain::{Money, Period, Tolerance, UsageGroup};
 use crate::engines::cut::{self, Cut};
+use crate::engines::sql::{self, Dialect, Query, Request, Table};
 use crate::fees::policy::FeeBook;
 use crate::output::{Input, Out, RunRecord};
 use crate::pricing::aliases::{self, ModelNames};
@@ -27,6 +28,7 @@ use crate::pricing::slugs::{self, SlugMap};
 use crate::pricing::{self as rate_table, RateTable};
 use crate::reconcile::{self, Inputs, Reconciliation, UsageInput};
 use crate::showback::{self, FromLogs, Grain, GroupBy, Showback};
+use crate::sources::database::{self, DbSource};
 use crate::sources::digest::{hash_bytes, hash_path};
 use crate::sources::schema::Schema;
 use crate::sources::{mask_secrets, sheet, usage_file, LogSet, ScanReport};
@@ -55,6 +57,8 @@ pub(crate) struct Context {
     pub usage: Vec<PathBuf>,
     /// The usage files' digests once read (for run.json).
     usage_digests: OnceCell<Vec<crate::sources::digest::FileDigest>>,
+    /// `--in-database`: the usage groups computed where the table is.
+    pub in_database: bool,
 }
 
 impl Context {
@@ -77,6 +81,10 @@ impl Context {
                     None => Schema::Native,
                     Some(spec) => Schema::resolve(spec)?,
                 },
+                period: Period {
+                    from: logs.from,
+                    to: logs.to,
+                },
             },
             period: Period {
                 from: logs.from,
@@ -96,6 +104,7 @@ impl Context {
             schema_spec: logs.schema.clone(),
             usage: logs.usage.clone(),
             usage_digests: OnceCell::new(),
+            in_database: logs.in_database,
             config: crate::config::locate(argv.get(1..).unwrap_or_default())
                 .ok()
                 .flatten(),
@@ -159,7 +168,7 @@ impl Context {
     ) -> Result<(Reconciliation, Vec<String>)> {
         let (rates, slugs, names) = (self.rates()?, self.slugs()?, self.names()?);
         let (book, notes) = self.fee_book_with(fees)?;
-        let usage = match self.usage.is_empty() {
+        let usage = match !self.reads_groups() {
             true => None,
             false if by.is_some() => {
                 bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback")
@@ -192,19 +201,63 @@ impl Context {
         Ok((r, notes))
     }
 
-    /// For a command that needs the logs' records one by one: `--usage` is refused.
+    /// Whether the run reads usage groups (`--usage` files, or `--in-database`) instead of the
+    /// log records.
+    pub(crate) fn reads_groups(&self) -> bool {
+        !self.usage.is_empty() || self.in_database
+    }
+
+    /// For a command that needs the logs' records one by one: `--usage` and `--in-database`
+    /// are refused.
     pub(crate) fn require_logs(&self, command: &str) -> Result<()> {
+        if self.in_database {
+            bail!("{command} needs the log records one by one: drop --in-database to stream the table's rows (the usage groups carry sums only; docs/engines.md says which commands read them)");
+        }
         if !self.usage.is_empty() {
             bail!("{command} needs the log records one by one: give --logs (--usage groups carry sums only; docs/engines.md says which commands read them)");
         }
         Ok(())
     }
 
+    /// `--in-database`: the one table named by `--logs`, grouped there by the `postgres`
+    /// statement of `spendrecon sql`; the groups come back as a usage file's rows.
+    fn groups_in_database(&self, cut: &Cut) -> Result<usage_file::UsageRead> {
+        let mut tables = self.logs.paths.iter().filter(|p| database::is_database(p));
+        let (Some(url), None) = (tables.next(), tables.next()) else {
+            bail!(
+                "--in-database needs exactly one --logs postgresql://USER@HOST:PORT/DB?table=NAME"
+            );
+        };
+        if self.logs.paths.len() > 1 {
+            bail!("--in-database reads one table: give its URL as the only --logs (files are read with the rows, without --in-database)");
+        }
+        let src = DbSource::parse(&url.to_string_lossy())?;
+        let bytes = database::query_csv(&src, |table| {
+            let table = Table::parse(table).map_err(|e| e.to_string())?;
+            let request = Request {
+                dialect: Dialect::Postgres,
+                table: &table,
+                schema: &self.logs.schema,
+                period: self.period,
+            };
+            sql::render(Query::Groups, &request, cut).map_err(|e| e.to_string())
+        })?;
+        Ok(usage_file::read_usage_bytes(
+            &src.shown,
+            bytes,
+            cut::FORMAT,
+            self.period,
+        )?)
+    }
+
     /// `--usage`: the usage files read, merged and checked against this run's cut (its rate
     /// table's thresholds, fee book and zone), with their accounting as a scan's.
     pub(crate) fn usage_groups(&self) -> Result<(Vec<UsageGroup>, Cut, ScanReport)> {
         let cut = Cut::new(self.rates()?, self.fee_book()?, self.tz);
-        let read = usage_file::read_usage(&self.usage, cut::FORMAT, self.period)?;
+        let read = match self.in_database {
+            true => self.groups_in_database(&cut)?,
+            false => usage_file::read_usage(&self.usage, cut::FORMAT, self.period)?,
+        };
         if let Some(c) = &read.cut {
             if c.tz != cut.tz {
                 bail!(
@@ -228,6 +281,12 @@ impl Context {
         let _ = self.usage_digests.set(read.digests);
         let mut report = ScanReport::empty()?;
         report.files = read.files;
+        if self.in_database {
+            report.notes.push(
+                "grouped inside the database (--in-database): the table's rows were not read here"
+                    .into(),
+            );
+        }
         report.notes.push(
             "read from usage groups (docs/engines.md): checks of single calls (duplicate request ids, total_tokens, response model, the gateway's reported cost, per-call matching) need the logs".into(),
         );

@@ -14,7 +14,7 @@ use crate::output::{summary, tables};
 pub(crate) fn run(args: &AuditArgs) -> Result<Outcome> {
     let ctx = Context::new(&args.common, &args.logs)?;
     let (rates, slugs, names) = (ctx.rates()?, ctx.slugs()?, ctx.names()?);
-    let (daily, report) = if ctx.usage.is_empty() {
+    let (daily, report) = if !ctx.reads_groups() {
         let (agg, report) = ctx.logs.scan(aggregate::FIELDS, || {
             DailyAggregator::new(rates, names, ctx.tz, ctx.period)
         })?;

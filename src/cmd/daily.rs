@@ -22,10 +22,10 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
     if by.is_some() && ctx.fee_book()?.needs_subscription_price() {
         bail!("--by: fees.toml has a BYOK subscription whose price is \"parameter\", and daily takes no --byok-subscription: use reconcile, report or forecast --by with --byok-subscription USD");
     }
-    if by.is_some() && !ctx.usage.is_empty() {
+    if by.is_some() && ctx.reads_groups() {
         bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback");
     }
-    let (daily, tenants, report, groups) = if ctx.usage.is_empty() {
+    let (daily, tenants, report, groups) = if !ctx.reads_groups() {
         // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
         let mut fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
         let cut = match &args.usage_out {

@@ -38,7 +38,7 @@ pub(crate) fn run(args: &FeesArgs) -> Result<Outcome> {
     )?;
     let mut traffic_seen = None;
     let mut byok_months = None;
-    let scanned = if !ctx.usage.is_empty() {
+    let scanned = if ctx.reads_groups() {
         let (groups, cut, report) = ctx.usage_groups()?;
         let daily = usage::daily(&groups, &cut, rates, names, tz, period, true);
         if args.months.is_some() {

@@ -25,7 +25,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
     let by = args.showback.by;
     let fields = aggregate::FIELDS.with(&[FieldId::Byok]);
     let fields = by.map_or(fields, |b| b.fields(fields));
-    let (daily, traffic, tenants, report) = if ctx.usage.is_empty() {
+    let (daily, traffic, tenants, report) = if !ctx.reads_groups() {
         let (((agg, traffic), tenants), report) = ctx.logs.scan(fields, || {
             (
                 (

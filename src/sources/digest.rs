@@ -95,6 +95,53 @@ pub(crate) fn hash_bytes(path: &str, bytes: &[u8]) -> FileDigest {
     }
 }
 
+/// Hashes what is read through it: a stream's digest (a database table's rows as read), taken
+/// while the rows are parsed, with no second read.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    sha: Sha256,
+    size: u64,
+    done: std::sync::Arc<std::sync::Mutex<Option<FileDigest>>>,
+    path: String,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// The reader, and where its digest appears once the stream has ended.
+    pub(crate) fn new(
+        inner: R,
+        path: &str,
+    ) -> (Self, std::sync::Arc<std::sync::Mutex<Option<FileDigest>>>) {
+        let done = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let r = HashingReader {
+            inner,
+            sha: Sha256::new(),
+            size: 0,
+            done: std::sync::Arc::clone(&done),
+            path: path.to_string(),
+        };
+        (r, done)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 {
+            if let Ok(mut d) = self.done.lock() {
+                *d = Some(FileDigest {
+                    path: self.path.clone(),
+                    size: self.size,
+                    sha256: hex(&self.sha.clone().finalize()),
+                });
+            }
+        } else {
+            self.sha.update(&buf[..n]);
+            self.size += n as u64;
+        }
+        Ok(n)
+    }
+}
+
 /// Lower-case hex of a digest.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;

@@ -4,7 +4,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::database::{self, DbSource};
 use super::{file_error, InputError};
 
 /// Formats the contract names, detected from the file name.
@@ -27,9 +29,12 @@ impl Format {
 
 #[derive(Debug, Clone)]
 pub(crate) struct LogFile {
+    /// The file as named; for a database table, its shown URL (no password).
     pub path: PathBuf,
     pub format: Format,
     pub gzip: bool,
+    /// A database table read as a CSV stream (`--logs postgresql://…`), not a file.
+    pub db: Option<Arc<DbSource>>,
 }
 
 impl LogFile {
@@ -53,6 +58,7 @@ impl LogFile {
             path: path.to_path_buf(),
             format,
             gzip,
+            db: None,
         })
     }
 }
@@ -65,6 +71,7 @@ fn json_lines(path: &Path) -> Option<LogFile> {
         path: path.to_path_buf(),
         format: Format::Jsonl,
         gzip,
+        db: None,
     })
 }
 
@@ -80,11 +87,22 @@ pub(crate) fn dir_files(dir: &Path) -> Result<Vec<PathBuf>, InputError> {
 }
 
 /// Expands `--logs` arguments: files as given, directories to every log file inside (sorted, not
-/// recursive). Other files in a directory are skipped and named in the returned notes.
+/// recursive), database URLs to their table. Other files in a directory are skipped and named in
+/// the returned notes.
 pub(crate) fn discover(paths: &[PathBuf]) -> Result<(Vec<LogFile>, Vec<String>), InputError> {
     let mut files = Vec::new();
     let mut notes = Vec::new();
     for p in paths {
+        if database::is_database(p) {
+            let src = DbSource::parse(&p.to_string_lossy())?;
+            files.push(LogFile {
+                path: PathBuf::from(&src.shown),
+                format: Format::Csv,
+                gzip: false,
+                db: Some(Arc::new(src)),
+            });
+            continue;
+        }
         let meta = std::fs::metadata(p).map_err(|e| file_error(p, e))?;
         if meta.is_dir() {
             let entries = dir_files(p)?;

@@ -27,6 +27,8 @@ pub(crate) struct LogSet {
     pub digests: OnceCell<Vec<FileDigest>>,
     /// How the records are shaped (`--schema`).
     pub schema: Schema,
+    /// `--from/--to`, pushed into a database source's query.
+    pub period: crate::domain::Period,
 }
 
 impl LogSet {
@@ -48,6 +50,7 @@ impl LogSet {
             progress: self.progress,
             hash: self.hash && self.digests.get().is_none(),
             schema: self.schema.clone(),
+            period: self.period,
             ..Default::default()
         };
         if let Some(n) = self.threads {

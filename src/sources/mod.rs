@@ -9,6 +9,7 @@
 //! consumer of calls) and `pipeline` (the chunked, parallel read); this file holds the types
 //! every reader shares: the fatal error, a rejected row, the per-file counts and the options.
 
+pub(crate) mod database;
 pub mod delimited;
 pub(crate) mod digest;
 pub mod invoices;
@@ -129,6 +130,8 @@ pub(crate) struct ScanOptions {
     pub hash: bool,
     /// How records are read (`--schema`).
     pub schema: schema::Schema,
+    /// `--from/--to`: a database source reads only the months they touch.
+    pub period: crate::domain::Period,
 }
 
 impl Default for ScanOptions {
@@ -141,6 +144,7 @@ impl Default for ScanOptions {
             progress: false,
             hash: false,
             schema: schema::Schema::Native,
+            period: crate::domain::Period::default(),
         }
     }
 }

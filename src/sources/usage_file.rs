@@ -68,9 +68,51 @@ pub(crate) fn read_usage(
     let mut out = UsageRead::default();
     for path in paths {
         let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
+        read_one(path, bytes, true, format, period, &mut out, &mut merged)?;
+    }
+    out.groups = merged.into_values().collect();
+    Ok(out)
+}
+
+/// The usage groups a database computed (`--in-database`): its query's CSV result, named
+/// `name` (the source's shown URL) in messages and files.csv.
+pub(crate) fn read_usage_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+    format: &str,
+    period: Period,
+) -> Result<UsageRead, InputError> {
+    let mut merged: BTreeMap<Key, UsageGroup> = BTreeMap::new();
+    let mut out = UsageRead::default();
+    read_one(
+        Path::new(name),
+        bytes,
+        false,
+        format,
+        period,
+        &mut out,
+        &mut merged,
+    )?;
+    out.groups = merged.into_values().collect();
+    Ok(out)
+}
+
+/// One file's (or query result's) rows into `merged`; `is_file` says whether the name's
+/// extension tells gzip or Parquet.
+fn read_one(
+    path: &Path,
+    bytes: Vec<u8>,
+    is_file: bool,
+    format: &str,
+    period: Period,
+    out: &mut UsageRead,
+    merged: &mut BTreeMap<Key, UsageGroup>,
+) -> Result<(), InputError> {
+    {
         out.digests
             .push(digest::hash_bytes(&path.display().to_string(), &bytes));
-        let text = if path.extension().is_some_and(|x| x == "gz") {
+        let ext = |x: &str| is_file && path.extension().is_some_and(|e| e == x);
+        let text = if ext("gz") {
             let mut s = Vec::new();
             flate2::read::MultiGzDecoder::new(&bytes[..])
                 .read_to_end(&mut s)
@@ -79,14 +121,13 @@ pub(crate) fn read_usage(
         } else {
             bytes
         };
-        if path.extension().is_some_and(|x| x == "parquet") {
+        if ext("parquet") {
             return Err(file_error(
                 path,
                 "Parquet usage files are not read yet: save the query's result as CSV",
             ));
         }
-        let (rows, out_of_range) =
-            read_csv(path, &text, format, period, &mut out.cut, &mut merged)?;
+        let (rows, out_of_range) = read_csv(path, &text, format, period, &mut out.cut, merged)?;
         out.files.push(FileStats {
             file: path.display().to_string(),
             read: rows,
@@ -95,8 +136,7 @@ pub(crate) fn read_usage(
             ..Default::default()
         });
     }
-    out.groups = merged.into_values().collect();
-    Ok(out)
+    Ok(())
 }
 
 fn read_csv(

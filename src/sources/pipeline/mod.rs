@@ -331,6 +331,9 @@ pub(crate) fn scan<S: CallSink>(
     // number it happened after.
     let mut header_lines = vec![0u64; files.len()];
     let mut read_errors: Vec<(usize, u64, String)> = Vec::new();
+    // Database streams are hashed as they are read, not by the hashing thread.
+    let mut stream_digests: Vec<(usize, FileDigest)> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
     let (progress, sizes) = progress_bar(files, opts.progress);
 
     type Parsed<'o, S> = (Vec<Worker<'o, S>>, Vec<FileDigest>);
@@ -429,9 +432,24 @@ pub(crate) fn scan<S: CallSink>(
                 }
                 Format::Parquet => parquet::pump(i, f, opts.needed, &opts.schema, &tx, &stop),
                 Format::Jsonl | Format::Csv => match read_text_file(&pump, i, f, opts) {
-                    Ok((lines, r)) => {
-                        header_lines[i] = lines;
-                        r
+                    Ok(read) => {
+                        header_lines[i] = read.header_lines;
+                        stream_digests.extend(read.digest.map(|d| (i, d)));
+                        notes.extend(read.note);
+                        match read.body {
+                            // A table's rows come whole or not at all: a connection that
+                            // breaks off mid-read ends the run (no outputs are written).
+                            Err(message) if f.db.is_some() => {
+                                result = Err(file_error(
+                                    &f.path,
+                                    format!(
+                                        "{message}; no outputs were written (the previous run's files are kept)"
+                                    ),
+                                ));
+                                break;
+                            }
+                            body => body,
+                        }
                     }
                     Err(e) => {
                         result = Err(e);
@@ -461,9 +479,15 @@ pub(crate) fn scan<S: CallSink>(
         result.map(|_| (workers, digests))
     })?;
 
-    let (workers, digests) = workers;
+    let (workers, mut digests) = workers;
+    for (i, d) in stream_digests {
+        if let Some(slot) = digests.get_mut(i) {
+            *slot = d;
+        }
+    }
     let (sink, mut report) = finish(files, workers, header_lines, read_errors)?;
     report.digests = digests;
+    report.notes.extend(notes);
     Ok((sink, report))
 }
 
@@ -476,6 +500,15 @@ fn readable(schema: &Schema, format: Format) -> bool {
 fn hash_files(files: &[LogFile], stop: &AtomicBool) -> Result<Vec<FileDigest>, InputError> {
     let mut out = Vec::with_capacity(files.len());
     for f in files {
+        if f.db.is_some() {
+            // Filled in from the stream as it was read.
+            out.push(FileDigest {
+                path: f.path.display().to_string(),
+                size: 0,
+                sha256: String::new(),
+            });
+            continue;
+        }
         match hash_file(&f.path, stop) {
             Ok(Some(d)) => out.push(d),
             Ok(None) => return Ok(Vec::new()),

@@ -12,7 +12,9 @@ use std::sync::Arc;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{count_lines, Work};
+use crate::sources::database::{self, DbSource};
 use crate::sources::delimited::CsvLayout;
+use crate::sources::digest::{FileDigest, HashingReader};
 use crate::sources::ScanOptions;
 use crate::sources::{file_error, Format, InputError, LogFile, MAX_RECORD_BYTES};
 
@@ -254,15 +256,61 @@ fn read_csv_header(
     }
 }
 
-/// Sends one JSON-lines or CSV file through the pump: mapped when plain, streamed through the
-/// decoder when gzip. Returns the header's line count and the outcome of reading the body (a
-/// failure there is a rejection after the rows read so far, not a fatal error).
+/// What reading one text source gave besides its rows.
+pub(super) struct TextRead {
+    /// Lines the CSV header took.
+    pub header_lines: u64,
+    /// The body's outcome: a failure is a rejection after the rows read so far for a file, and
+    /// fatal for a database stream.
+    pub body: Result<(), String>,
+    /// A database stream's digest, taken as it was read (files are hashed on their own thread).
+    pub digest: Option<FileDigest>,
+    /// For the run's notes.
+    pub note: Option<String>,
+}
+
+/// A database table's rows as a CSV stream with a header (docs/databases.md), hashed as read
+/// when the run writes run.json.
+fn read_table(
+    pump: &Pump,
+    i: usize,
+    f: &LogFile,
+    src: &Arc<DbSource>,
+    opts: &ScanOptions,
+) -> Result<TextRead, InputError> {
+    let (rows, note) = database::open_rows(src, &opts.schema, opts.needed, opts.period)?;
+    let (mut reader, digest): (Box<dyn Read + Send>, _) = if opts.hash {
+        let (r, d) = HashingReader::new(rows, &src.shown);
+        (Box::new(r), Some(d))
+    } else {
+        (rows, None)
+    };
+    let (layout, carry, _) = read_csv_header(&mut reader, &f.path, opts)?;
+    let header_lines = layout.header_lines;
+    let body = pump
+        .text(i, &mut reader, Some(Arc::new(layout)), carry)
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let digest = digest.and_then(|d| d.lock().ok().and_then(|mut d| d.take()));
+    Ok(TextRead {
+        header_lines,
+        body,
+        digest,
+        note,
+    })
+}
+
+/// Sends one JSON-lines or CSV file (or a database table's rows) through the pump: mapped when
+/// plain, streamed through the decoder when gzip.
 pub(super) fn read_text_file(
     pump: &Pump,
     i: usize,
     f: &LogFile,
     opts: &ScanOptions,
-) -> Result<(u64, Result<(), String>), InputError> {
+) -> Result<TextRead, InputError> {
+    if let Some(src) = &f.db {
+        return read_table(pump, i, f, src, opts);
+    }
     let mut reader = open(f, pump.progress)?;
     let (layout, carry, header_len, header_lines) = if f.format == Format::Csv {
         let (l, c, len) = read_csv_header(&mut reader, &f.path, opts)?;
@@ -295,7 +343,12 @@ pub(super) fn read_text_file(
             pump.mapped(i, &file, start, layout)
         })
     };
-    Ok((header_lines, body.map(|_| ()).map_err(|e| e.to_string())))
+    Ok(TextRead {
+        header_lines,
+        body: body.map(|_| ()).map_err(|e| e.to_string()),
+        digest: None,
+        note: None,
+    })
 }
 
 fn strip_bom(b: &[u8]) -> &[u8] {

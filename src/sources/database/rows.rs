@@ -1,0 +1,467 @@
+//! The rows of a table as a CSV stream: which columns to read (those the schema maps), how each
+//! is written so the schema reads it as it reads a file, the `--from/--to` months pushed into the
+//! WHERE clause, and a total order so two reads of unchanged rows give the same bytes (and the
+//! same SHA-256 in run.json, the same line numbers in rejected.csv).
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use chrono::{Datelike, Months, NaiveDate};
+use crossbeam_channel::{bounded, Receiver};
+use postgres::types::Type;
+
+use super::DbSource;
+use crate::domain::Period;
+use crate::sources::delimited::CsvLayout;
+use crate::sources::record::{FieldId, FieldSet};
+use crate::sources::schema::mapping::{Dest, TsForm};
+use crate::sources::schema::{columns::ColumnUse, Schema};
+use crate::sources::InputError;
+
+/// A column of the table as the server describes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Column {
+    pub name: String,
+    pub kind: Kind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    TimestampTz,
+    Timestamp,
+    Date,
+    Bool,
+    Other,
+}
+
+impl Kind {
+    fn of(t: &Type) -> Kind {
+        match *t {
+            Type::TIMESTAMPTZ => Kind::TimestampTz,
+            Type::TIMESTAMP => Kind::Timestamp,
+            Type::DATE => Kind::Date,
+            Type::BOOL => Kind::Bool,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// How a timestamp column is written for the schema to read.
+#[derive(Debug, Clone, PartialEq)]
+enum TsText {
+    /// RFC 3339 in UTC (`2026-04-28T09:15:02.250000Z`): a zone-less column holds UTC (§10).
+    Utc,
+    /// Without a zone, in the schema's zone (its `form = "naive"`).
+    Naive(String),
+    /// Epoch numbers, this many per second.
+    Epoch(u64),
+}
+
+/// What to select: the columns the schema reads, and the one holding the call's time.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SelectPlan {
+    columns: Vec<Column>,
+    keep: Vec<bool>,
+    ts: Option<usize>,
+    ts_text: TsText,
+}
+
+impl SelectPlan {
+    /// The plan for `columns` read through `schema`: a table lacking a column the schema
+    /// requires is refused here, naming it, before any row is read.
+    pub(crate) fn new(
+        columns: Vec<Column>,
+        schema: &Schema,
+        needed: FieldSet,
+    ) -> Result<SelectPlan, String> {
+        if let Schema::Mapped(m) = schema {
+            if schema.rows().is_none() {
+                return Err(format!(
+                    "schema `{}` reads OTLP/JSON export lines; a table holds rows: map its columns with a schema file",
+                    m.name
+                ));
+            }
+        }
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let layout = CsvLayout::from_header_with(&names, 1, needed, schema.rows())
+            .map_err(|e| e.replace("header lacks", "the table lacks"))?;
+        let (keep, ts): (Vec<bool>, Vec<bool>) = match &layout.mapped {
+            None => layout
+                .columns
+                .iter()
+                .map(|c| (c.is_some(), *c == Some(FieldId::Ts)))
+                .unzip(),
+            Some((_, uses)) => uses
+                .iter()
+                .map(|u| match u {
+                    ColumnUse::Skip => (false, false),
+                    ColumnUse::Value(leaves) => (
+                        true,
+                        leaves.iter().any(|l| l.dest == Dest::Field(FieldId::Ts)),
+                    ),
+                    ColumnUse::Json(..) => (true, false),
+                })
+                .unzip(),
+        };
+        // The period is pushed down only when one column of a time type holds the time.
+        let ts_cols: Vec<usize> = (0..ts.len()).filter(|&i| ts[i]).collect();
+        let ts = match ts_cols.as_slice() {
+            [i] if columns[*i].kind != Kind::Other && columns[*i].kind != Kind::Bool => Some(*i),
+            _ => None,
+        };
+        let ts_text = match schema {
+            Schema::Native => TsText::Utc,
+            Schema::Mapped(m) => match m.ts_form {
+                TsForm::Auto | TsForm::Rfc3339 => TsText::Utc,
+                TsForm::Naive => TsText::Naive(m.zone.name().to_string()),
+                TsForm::EpochS => TsText::Epoch(1),
+                TsForm::EpochMs => TsText::Epoch(1_000),
+                TsForm::EpochUs => TsText::Epoch(1_000_000),
+                TsForm::EpochNs => TsText::Epoch(1_000_000_000),
+            },
+        };
+        Ok(SelectPlan {
+            columns,
+            keep,
+            ts,
+            ts_text,
+        })
+    }
+
+    /// Whether `--from/--to` can be pushed into the query (else every row is read and the
+    /// period applied as for a file).
+    pub(crate) fn pushes_period(&self) -> bool {
+        self.ts.is_some()
+    }
+
+    /// `COPY (SELECT …) TO STDOUT (FORMAT csv, HEADER)` over `table`.
+    pub(crate) fn copy_sql(&self, table: &str, period: Period) -> String {
+        let mut select = Vec::new();
+        let mut order = Vec::new();
+        if let Some(i) = self.ts {
+            order.push(quote(&self.columns[i].name));
+        }
+        for (c, _) in self.columns.iter().zip(&self.keep).filter(|(_, k)| **k) {
+            let e = self.text_of(c);
+            order.push(format!("({e})::text COLLATE \"C\""));
+            select.push(format!("{e} AS {}", quote(&c.name)));
+        }
+        let mut sql = format!("SELECT {} FROM {table}", select.join(", "));
+        if let Some(w) = self
+            .ts
+            .and_then(|i| period_filter(&self.columns[i], period))
+        {
+            sql.push_str(" WHERE ");
+            sql.push_str(&w);
+        }
+        sql.push_str(" ORDER BY ");
+        sql.push_str(&order.join(", "));
+        format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)")
+    }
+
+    /// The column written as the schema reads a file's cell.
+    fn text_of(&self, c: &Column) -> String {
+        let q = quote(&c.name);
+        const ISO: &str = "YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"";
+        const NAIVE: &str = "YYYY-MM-DD HH24:MI:SS.US";
+        match (c.kind, &self.ts_text) {
+            (Kind::Bool, _) => format!("CASE WHEN {q} THEN 'true' WHEN NOT {q} THEN 'false' END"),
+            (Kind::TimestampTz, TsText::Utc) => {
+                format!("to_char({q} AT TIME ZONE 'UTC', '{ISO}')")
+            }
+            (Kind::Timestamp, TsText::Utc) => format!("to_char({q}, '{ISO}')"),
+            (Kind::TimestampTz, TsText::Naive(zone)) => {
+                format!("to_char({q} AT TIME ZONE {}, '{NAIVE}')", literal(zone))
+            }
+            (Kind::Timestamp, TsText::Naive(_)) => format!("to_char({q}, '{NAIVE}')"),
+            (Kind::TimestampTz | Kind::Timestamp, TsText::Epoch(per_second)) => {
+                format!("FLOOR(EXTRACT(EPOCH FROM {q}) * {per_second})::bigint")
+            }
+            _ => q,
+        }
+    }
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The WHERE clause for `--from/--to`: the whole months they touch (a month's BYOK allowance is
+/// counted from its first call), two days wider on each side so no zone's local day is cut.
+fn period_filter(ts: &Column, period: Period) -> Option<String> {
+    let q = quote(&ts.name);
+    let bound = |d: NaiveDate| match ts.kind {
+        Kind::TimestampTz => format!("TIMESTAMPTZ '{d} 00:00:00+00'"),
+        Kind::Timestamp => format!("TIMESTAMP '{d} 00:00:00'"),
+        _ => format!("DATE '{d}'"),
+    };
+    let mut parts = Vec::new();
+    if let Some(from) = period.from {
+        let first = from.date().with_day(1).expect("day 1 exists");
+        parts.push(format!("{q} >= {}", bound(first - chrono::Days::new(2))));
+    }
+    if let Some(to) = period.to {
+        let d = to.date().with_day(1).expect("day 1 exists");
+        let next = d.checked_add_months(Months::new(1)).unwrap_or(d);
+        parts.push(format!("{q} < {}", bound(next + chrono::Days::new(2))));
+    }
+    (!parts.is_empty()).then(|| parts.join(" AND "))
+}
+
+/// The table's columns, as the server describes a `SELECT *` of it.
+fn describe(src: &DbSource, client: &mut postgres::Client) -> Result<Vec<Column>, InputError> {
+    let stmt = client
+        .prepare(&format!("SELECT * FROM {} LIMIT 0", src.table_sql()))
+        .map_err(|e| src.error(&format!("cannot read table {}", src.table_name()), &e))?;
+    Ok(stmt
+        .columns()
+        .iter()
+        .map(|c| Column {
+            name: c.name().to_string(),
+            kind: Kind::of(c.type_()),
+        })
+        .collect())
+}
+
+/// Opens the rows of `src` as a CSV stream with a header, in the plan's order, with
+/// `--from/--to` pushed down where it can be. Returns the stream and a note for the run's
+/// summary when the period could not be pushed down.
+pub(crate) fn open_rows(
+    src: &Arc<DbSource>,
+    schema: &Schema,
+    needed: FieldSet,
+    period: Period,
+) -> Result<(Box<dyn Read + Send>, Option<String>), InputError> {
+    let mut client = src.connect()?;
+    let columns = describe(src, &mut client)?;
+    let plan = SelectPlan::new(columns, schema, needed).map_err(|m| InputError::File {
+        path: src.shown.clone(),
+        message: m,
+    })?;
+    let note = (!plan.pushes_period() && (period.from.is_some() || period.to.is_some())).then(|| {
+        format!(
+            "{}: --from/--to not pushed into the query (the time is not one column of a date or timestamp type): every row was read",
+            src.shown
+        )
+    });
+    let sql = plan.copy_sql(&src.table_sql(), period);
+    Ok((Box::new(stream(src, client, sql)), note))
+}
+
+/// The name the table is queried under by [`query_csv`] when its times need normalising.
+pub(crate) const ROWS_VIEW: &str = "spendrecon_rows";
+
+/// Runs the SELECT that `select(table)` writes for the table's name and returns its result as
+/// CSV with a header, read whole (for small results: the usage groups). The query expects `ts`
+/// as a TIMESTAMP holding UTC (docs/formats.md §10): when the table has `timestamp with time
+/// zone` columns, the query runs over a temporary view of the table that gives them as UTC
+/// TIMESTAMPs, so the local day is cut from the instant whatever the server's zone.
+pub(crate) fn query_csv(
+    src: &DbSource,
+    select: impl FnOnce(&str) -> Result<String, String>,
+) -> Result<Vec<u8>, InputError> {
+    let mut client = src.connect()?;
+    let columns = describe(src, &mut client)?;
+    let table = if columns.iter().any(|c| c.kind == Kind::TimestampTz) {
+        let cols: Vec<String> = columns
+            .iter()
+            .map(|c| match c.kind {
+                Kind::TimestampTz => format!(
+                    "({} AT TIME ZONE 'UTC') AS {}",
+                    quote(&c.name),
+                    quote(&c.name)
+                ),
+                _ => quote(&c.name),
+            })
+            .collect();
+        let view = format!(
+            "CREATE TEMPORARY VIEW {} AS SELECT {} FROM {}",
+            quote(ROWS_VIEW),
+            cols.join(", "),
+            src.table_sql()
+        );
+        client
+            .batch_execute(&view)
+            .map_err(|e| src.error("cannot create a temporary view of the table", &e))?;
+        ROWS_VIEW.to_string()
+    } else {
+        src.table_name()
+    };
+    let sql = select(&table).map_err(|m| InputError::File {
+        path: src.shown.clone(),
+        message: m,
+    })?;
+    let sql = sql.trim().trim_end_matches(';');
+    let mut out = Vec::new();
+    let mut r = client
+        .copy_out(format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)").as_str())
+        .map_err(|e| src.error("the query in the database failed", &e))?;
+    r.read_to_end(&mut out)
+        .map_err(|e| src.error("reading the query's result", &e))?;
+    Ok(out)
+}
+
+/// `COPY` data as a `Read`: a thread owns the connection and sends blocks of 1 MiB, so the
+/// reader can be moved like a file's.
+fn stream(src: &Arc<DbSource>, mut client: postgres::Client, sql: String) -> ChannelReader {
+    let (tx, rx) = bounded::<io::Result<Vec<u8>>>(4);
+    let src = Arc::clone(src);
+    std::thread::spawn(move || {
+        let mut reader = match client.copy_out(sql.as_str()) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = tx.send(Err(io::Error::other(src.error("the query failed", &e))));
+                return;
+            }
+        };
+        loop {
+            let mut buf = vec![0u8; 1 << 20];
+            let mut len = 0;
+            let result = loop {
+                match reader.read(&mut buf[len..]) {
+                    Ok(0) => break Ok(true),
+                    Ok(n) => {
+                        len += n;
+                        if len == buf.len() {
+                            break Ok(false);
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            buf.truncate(len);
+            match result {
+                Ok(end) => {
+                    if (!buf.is_empty() && tx.send(Ok(buf)).is_err()) || end {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    if !buf.is_empty() {
+                        let _ = tx.send(Ok(buf));
+                    }
+                    let e = src.error("the connection broke off while reading rows", &e);
+                    let _ = tx.send(Err(io::Error::other(e.to_string())));
+                    return;
+                }
+            }
+        }
+    });
+    ChannelReader {
+        rx,
+        cur: Vec::new(),
+        pos: 0,
+    }
+}
+
+struct ChannelReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(Ok(b)) => {
+                    self.cur = b;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Day;
+
+    fn col(name: &str, kind: Kind) -> Column {
+        Column {
+            name: name.into(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn native_table_reads_the_contract_columns_with_the_period_pushed_down() {
+        let cols = vec![
+            col("id", Kind::Other),
+            col("ts", Kind::TimestampTz),
+            col("provider", Kind::Other),
+            col("model", Kind::Other),
+            col("prompt_tokens", Kind::Other),
+            col("completion_tokens", Kind::Other),
+            col("byok", Kind::Bool),
+            col("payload", Kind::Other),
+        ];
+        let plan = SelectPlan::new(cols, &Schema::Native, FieldSet::ALL).unwrap();
+        let period = Period {
+            from: Day::parse("2026-04-03"),
+            to: Day::parse("2026-04-20"),
+        };
+        let sql = plan.copy_sql("\"calls\"", period);
+        assert!(
+            sql.starts_with("COPY (SELECT to_char(\"ts\" AT TIME ZONE 'UTC', "),
+            "{sql}"
+        );
+        assert!(sql.contains("CASE WHEN \"byok\" THEN 'true'"), "{sql}");
+        assert!(!sql.contains("\"payload\""), "{sql}");
+        assert!(!sql.contains("\"id\""), "{sql}");
+        assert!(
+            sql.contains(
+                "WHERE \"ts\" >= TIMESTAMPTZ '2026-03-30 00:00:00+00' AND \"ts\" < TIMESTAMPTZ '2026-05-03 00:00:00+00'"
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains(" ORDER BY \"ts\", "), "{sql}");
+        assert!(
+            sql.ends_with("TO STDOUT WITH (FORMAT csv, HEADER)"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn a_table_without_a_required_column_is_named() {
+        let cols = vec![col("ts", Kind::Timestamp), col("model", Kind::Other)];
+        let e = SelectPlan::new(cols, &Schema::Native, FieldSet::ALL).unwrap_err();
+        assert!(
+            e.contains("the table lacks required column(s) provider"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_text_time_column_is_not_pushed_down() {
+        let cols = vec![
+            col("ts", Kind::Other),
+            col("provider", Kind::Other),
+            col("model", Kind::Other),
+            col("prompt_tokens", Kind::Other),
+            col("completion_tokens", Kind::Other),
+        ];
+        let plan = SelectPlan::new(cols, &Schema::Native, FieldSet::ALL).unwrap();
+        assert!(!plan.pushes_period());
+        let sql = plan.copy_sql(
+            "\"t\"",
+            Period {
+                from: Day::parse("2026-04-01"),
+                to: None,
+            },
+        );
+        assert!(!sql.contains("WHERE"), "{sql}");
+    }
+}
