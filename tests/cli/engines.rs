@@ -13,7 +13,7 @@ use std::process::Command;
 
 use crate::util::{read, root, run_out, spendrecon, SAMPLE_MONTH};
 
-fn engine_python() -> Option<PathBuf> {
+pub fn engine_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SPENDRECON_ENGINE_PYTHON") {
         return Some(PathBuf::from(p));
     }

@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod config;
 mod daily;
+mod databases;
 mod disputes;
 mod engines;
 mod exports;

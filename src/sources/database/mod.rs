@@ -141,13 +141,13 @@ impl DbSource {
         let mut client = self
             .config
             .connect(NoTls)
-            .map_err(|e| self.error("cannot connect", &e))?;
+            .map_err(|e| self.pg_error("cannot connect", &e))?;
         client
             .batch_execute(
                 "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET extra_float_digits = 1; \
                  SET default_transaction_read_only = on",
             )
-            .map_err(|e| self.error("cannot set up the session", &e))?;
+            .map_err(|e| self.pg_error("cannot set up the session", &e))?;
         Ok(client)
     }
 
@@ -161,6 +161,30 @@ impl DbSource {
             ),
         }
     }
+
+    /// As [`DbSource::error`] for the client's errors: the server's own message (`relation
+    /// "x" does not exist`), or the cause of a failed connection, not just "db error".
+    pub(crate) fn pg_error(&self, what: &str, e: &postgres::Error) -> InputError {
+        self.error(what, &pg_text(e))
+    }
+}
+
+/// The words of a client error: the server's message and detail, else the error and its causes.
+fn pg_text(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut s = db.message().to_string();
+        if let Some(d) = db.detail() {
+            s.push_str(&format!(" ({d})"));
+        }
+        return s;
+    }
+    let mut s = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        s.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    s
 }
 
 /// `postgresql://user@host:port/db?table=NAME`, from the settings in force: no password, ever.

@@ -216,7 +216,7 @@ fn period_filter(ts: &Column, period: Period) -> Option<String> {
 fn describe(src: &DbSource, client: &mut postgres::Client) -> Result<Vec<Column>, InputError> {
     let stmt = client
         .prepare(&format!("SELECT * FROM {} LIMIT 0", src.table_sql()))
-        .map_err(|e| src.error(&format!("cannot read table {}", src.table_name()), &e))?;
+        .map_err(|e| src.pg_error(&format!("cannot read table {}", src.table_name()), &e))?;
     Ok(stmt
         .columns()
         .iter()
@@ -278,15 +278,24 @@ pub(crate) fn query_csv(
                 _ => quote(&c.name),
             })
             .collect();
+        // The session is read-only (nothing here writes); the one thing made is a view private
+        // to the session, gone with it.
+        // (One statement a call: statements sent together share one transaction.)
         let view = format!(
             "CREATE TEMPORARY VIEW {} AS SELECT {} FROM {}",
             quote(ROWS_VIEW),
             cols.join(", "),
             src.table_sql()
         );
-        client
-            .batch_execute(&view)
-            .map_err(|e| src.error("cannot create a temporary view of the table", &e))?;
+        for statement in [
+            "SET default_transaction_read_only = off",
+            view.as_str(),
+            "SET default_transaction_read_only = on",
+        ] {
+            client
+                .batch_execute(statement)
+                .map_err(|e| src.pg_error("cannot create a temporary view of the table", &e))?;
+        }
         ROWS_VIEW.to_string()
     } else {
         src.table_name()
@@ -299,7 +308,7 @@ pub(crate) fn query_csv(
     let mut out = Vec::new();
     let mut r = client
         .copy_out(format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)").as_str())
-        .map_err(|e| src.error("the query in the database failed", &e))?;
+        .map_err(|e| src.pg_error("the query in the database failed", &e))?;
     r.read_to_end(&mut out)
         .map_err(|e| src.error("reading the query's result", &e))?;
     Ok(out)
@@ -314,7 +323,8 @@ fn stream(src: &Arc<DbSource>, mut client: postgres::Client, sql: String) -> Cha
         let mut reader = match client.copy_out(sql.as_str()) {
             Ok(r) => r,
             Err(e) => {
-                let _ = tx.send(Err(io::Error::other(src.error("the query failed", &e))));
+                let e = src.pg_error("the query failed", &e);
+                let _ = tx.send(Err(io::Error::other(e.to_string())));
                 return;
             }
         };
