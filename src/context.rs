@@ -232,7 +232,8 @@ impl Context {
             bail!("--in-database reads one table: give its URL as the only --logs (files are read with the rows, without --in-database)");
         }
         let src = DbSource::parse(&url.to_string_lossy())?;
-        let bytes = database::query_csv(&src, |table| {
+        let native = matches!(self.logs.schema, Schema::Native);
+        let bytes = database::query_csv(&src, native, |table| {
             let table = Table::parse(table).map_err(|e| e.to_string())?;
             let request = Request {
                 dialect: Dialect::Postgres,

@@ -12,6 +12,9 @@ use crate::engines::sql::{self, Request, Table};
 use crate::output::to_stdout;
 
 pub(crate) fn run(args: &SqlArgs) -> Result<Outcome> {
+    if args.logs.in_database {
+        anyhow::bail!("sql prints the statement; --in-database runs it: give --in-database to daily, reconcile, fees, forecast, audit or report with --logs postgresql://…");
+    }
     let ctx = Context::new(&args.common, &args.logs)?;
     let table = Table::parse(&args.table)?;
     let cut = Cut::new(ctx.rates()?, ctx.fee_book()?, ctx.tz);

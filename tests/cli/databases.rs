@@ -358,6 +358,19 @@ fn the_period_is_pushed_into_the_query() {
         daily.contains("2026-04-20,openrouter,openai/gpt-5-mini,1,2000,0,0,200,2200,0.0009,0"),
         "{daily}"
     );
+    // Grouped in the database: the table has five of §1's columns (the others read as absent)
+    // and a zoned `ts`; the same daily.csv.
+    let (grouped, _) = run(&[
+        "daily",
+        "--logs",
+        &url,
+        "--in-database",
+        "--from",
+        "2026-04-10",
+        "--to",
+        "2026-04-20",
+    ]);
+    assert_eq!(read(grouped.path(), "daily.csv"), daily);
 }
 
 #[test]
