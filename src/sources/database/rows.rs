@@ -398,6 +398,11 @@ pub(crate) fn query_csv(
         message: m,
     })?;
     let sql = sql.trim().trim_end_matches(';');
+    // Room for the grouping's hash table and the BYOK numbering's sort (the default 4 MB sends
+    // both to disk); only this session's.
+    client
+        .batch_execute("SET work_mem = '64MB'")
+        .map_err(|e| src.pg_error("cannot set up the session", &e))?;
     let mut out = Vec::new();
     let mut r = client
         .copy_out(format!("COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)").as_str())
@@ -547,7 +552,10 @@ mod tests {
         assert_eq!(v[12], "\"cost\" AS \"cost\"");
         assert_eq!(view_columns(&cols[1..], false).unwrap(), None);
         let e = view_columns(&cols[..3], true).unwrap_err();
-        assert!(e.contains("lacks required column(s) prompt_tokens, completion_tokens"), "{e}");
+        assert!(
+            e.contains("lacks required column(s) prompt_tokens, completion_tokens"),
+            "{e}"
+        );
     }
 
     #[test]
