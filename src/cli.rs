@@ -375,7 +375,8 @@ pub(crate) struct XlsxArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct ShowbackArgs {
     /// Also write showback.csv: per month, tenant and provider the calls, their usage at list
-    /// prices and their share of the fees (FIELD: tenant)
+    /// prices and their share of the fees (FIELD: tenant, or a group field of the log schema's
+    /// [by] table, e.g. api_key with --schema litellm)
     #[arg(long, value_name = "FIELD", value_parser = parse_by)]
     pub by: Option<GroupBy>,
 }

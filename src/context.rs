@@ -102,6 +102,21 @@ impl Context {
         })
     }
 
+    /// `--by`, checked against what the run reads: the log schema in force, which from then on
+    /// reads the chosen field into the tenant slot (and only that field); usage files are
+    /// checked when read (their group column names the field they were cut by).
+    pub(crate) fn group_by(&mut self, by: Option<GroupBy>) -> Result<Option<GroupBy>> {
+        let Some(by) = by else {
+            return Ok(None);
+        };
+        if self.usage.is_empty() {
+            self.logs.schema = (self.logs.schema)
+                .grouped_by(self.schema_spec.as_deref(), by.name())
+                .map_err(|m| anyhow!(m))?;
+        }
+        Ok(Some(by))
+    }
+
     /// `rates/models.csv`, with `--rates-override`'s rows in place of the same provider and
     /// model.
     pub(crate) fn rates(&self) -> Result<&RateTable> {

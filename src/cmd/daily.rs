@@ -10,21 +10,26 @@ use crate::context::Context;
 use crate::domain::Outcome;
 use crate::engines::cut::{self, Cut};
 use crate::engines::usage::{self, UsageSink};
-use crate::output::focus::FocusInput;
+use crate::output::focus::{FocusInput, FocusTenants};
 use crate::output::usage_file::usage_csv;
 use crate::output::{summary, tables};
 use crate::showback::{self, Grain};
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.showback.by)?;
     let (rates, names) = (ctx.rates()?, ctx.names()?);
-    let by = args.showback.by;
     if by.is_some() && ctx.fee_book()?.needs_subscription_price() {
         bail!("--by: fees.toml has a BYOK subscription whose price is \"parameter\", and daily takes no --byok-subscription: use reconcile, report or forecast --by with --byok-subscription USD");
     }
     if by.is_some() && !ctx.usage.is_empty() {
         bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback");
     }
+    // Per month for showback.csv; per day when the FOCUS rows are split per tenant.
+    let grain = match args.focus.focus {
+        Some(_) => Grain::Day,
+        None => Grain::Month,
+    };
     let (daily, tenants, report, groups) = if ctx.usage.is_empty() {
         // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
         let mut fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
@@ -39,7 +44,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             (
                 (
                     DailyAggregator::new(rates, names, ctx.tz, ctx.period),
-                    by.map(|b| showback::sinks(b, Grain::Month, rates, names, ctx.tz, ctx.period)),
+                    by.map(|b| showback::sinks(b, grain, rates, names, ctx.tz, ctx.period)),
                 ),
                 cut.as_ref()
                     .map(|c| UsageSink::new(c, names, ctx.tz, ctx.period)),
@@ -78,6 +83,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             invoices: None,
             fees: &[],
             tz: ctx.tz,
+            tenants: showback.as_ref().and_then(FocusTenants::of),
         },
     )?;
     if let (Some(path), Some((groups, cut))) = (&args.usage_out, &groups) {

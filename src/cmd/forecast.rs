@@ -17,12 +17,12 @@ use crate::showback::{self, Grain};
 use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.showback.by)?;
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
     let names = ctx.names()?;
     let (tz, period) = (ctx.tz, ctx.period);
     check_moves(&args.moves).map_err(|m| anyhow!(m))?;
-    let by = args.showback.by;
     let fields = aggregate::FIELDS.with(&[FieldId::Byok]);
     let fields = by.map_or(fields, |b| b.fields(fields));
     let (daily, traffic, tenants, report) = if ctx.usage.is_empty() {
@@ -105,7 +105,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
         let rows = showback::forecast::forecast(&s.days, &span);
         (
             tables::showback_table(s),
-            tables::showback_forecast_table(s, &rows),
+            tables::showback_forecast_table(&rows),
         )
     });
     if let Some((t, f)) = &showback_tables {
