@@ -83,7 +83,7 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             invoices: None,
             fees: &[],
             tz: ctx.tz,
-            tenants: showback.as_ref().and_then(FocusTenants::of),
+            tenants: showback.as_ref().and_then(|s| FocusTenants::of(s, false)),
         },
     )?;
     if let (Some(path), Some((groups, cut))) = (&args.usage_out, &groups) {

@@ -84,7 +84,7 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
             invoices: Some(&r.invoice_lines),
             fees: &r.fee_report.rows,
             tz: ctx.tz,
-            tenants: r.showback.as_ref().and_then(FocusTenants::of),
+            tenants: r.showback.as_ref().and_then(|s| FocusTenants::of(s, true)),
         },
     )?;
     ctx.commit(&[("invoices", &args.invoices), ("topups", &args.fees.topups)])?;

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_decimal::RoundingStrategy;
 use serde_json::json;
 
-use super::FocusInput;
+use super::{FocusInput, FocusTenants};
 use crate::domain::{money, Day, Money, Month, Tier};
 use crate::fees::{FeeKind, FeeRow};
 use crate::pricing::{kind_prices, token_kinds};
@@ -156,7 +156,7 @@ pub(crate) fn charges<'a>(input: &FocusInput<'a>) -> Vec<Charge<'a>> {
 /// at list price where no invoice of the gateway is read, else 0 until the invoices are laid on.
 fn logged_usage<'a>(input: &FocusInput<'a>, invoiced: &BTreeSet<&str>) -> Vec<Charge<'a>> {
     if let Some(t) = &input.tenants {
-        return tenant_usage(input, t.parts, invoiced);
+        return tenant_usage(input, t, invoiced);
     }
     let mut out = Vec::new();
     for r in input.daily.iter().filter(|r| r.requests > 0) {
@@ -190,43 +190,51 @@ fn logged_usage<'a>(input: &FocusInput<'a>, invoiced: &BTreeSet<&str>) -> Vec<Ch
 /// charges, the invoices laid on them and the fees spread over them add up to the same totals.
 fn tenant_usage<'a>(
     input: &FocusInput<'a>,
-    parts: &'a [TenantPart],
+    t: &FocusTenants<'a>,
     invoiced: &BTreeSet<&str>,
 ) -> Vec<Charge<'a>> {
     let mut out = Vec::new();
-    // Parts come sorted by day, provider, model, tenant: one run per tenant of a daily row.
-    for run in parts.chunk_by(|a, b| {
-        (a.day, &a.provider, &a.model, &a.tenant) == (b.day, &b.provider, &b.model, &b.tenant)
-    }) {
-        let first_part = &run[0];
-        let mut tokens: BTreeMap<(TokenKind, Price), u128> = BTreeMap::new();
-        let mut calls = 0u64;
-        for p in run.iter().filter(|p| !p.byok) {
-            calls += p.calls;
-            let price = p.rate.map(|i| (i, p.tier));
-            for (kind, n) in TokenKind::ALL.into_iter().zip(token_kinds(&p.tokens)) {
-                if n > 0 {
-                    *tokens.entry((kind, price)).or_default() += n;
+    let billed = |p: &&TenantPart| !(t.byok && p.byok);
+    // Parts come sorted by day, provider, model, tenant: a run per daily row, then per tenant.
+    for row in t
+        .parts
+        .chunk_by(|a, b| (a.day, &a.provider, &a.model) == (b.day, &b.provider, &b.model))
+    {
+        // A row without tokens has no charges, as without `--by`; in a row with some, a tenant
+        // whose calls had none gets a row of 0 tokens, so its calls are counted.
+        if row.iter().filter(billed).all(|p| p.tokens.is_empty()) {
+            continue;
+        }
+        for run in row.chunk_by(|a, b| a.tenant == b.tenant) {
+            let head = &run[0];
+            let (day, provider, model) = (head.day, head.provider.as_str(), head.model.as_str());
+            let mut tokens: BTreeMap<(TokenKind, Price), u128> = BTreeMap::new();
+            let mut calls = 0u64;
+            for p in run.iter().filter(billed) {
+                calls += p.calls;
+                let price = p.rate.map(|i| (i, p.tier));
+                for (kind, n) in TokenKind::ALL.into_iter().zip(token_kinds(&p.tokens)) {
+                    if n > 0 {
+                        *tokens.entry((kind, price)).or_default() += n;
+                    }
                 }
             }
-        }
-        let first = out.len();
-        for ((kind, price), n) in tokens {
-            let (day, provider, model) = (
-                first_part.day,
-                first_part.provider.as_str(),
-                first_part.model.as_str(),
-            );
-            let mut c = usage_charge(input, day, provider, model, kind, price, n);
-            c.logged = Some(n);
-            c.tenant = Some(first_part.tenant.as_str());
-            if !invoiced.contains(provider) {
-                c.billed = c.list;
+            if tokens.is_empty() && calls > 0 {
+                tokens.insert((TokenKind::Input, head.rate.map(|i| (i, head.tier))), 0);
             }
-            out.push(c);
-        }
-        if let Some(c) = out.get_mut(first) {
-            c.calls = calls;
+            let first = out.len();
+            for ((kind, price), n) in tokens {
+                let mut c = usage_charge(input, day, provider, model, kind, price, n);
+                c.logged = Some(n);
+                c.tenant = Some(head.tenant.as_str());
+                if !invoiced.contains(provider) {
+                    c.billed = c.list;
+                }
+                out.push(c);
+            }
+            if let Some(c) = out.get_mut(first) {
+                c.calls = calls;
+            }
         }
     }
     out

@@ -114,14 +114,19 @@ pub(crate) struct FocusInput<'a> {
 pub(crate) struct FocusTenants<'a> {
     pub field: &'a str,
     pub parts: &'a [TenantPart],
+    /// Whether the command reads the `byok` flag (`daily` does not: there a BYOK call is usage
+    /// like any, with `--by` or without, so the split rows add up to the same totals).
+    pub byok: bool,
 }
 
 impl<'a> FocusTenants<'a> {
-    /// The showback's parts when it kept days (the FOCUS rows are per day).
-    pub(crate) fn of(s: &'a Showback) -> Option<FocusTenants<'a>> {
+    /// The showback's parts when it kept days (the FOCUS rows are per day); `byok`: whether
+    /// the command reads the flag.
+    pub(crate) fn of(s: &'a Showback, byok: bool) -> Option<FocusTenants<'a>> {
         (s.grain == Grain::Day).then(|| FocusTenants {
             field: s.by.name(),
             parts: &s.parts,
+            byok,
         })
     }
 }
