@@ -317,6 +317,10 @@ pub(crate) struct SqlArgs {
     /// (rollout and shadow need the logs themselves: exit 2)
     #[arg(long, value_enum, default_value_t = Query::Groups, value_name = "QUERY")]
     pub query: Query,
+    /// Group the usage by this field too (tenant, or a group field of the schema's [by] table):
+    /// one more column, of that name, which --usage FILE --by FIELD reads
+    #[arg(long, value_name = "FIELD", value_parser = parse_by)]
+    pub by: Option<GroupBy>,
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]

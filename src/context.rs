@@ -55,6 +55,8 @@ pub(crate) struct Context {
     pub usage: Vec<PathBuf>,
     /// The usage files' digests once read (for run.json).
     usage_digests: OnceCell<Vec<crate::sources::digest::FileDigest>>,
+    /// `--by`, once checked ([`Context::group_by`]): the group column usage files must carry.
+    by: Option<GroupBy>,
 }
 
 impl Context {
@@ -96,6 +98,7 @@ impl Context {
             schema_spec: logs.schema.clone(),
             usage: logs.usage.clone(),
             usage_digests: OnceCell::new(),
+            by: None,
             config: crate::config::locate(argv.get(1..).unwrap_or_default())
                 .ok()
                 .flatten(),
@@ -114,6 +117,7 @@ impl Context {
                 .grouped_by(self.schema_spec.as_deref(), by.name())
                 .map_err(|m| anyhow!(m))?;
         }
+        self.by = Some(by);
         Ok(Some(by))
     }
 
@@ -176,9 +180,6 @@ impl Context {
         let (book, notes) = self.fee_book_with(fees)?;
         let usage = match self.usage.is_empty() {
             true => None,
-            false if by.is_some() => {
-                bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback")
-            }
             false => Some(self.usage_groups()?),
         };
         let mut r = reconcile::compute(&Inputs {
@@ -219,7 +220,8 @@ impl Context {
     /// table's thresholds, fee book and zone), with their accounting as a scan's.
     pub(crate) fn usage_groups(&self) -> Result<(Vec<UsageGroup>, Cut, ScanReport)> {
         let cut = Cut::new(self.rates()?, self.fee_book()?, self.tz);
-        let read = usage_file::read_usage(&self.usage, cut::FORMAT, self.period)?;
+        let by = self.by.as_ref().map(GroupBy::name);
+        let read = usage_file::read_usage(&self.usage, cut::FORMAT, self.period, by)?;
         if let Some(c) = &read.cut {
             if c.tz != cut.tz {
                 bail!(
@@ -249,17 +251,38 @@ impl Context {
         Ok((read.groups, cut, report))
     }
 
-    /// The showback of a run without a ledger (`daily`, `forecast`) from its scan's sinks: the
-    /// BYOK fees and subscriptions of `fees.toml` as written (`price` fills a subscription whose
-    /// price is "parameter") shared among the tenants.
+    /// The showback of a run without a ledger (`daily`, `forecast`) from its scan's sinks (or,
+    /// with `usage`, from the usage groups added to them): the BYOK fees and subscriptions of
+    /// `fees.toml` as written (`price` fills a subscription whose price is "parameter") shared
+    /// among the tenants.
     pub(crate) fn showback(
         &self,
         sinks: Option<showback::Sinks<'_>>,
         daily: &Daily,
         price: Option<Money>,
+        usage: Option<(&[UsageGroup], &Cut)>,
     ) -> Result<Option<Showback>> {
-        let Some(sinks) = sinks else {
+        let Some(mut sinks) = sinks else {
             return Ok(None);
+        };
+        let byok_months = match usage {
+            None => None,
+            Some((groups, cut)) => {
+                for g in groups {
+                    sinks.0.add_group(g, &cut.thresholds);
+                }
+                let (book, rates, names) = (self.fee_book()?, self.rates()?, self.names()?);
+                Some(
+                    crate::fees::byok::months_from_groups(
+                        groups,
+                        &cut.thresholds,
+                        book,
+                        rates,
+                        names,
+                    )
+                    .map_err(|m| anyhow!(m))?,
+                )
+            }
         };
         let (s, _) = showback::from_logs(FromLogs {
             sinks,
@@ -268,6 +291,7 @@ impl Context {
             tz: self.tz,
             period: self.period,
             subscription_price: price,
+            byok_months,
         })?;
         Ok(Some(s))
     }

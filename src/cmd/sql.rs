@@ -12,7 +12,8 @@ use crate::engines::sql::{self, Request, Table};
 use crate::output::to_stdout;
 
 pub(crate) fn run(args: &SqlArgs) -> Result<Outcome> {
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.by)?;
     let table = Table::parse(&args.table)?;
     let cut = Cut::new(ctx.rates()?, ctx.fee_book()?, ctx.tz);
     let request = Request {
@@ -20,6 +21,7 @@ pub(crate) fn run(args: &SqlArgs) -> Result<Outcome> {
         table: &table,
         schema: &ctx.logs.schema,
         period: ctx.period,
+        by: by.as_ref().map(|b| b.name()),
     };
     let text = sql::render(args.query, &request, &cut)?;
     to_stdout(text.as_bytes()).context("writing the statement to stdout")?;

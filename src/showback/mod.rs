@@ -17,7 +17,7 @@ pub(crate) use sink::{Grain, ShowbackSink, TenantDay, TenantPart, OTHER};
 
 use crate::aggregate::Daily;
 use crate::domain::{Call, Money, Period};
-use crate::fees::byok::ByokSink;
+use crate::fees::byok::{ByokMonth, ByokSink};
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeInputs, FeeReport};
 use crate::pricing::aliases::ModelNames;
@@ -129,6 +129,9 @@ pub(crate) struct FromLogs<'a> {
     pub period: Period,
     /// `--byok-subscription`, where the command has it.
     pub subscription_price: Option<Money>,
+    /// Read from usage groups: the BYOK months their allowance numbering settles, in place of
+    /// the tally of the scan's BYOK sink (which saw no call).
+    pub byok_months: Option<Vec<ByokMonth>>,
 }
 
 /// The fee model's result for the run and the showback that shares it.
@@ -140,8 +143,8 @@ pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputE
         tz: i.tz,
         period: i.period,
         daily: Some(i.daily),
-        tally: Some(&tally),
-        byok_months: None,
+        tally: i.byok_months.is_none().then_some(&tally),
+        byok_months: i.byok_months.as_deref(),
         purchases: &[],
         subscription_price: i.subscription_price,
         tolerance: Money::ZERO,

@@ -12,8 +12,8 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
 use super::{GroupBy, NONE};
-use crate::aggregate::Names;
-use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
+use crate::aggregate::{group_tier, Names};
+use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums, UsageGroup};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
@@ -216,6 +216,39 @@ impl<'r> ShowbackSink<'r> {
             unpriced: unpriced.into_values().collect(),
             capped: self.capped,
         }
+    }
+}
+
+impl ShowbackSink<'_> {
+    /// A usage group (docs/engines.md) read in place of its calls: its `--by` value is the
+    /// tenant, its band decides the tier under the rate row of its UTC day, as
+    /// [`crate::aggregate::DailyAggregator::add_group`] does.
+    pub(crate) fn add_group(&mut self, g: &UsageGroup, thresholds: &[u64]) {
+        if g.calls == 0 || !self.period.contains(g.day) {
+            return;
+        }
+        let id = self.names.id(&g.provider, &g.model);
+        let (rates, names) = (self.rates, &self.names);
+        let rate = *self.rates_seen.entry((id, g.utc_day)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
+            rates
+                .lookup(provider, model, g.utc_day)
+                .map_or(UNPRICED, |r| r as u32)
+        });
+        let tier = group_tier(
+            rates,
+            (rate != UNPRICED).then_some(rate as usize),
+            g.band,
+            thresholds,
+        );
+        let key = self.key_id(g.tenant.as_deref().unwrap_or(NONE));
+        let bucket = self.bucket(g.day);
+        let e = self
+            .groups
+            .entry((id, key, bucket, rate, g.byok))
+            .or_default();
+        e.calls += g.calls;
+        e.tiers[tier as usize].merge(&g.sums());
     }
 }
 

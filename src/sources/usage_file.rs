@@ -4,12 +4,18 @@
 //! A usage file is machine-written, so a row that does not read is an error that stops the run
 //! (exit 2, with file and line): a file with one bad row is not to be trusted for the others.
 //! Rows with the same key are summed (shards, days and engines merge by concatenation).
+//!
+//! After the columns of version 1 a file may carry one group column, named after the `--by`
+//! field it was cut by (`tenant`, `api_key`): a run with `--by` that field keeps it as a key, a
+//! run without `--by` sums over it, and a run with `--by` another field (or a file without the
+//! column) is refused.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::digest::{self, FileDigest};
+use super::schema::mapping::valid_group_name;
 use super::{file_error, FileStats, InputError};
 use crate::domain::{Day, Period, UsageGroup};
 
@@ -56,13 +62,15 @@ pub(crate) struct FileCut {
     pub file: PathBuf,
 }
 
-type Key = (Day, Day, String, String, bool, u8, bool);
+type Key = (Day, Day, String, String, bool, u8, bool, Option<String>);
 
-/// Reads and merges the usage files. `format` is the version this build reads.
+/// Reads and merges the usage files. `format` is the version this build reads; `by` the group
+/// column the run keeps (`--by`).
 pub(crate) fn read_usage(
     paths: &[PathBuf],
     format: &str,
     period: Period,
+    by: Option<&str>,
 ) -> Result<UsageRead, InputError> {
     let mut merged: BTreeMap<Key, UsageGroup> = BTreeMap::new();
     let mut out = UsageRead::default();
@@ -86,7 +94,7 @@ pub(crate) fn read_usage(
             ));
         }
         let (rows, out_of_range) =
-            read_csv(path, &text, format, period, &mut out.cut, &mut merged)?;
+            read_csv(path, &text, format, period, by, &mut out.cut, &mut merged)?;
         out.files.push(FileStats {
             file: path.display().to_string(),
             read: rows,
@@ -104,6 +112,7 @@ fn read_csv(
     text: &[u8],
     format: &str,
     period: Period,
+    by: Option<&str>,
     cut: &mut Option<FileCut>,
     merged: &mut BTreeMap<Key, UsageGroup>,
 ) -> Result<(u64, u64), InputError> {
@@ -118,16 +127,36 @@ fn read_csv(
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
-    if names != COLUMNS {
-        return Err(file_error(
-            path,
-            format!(
-                "not a usage file: the header must be {} (got {})",
-                COLUMNS.join(","),
-                names.join(",")
-            ),
-        ));
-    }
+    let group = match names.split_at_checked(COLUMNS.len()) {
+        Some((head, [])) if head == COLUMNS => None,
+        Some((head, [g])) if head == COLUMNS && valid_group_name(g) => Some(g.as_str()),
+        _ => {
+            return Err(file_error(
+                path,
+                format!(
+                    "not a usage file: the header must be {}, then optionally one group column (e.g. tenant) (got {})",
+                    COLUMNS.join(","),
+                    names.join(",")
+                ),
+            ))
+        }
+    };
+    let keep = match (by, group) {
+        (None, _) => false,
+        (Some(b), Some(g)) if g.eq_ignore_ascii_case(b) => true,
+        (Some(b), g) => {
+            return Err(file_error(
+                path,
+                format!(
+                    "--by {b}: {}; cut them by {b} (`spendrecon sql --by {b}`, or `daily --usage-out FILE --by {b}`), or run without --by",
+                    match g {
+                        None => "the usage groups carry no group column".to_string(),
+                        Some(g) => format!("the usage groups were cut by `{g}`, not `{b}`"),
+                    }
+                ),
+            ))
+        }
+    };
     let (mut rows, mut out_of_range) = (0u64, 0u64);
     for rec in r.records() {
         let rec = rec.map_err(|e| file_error(path, format!("not readable CSV: {e}")))?;
@@ -218,6 +247,13 @@ fn read_csv(
                     cell(19)
                 ))
             })?,
+            // An empty cell: calls without a value (`(none)`).
+            tenant: match keep {
+                true => Some(rec.get(20).unwrap_or(""))
+                    .filter(|t| !t.trim().is_empty())
+                    .map(str::to_string),
+                false => None,
+            },
         };
         if g.reported_calls > g.calls {
             return Err(at("reported_calls exceeds calls".into()));
@@ -244,6 +280,7 @@ fn read_csv(
             g.byok,
             g.band,
             g.past_allowance,
+            g.tenant.clone(),
         );
         match merged.get_mut(&key) {
             Some(e) => add(e, &g),

@@ -292,6 +292,127 @@ fn xlsx_gets_a_showback_sheet() {
     assert_eq!(rows[2][8], Data::Float(0.011));
 }
 
+/// `daily --usage-out FILE --by tenant` on the fixture: the usage groups with a last column
+/// `tenant`, worked by hand from the module's table (no long-context threshold: band 0; BYOK
+/// calls 1 and 2 within OpenRouter's allowance of two, 3 and 4 past it; the failed call 9 is no
+/// BYOK call and sums no tokens; a blank tenant is none, written empty and sorted first).
+const TENANT_GROUPS: &str = "\
+tz,day,utc_day,provider,model,byok,band,past_allowance,calls,failed_calls,prompt_tokens,cached_tokens,cache_write_tokens,cache_write_1h_tokens,completion_tokens,reasoning_tokens,reported_calls,reported_cost_nanos,tenant
+UTC,2026-04-01,2026-04-01,openrouter,acme/m,true,0,false,1,0,500000,0,0,0,0,0,0,0,search
+UTC,2026-04-01,2026-04-01,openrouter,acme/m,true,0,false,1,0,1000000,0,0,0,0,0,0,0,support
+UTC,2026-04-02,2026-04-02,openrouter,acme/m,true,0,true,1,0,500000,0,0,0,0,0,0,0,search
+UTC,2026-04-02,2026-04-02,openrouter,acme/m,true,0,true,1,0,1000000,0,0,0,0,0,0,0,support
+UTC,2026-04-03,2026-04-03,openrouter,acme/m,false,0,false,1,0,600000,0,0,0,200000,0,0,0,
+UTC,2026-04-03,2026-04-03,openrouter,acme/m,false,0,false,1,0,1000000,0,0,0,0,0,0,0,search
+UTC,2026-04-03,2026-04-03,openrouter,acme/m,false,0,false,1,0,1500000,0,0,0,250000,0,0,0,support
+UTC,2026-04-04,2026-04-04,openrouter,acme/m,false,0,false,0,1,0,0,0,0,0,0,0,0,support
+UTC,2026-04-04,2026-04-04,openrouter,acme/unknown,false,0,false,1,0,1000,0,0,0,500,0,0,0,search
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,0,0,0,0,0,0,0,0,
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,0,0,0,0,0,0,0,0,=1+2
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,1000000,0,0,0,0,0,0,0,search
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,2000000,0,0,0,0,0,0,0,support
+";
+
+#[test]
+fn usage_files_carry_the_tenant_and_give_the_same_showback() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups = dir.path().join("groups.csv");
+    let (_d, o) = run("daily", &["--usage-out", groups.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Every row carries the format and the fingerprint; the rest is the hand-worked table.
+    let text = std::fs::read_to_string(&groups).unwrap();
+    let rest: Vec<&str> = text
+        .lines()
+        .map(|l| l.splitn(3, ',').nth(2).unwrap())
+        .collect();
+    assert_eq!(rest, TENANT_GROUPS.lines().collect::<Vec<_>>());
+
+    let from = |command: &str, extra: &[&str], by: bool| {
+        let mut c = spendrecon();
+        c.arg(command)
+            .arg("--usage")
+            .arg(&groups)
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .args(extra);
+        if by {
+            c.args(["--by", "tenant"]);
+        }
+        run_out(&mut c)
+    };
+    // daily from the groups: the same showback.csv as from the logs (worked in `april`).
+    let (out, o) = from("daily", &[], true);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let mut want = vec![HEADER.to_string()];
+    want.extend(april(["0.00", "0.00", "0.00"]));
+    assert_eq!(read(&out, "showback.csv").lines().collect::<Vec<_>>(), want);
+    // reconcile and forecast alike.
+    let (invoice, topups) = (
+        fixture("showback/invoice.csv").display().to_string(),
+        fixture("showback/topups.csv").display().to_string(),
+    );
+    let ledger = ["--invoices", invoice.as_str(), "--topups", topups.as_str()];
+    for (command, extra, files) in [
+        ("reconcile", &ledger[..], &["showback.csv"][..]),
+        (
+            "forecast",
+            &[][..],
+            &["showback.csv", "showback_forecast.csv"][..],
+        ),
+    ] {
+        let (logs, _) = run(command, extra);
+        let (usage, o) = from(command, extra, true);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        for f in files {
+            assert_eq!(read(&logs, f), read(&usage, f), "{command} {f}");
+        }
+    }
+    // Without --by the tenant column is summed over: daily.csv and the groups cut again equal
+    // those of the logs without --by.
+    let plain = dir.path().join("plain.csv");
+    let (logs, _) = run_out(
+        spendrecon()
+            .arg("daily")
+            .arg("--logs")
+            .arg(fixture("showback/logs.jsonl"))
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .arg("--usage-out")
+            .arg(&plain),
+    );
+    let again = dir.path().join("again.csv");
+    let (usage, _) = from("daily", &["--usage-out", again.to_str().unwrap()], false);
+    assert_eq!(read(&logs, "daily.csv"), read(&usage, "daily.csv"));
+    assert_eq!(
+        std::fs::read_to_string(&plain).unwrap(),
+        std::fs::read_to_string(&again).unwrap()
+    );
+    assert!(!usage.path().join("showback.csv").exists());
+    // --by with a file cut without the column, or by another field: refused, exit 2.
+    let (_, o) = run_out(
+        spendrecon()
+            .arg("daily")
+            .arg("--usage")
+            .arg(&plain)
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .args(["--by", "tenant"]),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--by tenant: the usage groups carry no group column"),
+        "{}",
+        stderr(&o)
+    );
+    let (_, o) = from("daily", &["--by", "api_key"], false);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--by api_key: the usage groups were cut by `tenant`, not `api_key`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A schema file naming two group fields besides `tenant` (its `[by]` table): `api_key` (a
 /// column) and `project` (nested in `meta`).
 const GROUPED_SCHEMA: &str = r#"

@@ -410,7 +410,9 @@ impl Mapping {
                     format!("[by] `{g}` is a field of docs/formats.md §1: map it in [fields] (`--by` takes `tenant` and the [by] names)"),
                 ));
             }
-            path_list(ps).map_err(|m| err(Some(ps.span()), m))?;
+            for (p, span) in path_list(ps).map_err(|m| err(Some(ps.span()), m))? {
+                check_path(p.trim()).map_err(|m| err(Some(span), m))?;
+            }
             groups.push(g.clone());
         }
         let group = group.filter(|g| *g != "tenant");
@@ -752,78 +754,4 @@ fn check_path(p: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Mapping, SchemaError> {
-        Mapping::parse(Path::new("s.toml"), text, "test")
-    }
-
-    const MIN: &str = "[fields]\nts = \"t\"\nmodel = \"m\"\nprovider = \"p\"\nprompt_tokens = \"usage.in\"\ncompletion_tokens = [\"usage.out\", \"out\"]\n";
-
-    #[test]
-    fn compiles_a_key_tree() {
-        let m = parse(MIN).unwrap();
-        assert_eq!(m.paths.len(), 6);
-        let usage = m.nodes[0].find(b"usage").unwrap();
-        let child = &m.nodes[usage.child.unwrap() as usize];
-        let out = child.find(b"out").unwrap();
-        assert_eq!(
-            out.leaves,
-            vec![Leaf {
-                dest: Dest::Field(FieldId::CompletionTokens),
-                rank: 0
-            }]
-        );
-        assert_eq!(m.nodes[0].find(b"out").unwrap().leaves[0].rank, 1);
-        assert_eq!(
-            m.token_fields,
-            vec![FieldId::PromptTokens, FieldId::CompletionTokens]
-        );
-    }
-
-    #[test]
-    fn typos_name_the_line_and_key() {
-        let e = parse(&format!("{MIN}modle = \"x\"\n")).unwrap_err();
-        assert_eq!(e.line, 7, "{e}");
-        assert!(e.message.contains("modle"), "{e}");
-        let e = parse(&format!("{MIN}[timestamp]\nform = \"epoch_sec\"\n")).unwrap_err();
-        assert_eq!(e.line, 8, "{e}");
-        assert!(e.message.contains("epoch_sec"), "{e}");
-        let e = parse(&MIN.replace("usage.in", "usage..in")).unwrap_err();
-        assert_eq!(e.line, 5, "{e}");
-        assert!(e.message.contains("bad path"), "{e}");
-        let e = parse(&format!("{MIN}[timestamp]\nzone = \"Mars/Olympus\"\n")).unwrap_err();
-        assert_eq!(e.line, 8, "{e}");
-        let e = parse("[fields]\nts = \"t\"\n").unwrap_err();
-        assert!(e.message.contains("model"), "{e}");
-    }
-
-    #[test]
-    fn hosts_and_status_text() {
-        let m = parse(&format!(
-            "{MIN}[gateway]\nhosts = {{ \"llm.corp.example\" = \"OminiGate\" }}\n[status]\ntext = {{ Success = 200, failure = 500 }}\n"
-        ))
-        .unwrap();
-        for (v, want) in [
-            ("openrouter.ai", Some("openrouter")),
-            ("https://openrouter.ai/api/v1", Some("openrouter")),
-            ("eu.openrouter.ai:443", Some("openrouter")),
-            ("notopenrouter.ai", None),
-            ("https://llm.corp.example/v1", Some("ominigate")),
-            ("api.ominigate.ai", Some("ominigate")),
-            ("api.openai.com", None),
-        ] {
-            assert_eq!(m.gateway_of_host(v), want, "{v}");
-        }
-        assert_eq!(m.status_of_text("SUCCESS"), Some(200));
-        assert_eq!(m.status_of_text("failure "), Some(500));
-        assert_eq!(m.status_of_text("pending"), None);
-    }
-
-    #[test]
-    fn root_reads_the_wrapper_like_the_record() {
-        let m = parse(&format!("[schema]\nroot = \"data\"\n{MIN}")).unwrap();
-        assert_eq!(m.nodes[0].find(b"data").unwrap().child, Some(0));
-    }
-}
+mod tests;
