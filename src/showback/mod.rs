@@ -65,7 +65,8 @@ impl GroupBy {
         }
     };
 
-    /// `--by FIELD`: a field name (letters, digits and `_`, a letter first, at most 32 bytes). Whether the log schema maps it is checked once the schema is known
+    /// `--by FIELD`: a field name (letters, digits and `_`, a letter first, at most 32 bytes).
+    /// Whether the log schema maps it is checked once the schema is known
     /// ([`crate::sources::schema::Schema::grouped_by`]).
     pub(crate) fn parse(s: &str) -> Result<GroupBy, String> {
         let s = s.trim();
