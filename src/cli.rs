@@ -317,6 +317,10 @@ pub(crate) struct SqlArgs {
     /// (rollout and shadow need the logs themselves: exit 2)
     #[arg(long, value_enum, default_value_t = Query::Groups, value_name = "QUERY")]
     pub query: Query,
+    /// Group the usage by this field too (tenant, or a group field of the schema's [by] table):
+    /// one more column, of that name, which --usage FILE --by FIELD reads
+    #[arg(long, value_name = "FIELD", value_parser = parse_by)]
+    pub by: Option<GroupBy>,
     #[command(flatten)]
     pub logs: LogArgs,
     #[command(flatten)]
@@ -381,7 +385,8 @@ pub(crate) struct XlsxArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub(crate) struct ShowbackArgs {
     /// Also write showback.csv: per month, tenant and provider the calls, their usage at list
-    /// prices and their share of the fees (FIELD: tenant)
+    /// prices and their share of the fees (FIELD: tenant, or a group field of the log schema's
+    /// [by] table, e.g. api_key with --schema litellm)
     #[arg(long, value_name = "FIELD", value_parser = parse_by)]
     pub by: Option<GroupBy>,
 }

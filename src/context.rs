@@ -59,6 +59,8 @@ pub(crate) struct Context {
     usage_digests: OnceCell<Vec<crate::sources::digest::FileDigest>>,
     /// `--in-database`: the usage groups computed where the table is.
     pub in_database: bool,
+    /// `--by`, once checked ([`Context::group_by`]): the group column usage files must carry.
+    by: Option<GroupBy>,
 }
 
 impl Context {
@@ -105,10 +107,27 @@ impl Context {
             usage: logs.usage.clone(),
             usage_digests: OnceCell::new(),
             in_database: logs.in_database,
+            by: None,
             config: crate::config::locate(argv.get(1..).unwrap_or_default())
                 .ok()
                 .flatten(),
         })
+    }
+
+    /// `--by`, checked against what the run reads: the log schema in force, which from then on
+    /// reads the chosen field into the tenant slot (and only that field); usage files are
+    /// checked when read (their group column names the field they were cut by).
+    pub(crate) fn group_by(&mut self, by: Option<GroupBy>) -> Result<Option<GroupBy>> {
+        let Some(by) = by else {
+            return Ok(None);
+        };
+        if self.usage.is_empty() {
+            self.logs.schema = (self.logs.schema)
+                .grouped_by(self.schema_spec.as_deref(), by.name())
+                .map_err(|m| anyhow!(m))?;
+        }
+        self.by = Some(by);
+        Ok(Some(by))
     }
 
     /// `rates/models.csv`, with `--rates-override`'s rows in place of the same provider and
@@ -170,9 +189,6 @@ impl Context {
         let (book, notes) = self.fee_book_with(fees)?;
         let usage = match !self.reads_groups() {
             true => None,
-            false if by.is_some() => {
-                bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback")
-            }
             false => Some(self.usage_groups()?),
         };
         let mut r = reconcile::compute(&Inputs {
@@ -240,6 +256,7 @@ impl Context {
                 table: &table,
                 schema: &self.logs.schema,
                 period: self.period,
+                by: self.by.as_ref().map(GroupBy::name),
             };
             sql::render(Query::Groups, &request, cut).map_err(|e| e.to_string())
         })?;
@@ -248,6 +265,7 @@ impl Context {
             bytes,
             cut::FORMAT,
             self.period,
+            self.by.as_ref().map(GroupBy::name),
         )?)
     }
 
@@ -255,9 +273,10 @@ impl Context {
     /// table's thresholds, fee book and zone), with their accounting as a scan's.
     pub(crate) fn usage_groups(&self) -> Result<(Vec<UsageGroup>, Cut, ScanReport)> {
         let cut = Cut::new(self.rates()?, self.fee_book()?, self.tz);
+        let by = self.by.as_ref().map(GroupBy::name);
         let read = match self.in_database {
             true => self.groups_in_database(&cut)?,
-            false => usage_file::read_usage(&self.usage, cut::FORMAT, self.period)?,
+            false => usage_file::read_usage(&self.usage, cut::FORMAT, self.period, by)?,
         };
         if let Some(c) = &read.cut {
             if c.tz != cut.tz {
@@ -294,17 +313,38 @@ impl Context {
         Ok((read.groups, cut, report))
     }
 
-    /// The showback of a run without a ledger (`daily`, `forecast`) from its scan's sinks: the
-    /// BYOK fees and subscriptions of `fees.toml` as written (`price` fills a subscription whose
-    /// price is "parameter") shared among the tenants.
+    /// The showback of a run without a ledger (`daily`, `forecast`) from its scan's sinks (or,
+    /// with `usage`, from the usage groups added to them): the BYOK fees and subscriptions of
+    /// `fees.toml` as written (`price` fills a subscription whose price is "parameter") shared
+    /// among the tenants.
     pub(crate) fn showback(
         &self,
         sinks: Option<showback::Sinks<'_>>,
         daily: &Daily,
         price: Option<Money>,
+        usage: Option<(&[UsageGroup], &Cut)>,
     ) -> Result<Option<Showback>> {
-        let Some(sinks) = sinks else {
+        let Some(mut sinks) = sinks else {
             return Ok(None);
+        };
+        let byok_months = match usage {
+            None => None,
+            Some((groups, cut)) => {
+                for g in groups {
+                    sinks.0.add_group(g, &cut.thresholds);
+                }
+                let (book, rates, names) = (self.fee_book()?, self.rates()?, self.names()?);
+                Some(
+                    crate::fees::byok::months_from_groups(
+                        groups,
+                        &cut.thresholds,
+                        book,
+                        rates,
+                        names,
+                    )
+                    .map_err(|m| anyhow!(m))?,
+                )
+            }
         };
         let (s, _) = showback::from_logs(FromLogs {
             sinks,
@@ -313,6 +353,7 @@ impl Context {
             tz: self.tz,
             period: self.period,
             subscription_price: price,
+            byok_months,
         })?;
         Ok(Some(s))
     }

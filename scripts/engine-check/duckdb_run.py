@@ -13,7 +13,7 @@ CREATE TABLE calls (
     ts TIMESTAMP, provider VARCHAR, model VARCHAR,
     prompt_tokens BIGINT, completion_tokens BIGINT, cached_tokens BIGINT,
     cache_write_tokens BIGINT, cache_write_1h_tokens BIGINT, reasoning_tokens BIGINT,
-    status INTEGER, byok BOOLEAN, request_id VARCHAR, cost DECIMAL(38, 12)
+    status INTEGER, byok BOOLEAN, request_id VARCHAR, cost DECIMAL(38, 12), tenant VARCHAR
 )
 """
 
@@ -28,7 +28,7 @@ def main():
                 "'prompt_tokens': 'BIGINT', 'completion_tokens': 'BIGINT', 'cached_tokens': 'BIGINT', "
                 "'cache_write_tokens': 'BIGINT', 'cache_write_1h_tokens': 'BIGINT', "
                 "'reasoning_tokens': 'BIGINT', 'status': 'INTEGER', 'byok': 'BOOLEAN', "
-                "'request_id': 'VARCHAR', 'cost': 'DECIMAL(38, 12)'})")
+                "'request_id': 'VARCHAR', 'cost': 'DECIMAL(38, 12)', 'tenant': 'VARCHAR'})")
     sql = open(query).read().strip().rstrip(";")
     con.execute(f"COPY ({sql}) TO '{out}' (HEADER, DELIMITER ',')")
 

@@ -24,7 +24,7 @@ import sys
 
 COLUMNS = ["ts", "provider", "model", "prompt_tokens", "completion_tokens", "cached_tokens",
            "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "status", "byok",
-           "request_id", "cost"]
+           "request_id", "cost", "tenant"]
 
 
 def utc(ts):
@@ -85,6 +85,8 @@ def flatten(r):
         "byok": None if byok is None else ("true" if byok else "false"),
         "request_id": first(r.get("request_id")),
         "cost": first(r.get("cost"), u.get("cost")),
+        # The showback's group (`--by tenant`): text as logged, blank left to the engine.
+        "tenant": r.get("tenant"),
     }
 
 

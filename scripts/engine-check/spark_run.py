@@ -19,7 +19,7 @@ SCHEMA = StructType([
     StructField("cache_write_tokens", LongType()), StructField("cache_write_1h_tokens", LongType()),
     StructField("reasoning_tokens", LongType()), StructField("status", IntegerType()),
     StructField("byok", BooleanType()), StructField("request_id", StringType()),
-    StructField("cost", DecimalType(38, 12)),
+    StructField("cost", DecimalType(38, 12)), StructField("tenant", StringType()),
 ])
 
 

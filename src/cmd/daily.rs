@@ -1,6 +1,6 @@
 //! `spendrecon daily`: logs (or usage groups) → tokens and exact cost per day × provider × model
 //! → daily.csv; with `--by`, each tenant's usage and share of the fees → showback.csv; with
-//! `--usage-out`, the usage groups (docs/engines.md).
+//! `--usage-out`, the usage groups (docs/engines.md), the `--by` field one more key.
 
 use anyhow::{bail, Result};
 
@@ -10,21 +10,23 @@ use crate::context::Context;
 use crate::domain::Outcome;
 use crate::engines::cut::{self, Cut};
 use crate::engines::usage::{self, UsageSink};
-use crate::output::focus::FocusInput;
+use crate::output::focus::{FocusInput, FocusTenants};
 use crate::output::usage_file::usage_csv;
 use crate::output::{summary, tables};
 use crate::showback::{self, Grain};
 
 pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.showback.by)?;
     let (rates, names) = (ctx.rates()?, ctx.names()?);
-    let by = args.showback.by;
     if by.is_some() && ctx.fee_book()?.needs_subscription_price() {
         bail!("--by: fees.toml has a BYOK subscription whose price is \"parameter\", and daily takes no --byok-subscription: use reconcile, report or forecast --by with --byok-subscription USD");
     }
-    if by.is_some() && ctx.reads_groups() {
-        bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback");
-    }
+    // Per month for showback.csv; per day when the FOCUS rows are split per tenant.
+    let grain = match args.focus.focus {
+        Some(_) => Grain::Day,
+        None => Grain::Month,
+    };
     let (daily, tenants, report, groups) = if !ctx.reads_groups() {
         // Without --by the pass is the plain daily sums: the showback's sinks cost nothing then.
         let mut fields = by.map_or(aggregate::FIELDS, |b| b.fields(aggregate::FIELDS));
@@ -39,10 +41,10 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             (
                 (
                     DailyAggregator::new(rates, names, ctx.tz, ctx.period),
-                    by.map(|b| showback::sinks(b, Grain::Month, rates, names, ctx.tz, ctx.period)),
+                    by.map(|b| showback::sinks(b, grain, rates, names, ctx.tz, ctx.period)),
                 ),
                 cut.as_ref()
-                    .map(|c| UsageSink::new(c, names, ctx.tz, ctx.period)),
+                    .map(|c| UsageSink::new(c, names, ctx.tz, ctx.period, by)),
             )
         })?;
         let groups = match groups {
@@ -53,11 +55,25 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
         (agg.finish(), tenants, report, groups)
     } else {
         let (groups, cut, report) = ctx.usage_groups()?;
-        // daily does not read `byok` from logs (BYOK calls are priced as any call): alike here.
-        let daily = usage::daily(&groups, &cut, rates, names, ctx.tz, ctx.period, false);
-        (daily, None, report, Some((groups, cut)))
+        // daily does not read `byok` from logs (BYOK calls are priced as any call) unless --by
+        // has it read for the fees: alike here.
+        let daily = usage::daily(
+            &groups,
+            &cut,
+            rates,
+            names,
+            ctx.tz,
+            ctx.period,
+            by.is_some(),
+        );
+        let tenants = by.map(|b| showback::sinks(b, grain, rates, names, ctx.tz, ctx.period));
+        (daily, tenants, report, Some((groups, cut)))
     };
-    let showback = ctx.showback(tenants, &daily, None)?;
+    let from_usage = match !ctx.reads_groups() {
+        true => None,
+        false => groups.as_ref().map(|(g, c)| (&g[..], c)),
+    };
+    let showback = ctx.showback(tenants, &daily, None, from_usage)?;
 
     let table = tables::daily_table(&daily);
     ctx.out.write_main("daily", &table)?;
@@ -78,10 +94,12 @@ pub(crate) fn run(args: &DailyArgs) -> Result<Outcome> {
             invoices: None,
             fees: &[],
             tz: ctx.tz,
+            tenants: showback.as_ref().and_then(|s| FocusTenants::of(s, false)),
         },
     )?;
     if let (Some(path), Some((groups, cut))) = (&args.usage_out, &groups) {
-        let body = usage_csv(groups, cut::FORMAT, &cut.fingerprint(), &cut.tz);
+        let by = by.as_ref().map(|b| b.name());
+        let body = usage_csv(groups, cut::FORMAT, &cut.fingerprint(), &cut.tz, by);
         ctx.out.write_usage(Some(path), &body)?;
     }
     ctx.commit(&[])?;

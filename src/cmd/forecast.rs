@@ -17,15 +17,15 @@ use crate::showback::{self, Grain};
 use crate::sources::record::FieldId;
 
 pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.showback.by)?;
     let (rates, slugs, book) = (ctx.rates()?, ctx.slugs()?, ctx.fee_book()?);
     let names = ctx.names()?;
     let (tz, period) = (ctx.tz, ctx.period);
     check_moves(&args.moves).map_err(|m| anyhow!(m))?;
-    let by = args.showback.by;
     let fields = aggregate::FIELDS.with(&[FieldId::Byok]);
     let fields = by.map_or(fields, |b| b.fields(fields));
-    let (daily, traffic, tenants, report) = if !ctx.reads_groups() {
+    let (daily, traffic, tenants, report, groups) = if !ctx.reads_groups() {
         let (((agg, traffic), tenants), report) = ctx.logs.scan(fields, || {
             (
                 (
@@ -36,20 +36,29 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
                 by.map(|b| showback::sinks(b, Grain::Day, rates, names, tz, period)),
             )
         })?;
-        (agg.finish(), traffic.finish(), tenants, report)
+        (agg.finish(), traffic.finish(), tenants, report, None)
     } else {
-        if by.is_some() {
-            bail!("--by: usage groups carry no tenant; read the logs (--logs) for showback");
-        }
         let (groups, cut, report) = ctx.usage_groups()?;
         let mut traffic = TrafficSink::new(rates, names, tz, period);
         for g in &groups {
             traffic.add_group(g, &cut.thresholds);
         }
         let daily = usage::daily(&groups, &cut, rates, names, tz, period, true);
-        (daily, traffic.finish(), None, report)
+        let tenants = by.map(|b| showback::sinks(b, Grain::Day, rates, names, tz, period));
+        (
+            daily,
+            traffic.finish(),
+            tenants,
+            report,
+            Some((groups, cut)),
+        )
     };
-    let showback = ctx.showback(tenants, &daily, args.byok_subscription)?;
+    let showback = ctx.showback(
+        tenants,
+        &daily,
+        args.byok_subscription,
+        groups.as_ref().map(|(g, c)| (&g[..], c)),
+    )?;
     let Some(last) = daily.rows.iter().map(|r| r.day).max() else {
         bail!("the logs hold no call to forecast from");
     };
@@ -105,7 +114,7 @@ pub(crate) fn run(args: &ForecastArgs) -> Result<Outcome> {
         let rows = showback::forecast::forecast(&s.days, &span);
         (
             tables::showback_table(s),
-            tables::showback_forecast_table(s, &rows),
+            tables::showback_forecast_table(&rows),
         )
     });
     if let Some((t, f)) = &showback_tables {

@@ -7,17 +7,22 @@ use anyhow::Result;
 use crate::cli::ReconcileArgs;
 use crate::context::Context;
 use crate::domain::Outcome;
-use crate::output::focus::FocusInput;
+use crate::output::focus::{FocusInput, FocusTenants};
 use crate::output::{summary, tables};
 use crate::showback::Grain;
 
 pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.showback.by)?;
     let (r, notes) = ctx.reconciliation(
         &args.invoices,
         &args.matching,
         &args.fees,
-        args.showback.by.map(|b| (b, Grain::Month)),
+        // Per month for showback.csv; per day when the FOCUS rows are split per tenant.
+        by.map(|b| match args.focus.focus {
+            Some(_) => (b, Grain::Day),
+            None => (b, Grain::Month),
+        }),
     )?;
 
     let recon_table = tables::recon_table(&r.rows);
@@ -79,6 +84,7 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
             invoices: Some(&r.invoice_lines),
             fees: &r.fee_report.rows,
             tz: ctx.tz,
+            tenants: r.showback.as_ref().and_then(|s| FocusTenants::of(s, true)),
         },
     )?;
     ctx.commit(&[("invoices", &args.invoices), ("topups", &args.fees.topups)])?;

@@ -19,13 +19,14 @@ pub(crate) fn run(args: &ReportArgs) -> Result<Outcome> {
     if args.common.format != Format::Csv {
         bail!("report writes HTML: --format does not apply");
     }
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.showback.by)?;
     let (r, notes) = ctx.reconciliation(
         &args.invoices,
         &args.matching,
         &args.fees,
         // The page draws each tenant's days.
-        args.showback.by.map(|b| (b, Grain::Day)),
+        by.map(|b| (b, Grain::Day)),
     )?;
     let last = r.daily.rows.iter().map(|d| d.day).max();
     let forecast = last

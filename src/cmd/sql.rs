@@ -15,7 +15,8 @@ pub(crate) fn run(args: &SqlArgs) -> Result<Outcome> {
     if args.logs.in_database {
         anyhow::bail!("sql prints the statement; --in-database runs it: give --in-database to daily, reconcile, fees, forecast, audit or report with --logs postgresql://…");
     }
-    let ctx = Context::new(&args.common, &args.logs)?;
+    let mut ctx = Context::new(&args.common, &args.logs)?;
+    let by = ctx.group_by(args.by)?;
     let table = Table::parse(&args.table)?;
     let cut = Cut::new(ctx.rates()?, ctx.fee_book()?, ctx.tz);
     let request = Request {
@@ -23,6 +24,7 @@ pub(crate) fn run(args: &SqlArgs) -> Result<Outcome> {
         table: &table,
         schema: &ctx.logs.schema,
         period: ctx.period,
+        by: by.as_ref().map(|b| b.name()),
     };
     let text = sql::render(args.query, &request, &cut)?;
     to_stdout(text.as_bytes()).context("writing the statement to stdout")?;

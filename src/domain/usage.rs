@@ -214,6 +214,9 @@ pub struct UsageGroup {
     /// integers, so an engine sums them exactly.
     pub reported_calls: u64,
     pub reported_cost_nanos: i128,
+    /// With `--by`: the calls' group (the value of the `--by` field; `None` for calls without
+    /// one), a key like the others; `None` throughout without `--by`.
+    pub tenant: Option<String>,
 }
 
 impl UsageGroup {

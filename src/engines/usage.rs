@@ -16,6 +16,7 @@ use crate::aggregate::{Daily, DailyAggregator, Names};
 use crate::domain::{Call, Day, DayCutter, Money, Month, Period, UsageGroup};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::RateTable;
+use crate::showback::GroupBy;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::{CallSink, Disposition, InputError, LogSet};
 
@@ -29,11 +30,16 @@ pub(crate) const FIELDS: FieldSet = {
     crate::aggregate::FIELDS.with(&[Byok, ReasoningTokens, RequestId, Cost])
 };
 
-/// (pair id, local day, UTC day, BYOK, band, UTC minute of a BYOK call under an allowance).
-type Key = (u32, Day, Day, bool, u8, i64);
+/// (pair id, local day, UTC day, BYOK, band, UTC minute of a BYOK call under an allowance,
+/// group id or [`NO_GROUP`]).
+type Key = (u32, Day, Day, bool, u8, i64, u32);
 
-/// A group's key columns: (provider, model as written, day, UTC day, BYOK, band, past allowance).
-type OutKey = (String, String, Day, Day, bool, u8, bool);
+/// A group's key columns: (provider, model as written, day, UTC day, BYOK, band, past allowance,
+/// the `--by` value).
+type OutKey = (String, String, Day, Day, bool, u8, bool, Option<String>);
+
+/// A call without a `--by` value, or a run without `--by`.
+const NO_GROUP: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Sums {
@@ -86,21 +92,53 @@ pub(crate) struct UsageSink<'r> {
     cutter: DayCutter,
     period: Period,
     names: Names<'r>,
+    /// `--by`: the group is one more key (the engine's query groups by it alike). Not capped:
+    /// the query's groups are not either, and the file must be the same.
+    by: Option<GroupBy>,
+    groups_seen: FxHashMap<String, u32>,
+    group_names: Vec<String>,
     groups: FxHashMap<Key, Sums>,
     /// (provider, UTC minute) → BYOK calls under an allowance, in the period or not.
     minutes: FxHashMap<(String, i64), u64>,
 }
 
 impl<'r> UsageSink<'r> {
-    pub(crate) fn new(cut: &'r Cut, names: &'r ModelNames, tz: Option<Tz>, period: Period) -> Self {
+    pub(crate) fn new(
+        cut: &'r Cut,
+        names: &'r ModelNames,
+        tz: Option<Tz>,
+        period: Period,
+        by: Option<GroupBy>,
+    ) -> Self {
         UsageSink {
             cut,
             cutter: DayCutter::new(tz),
             period,
             names: Names::new(names),
+            by,
+            groups_seen: FxHashMap::default(),
+            group_names: Vec::new(),
             groups: FxHashMap::default(),
             minutes: FxHashMap::default(),
         }
+    }
+
+    /// The id of a `--by` value ([`NO_GROUP`] for none).
+    fn group_id(&mut self, value: Option<&str>) -> u32 {
+        let Some(v) = value else {
+            return NO_GROUP;
+        };
+        if let Some(&id) = self.groups_seen.get(v) {
+            return id;
+        }
+        let id = self.group_names.len() as u32;
+        self.groups_seen.insert(v.to_string(), id);
+        self.group_names.push(v.to_string());
+        id
+    }
+
+    fn group_name(&self, id: u32) -> Option<String> {
+        (id != NO_GROUP).then(|| self.group_names[id as usize].clone())
     }
 }
 
@@ -133,9 +171,13 @@ impl CallSink for UsageSink<'_> {
             0
         };
         let utc = DayCutter::utc_day(call.ts_ms);
+        let group = match self.by {
+            Some(by) => self.group_id(by.key(call)),
+            None => NO_GROUP,
+        };
         let g = self
             .groups
-            .entry((id, local, utc, byok, band, minute))
+            .entry((id, local, utc, byok, band, minute, group))
             .or_default();
         if billable {
             g.add_call(call);
@@ -146,11 +188,15 @@ impl CallSink for UsageSink<'_> {
     }
 
     fn merge(&mut self, other: Self) {
-        for ((id, local, utc, byok, band, minute), s) in other.groups {
+        for ((id, local, utc, byok, band, minute, group), s) in other.groups {
             let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
+            let group = match group {
+                NO_GROUP => NO_GROUP,
+                g => self.group_id(Some(&other.group_names[g as usize])),
+            };
             self.groups
-                .entry((mine, local, utc, byok, band, minute))
+                .entry((mine, local, utc, byok, band, minute, group))
                 .or_default()
                 .merge(&s);
         }
@@ -172,12 +218,14 @@ struct Numbered {
     local: Day,
     utc: Day,
     band: u8,
+    group: Option<String>,
     sums: Sums,
 }
 
 /// The second look: every BYOK call of the minutes in which an allowance runs out.
 struct CrossingSink<'w> {
     cut: &'w Cut,
+    by: Option<GroupBy>,
     cutter: DayCutter,
     period: Period,
     wanted: &'w FxHashSet<(String, i64)>,
@@ -204,6 +252,7 @@ impl CallSink for CrossingSink<'_> {
                 local,
                 utc: DayCutter::utc_day(call.ts_ms),
                 band: self.cut.band(call.usage.prompt),
+                group: self.by.and_then(|b| b.key(call)).map(str::to_string),
                 sums,
             });
         }
@@ -257,7 +306,7 @@ impl UsageSink<'_> {
             }
         }
         let mut out: FxHashMap<OutKey, Sums> = FxHashMap::default();
-        for ((id, local, utc, byok, band, minute), s) in &self.groups {
+        for ((id, local, utc, byok, band, minute, group), s) in &self.groups {
             let (p, m) = self.names.written(*id);
             let past = match *minute {
                 NO_MINUTE => false,
@@ -275,14 +324,17 @@ impl UsageSink<'_> {
                 *byok,
                 *band,
                 past,
+                self.group_name(*group),
             ))
             .or_default()
             .merge(s);
         }
         if !crossing.is_empty() {
             let wanted: FxHashSet<(String, i64)> = crossing.keys().cloned().collect();
-            let (look, _) = logs.scan(FIELDS, || CrossingSink {
+            let fields = self.by.map_or(FIELDS, |b| b.fields(FIELDS));
+            let (look, _) = logs.scan(fields, || CrossingSink {
                 cut: self.cut,
+                by: self.by,
                 cutter: DayCutter::new(tz),
                 period: self.period,
                 wanted: &wanted,
@@ -310,9 +362,18 @@ impl UsageSink<'_> {
                     let allowance = self.cut.allowance(&p, c.local).unwrap_or(u64::MAX);
                     let past = before + k as u64 + 1 > allowance;
                     if c.in_period {
-                        out.entry((p.clone(), c.model, c.local, c.utc, true, c.band, past))
-                            .or_default()
-                            .merge(&c.sums);
+                        out.entry((
+                            p.clone(),
+                            c.model,
+                            c.local,
+                            c.utc,
+                            true,
+                            c.band,
+                            past,
+                            c.group,
+                        ))
+                        .or_default()
+                        .merge(&c.sums);
                     }
                 }
             }
@@ -320,24 +381,27 @@ impl UsageSink<'_> {
         let mut groups: Vec<UsageGroup> = out
             .into_iter()
             .map(
-                |((provider, model, day, utc_day, byok, band, past_allowance), s)| UsageGroup {
-                    day,
-                    utc_day,
-                    provider,
-                    model,
-                    byok,
-                    band,
-                    past_allowance,
-                    calls: s.calls,
-                    failed_calls: s.failed,
-                    prompt_tokens: s.prompt,
-                    cached_tokens: s.cached,
-                    cache_write_tokens: s.cache_write,
-                    cache_write_1h_tokens: s.cache_write_1h,
-                    completion_tokens: s.completion,
-                    reasoning_tokens: s.reasoning,
-                    reported_calls: s.reported,
-                    reported_cost_nanos: s.reported_nanos,
+                |((provider, model, day, utc_day, byok, band, past_allowance, tenant), s)| {
+                    UsageGroup {
+                        day,
+                        utc_day,
+                        provider,
+                        model,
+                        byok,
+                        band,
+                        past_allowance,
+                        calls: s.calls,
+                        failed_calls: s.failed,
+                        prompt_tokens: s.prompt,
+                        cached_tokens: s.cached,
+                        cache_write_tokens: s.cache_write,
+                        cache_write_1h_tokens: s.cache_write_1h,
+                        completion_tokens: s.completion,
+                        reasoning_tokens: s.reasoning,
+                        reported_calls: s.reported,
+                        reported_cost_nanos: s.reported_nanos,
+                        tenant,
+                    }
                 },
             )
             .collect();
@@ -366,6 +430,7 @@ pub(crate) fn sort(groups: &mut [UsageGroup]) {
             a.byok,
             a.band,
             a.past_allowance,
+            &a.tenant,
         )
             .cmp(&(
                 b.day,
@@ -375,6 +440,7 @@ pub(crate) fn sort(groups: &mut [UsageGroup]) {
                 b.byok,
                 b.band,
                 b.past_allowance,
+                &b.tenant,
             ))
     });
 }

@@ -194,10 +194,10 @@ fn showback(s: &Showback, days: &[Day]) -> ShowbackSection {
                 *o += *d;
             }
         }
-        series.push((format!("{} other {}s", rest.len(), s.by.column()), other));
+        series.push((format!("{} other {}s", rest.len(), s.by.name()), other));
     }
     ShowbackSection {
-        column: s.by.column(),
+        column: s.by.name().to_string(),
         series,
         rows: s
             .rows

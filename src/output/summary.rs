@@ -615,7 +615,7 @@ pub(crate) fn showback(out: &Out, s: &Showback) {
             .map(|c| if c.is_control() { '?' } else { c })
             .collect()
     };
-    let col = s.by.column();
+    let col = s.by.name();
     let mut per: BTreeMap<&str, (Money, Money)> = BTreeMap::new();
     for r in &s.rows {
         let e = per.entry(&r.tenant).or_default();

@@ -453,7 +453,8 @@ pub(crate) fn showback_table(s: &Showback) -> Table {
     table(
         &[
             "month",
-            s.by.column(),
+            // The contract's name, whichever field `--by` chose (docs/formats.md §12).
+            "tenant",
             "provider",
             "calls",
             "prompt_tokens",
@@ -488,11 +489,12 @@ pub(crate) fn showback_table(s: &Showback) -> Table {
 
 /// `showback_forecast.csv`: `forecast.csv`'s columns per tenant × provider, with the
 /// unpriced calls left out of the amounts.
-pub(crate) fn showback_forecast_table(s: &Showback, rows: &[TenantForecast]) -> Table {
+pub(crate) fn showback_forecast_table(rows: &[TenantForecast]) -> Table {
     table(
         &[
             "month",
-            s.by.column(),
+            // The contract's name, whichever field `--by` chose (docs/formats.md §12).
+            "tenant",
             "provider",
             "days_seen",
             "days_in_month",

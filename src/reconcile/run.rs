@@ -182,6 +182,10 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Result<Reconciliation, InputError> {
                 {
                     partial += g.calls;
                 }
+                // --by: the groups carry the tenant (checked when the files were read).
+                if let Some(t) = &mut sinks.1 {
+                    t.add_group(g, u.thresholds);
+                }
             }
             if partial > 0 {
                 report.notes.push(format!(

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use super::sink::{TenantDay, TenantUsage, UnpricedCalls};
+use super::sink::{Grain, TenantDay, TenantPart, TenantUsage, UnpricedCalls};
 use super::GroupBy;
 use crate::domain::{Money, Month};
 use crate::fees::{FeeKind, FeeRow};
@@ -72,6 +72,11 @@ pub(crate) struct Showback {
     pub unallocated: Vec<Unallocated>,
     /// More tenants than one worker keeps apart: the rest were summed as `(other)`.
     pub capped: bool,
+    /// How finely `days` and `parts` keep the calendar.
+    pub grain: Grain,
+    /// The tokens per day (or month) × tenant × provider × model and price: the FOCUS rows'
+    /// split per tenant.
+    pub parts: Vec<TenantPart>,
 }
 
 /// The month rows of `usage`, with `fees` (the rows of `fees.csv`) shared among them.
@@ -158,6 +163,8 @@ pub(crate) fn allocate(usage: TenantUsage, fees: &[FeeRow]) -> Showback {
         by: usage.by,
         rows: out,
         days: usage.days,
+        grain: usage.grain,
+        parts: usage.parts,
         unpriced: usage.unpriced,
         unallocated,
         capped: usage.capped,

@@ -4,19 +4,20 @@
 //! tenants' usage at list price, largest remainder, so every column sums to the provider's month
 //! in `fees.csv` and `summary.csv` exactly.
 //!
-//! The tenant is one more group key, read from one field of the record ([`GroupBy`]); a schema
-//! that maps other fields (an API key, a team) adds a variant there and nothing else.
+//! The tenant is one more group key, read from one field of the record ([`GroupBy`]): `tenant`,
+//! or any field a schema file names in its `[by]` table (an API key, a team), which the schema
+//! then reads into the same slot.
 
 mod allocate;
 pub(crate) mod forecast;
 mod sink;
 
 pub(crate) use allocate::{allocate, Showback};
-pub(crate) use sink::{Grain, ShowbackSink, TenantDay};
+pub(crate) use sink::{Grain, ShowbackSink, TenantDay, TenantPart, OTHER};
 
 use crate::aggregate::Daily;
 use crate::domain::{Call, Money, Period};
-use crate::fees::byok::ByokSink;
+use crate::fees::byok::{ByokMonth, ByokSink};
 use crate::fees::policy::FeeBook;
 use crate::fees::{self, FeeInputs, FeeReport};
 use crate::pricing::aliases::ModelNames;
@@ -24,58 +25,79 @@ use crate::pricing::RateTable;
 use crate::sources::record::{FieldId, FieldSet};
 use crate::sources::InputError;
 
-/// The field whose value names who a call is charged to (`--by`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum GroupBy {
-    /// `tenant` (docs/formats.md §1): a tenant key or cost centre.
-    Tenant,
+/// Longest `--by` name: field names are short identifiers, and a fixed buffer keeps
+/// [`GroupBy`] `Copy` for the sinks of every worker thread.
+const MAX_NAME: usize = crate::sources::schema::mapping::MAX_GROUP_NAME;
+
+/// The field whose value names who a call is charged to (`--by`): `tenant` (docs/formats.md §1)
+/// or a group field a schema file names in its `[by]` table (docs/schemas.md). The schema reads
+/// the chosen field into the call's tenant slot ([`crate::sources::schema::Schema::grouped_by`]),
+/// so the sinks read one field whichever it is, and only that one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct GroupBy {
+    len: u8,
+    name: [u8; MAX_NAME],
+}
+
+impl std::fmt::Debug for GroupBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GroupBy({})", self.name())
+    }
 }
 
 /// What a call without the field is charged to.
 pub(crate) const NONE: &str = "(none)";
 
 impl GroupBy {
-    /// What `--by` accepts, for messages.
-    pub(crate) const SUPPORTED: &'static str = "tenant";
+    /// `tenant`, the one group field of docs/formats.md §1.
+    #[cfg(test)]
+    pub(crate) const TENANT: GroupBy = {
+        let mut name = [0u8; MAX_NAME];
+        let t = b"tenant";
+        let mut i = 0;
+        while i < t.len() {
+            name[i] = t[i];
+            i += 1;
+        }
+        GroupBy {
+            len: t.len() as u8,
+            name,
+        }
+    };
 
-    /// `--by FIELD`. Today's records (docs/formats.md §1) carry one such field, `tenant`; any
-    /// other name is refused with what is supported, rather than showing every call as `(none)`.
+    /// `--by FIELD`: a field name (letters, digits and `_`, a letter first, at most 32 bytes).
+    /// Whether the log schema maps it is checked once the schema is known
+    /// ([`crate::sources::schema::Schema::grouped_by`]).
     pub(crate) fn parse(s: &str) -> Result<GroupBy, String> {
-        match s.trim() {
-            "tenant" => Ok(GroupBy::Tenant),
-            other => Err(format!(
-                "supported: --by {} (the one field of the log records, docs/formats.md §1, that \
-                 names who a call is for; `{other}` needs a log schema that maps it)",
-                GroupBy::SUPPORTED
-            )),
+        let s = s.trim();
+        if !crate::sources::schema::mapping::valid_group_name(s) {
+            return Err(format!(
+                "`{s}` is not a field name (letters, digits and `_`, a letter first, at most {MAX_NAME} bytes): --by tenant, or a field the log schema's [by] table names"
+            ));
         }
+        let mut name = [0u8; MAX_NAME];
+        name[..s.len()].copy_from_slice(s.as_bytes());
+        Ok(GroupBy {
+            len: s.len() as u8,
+            name,
+        })
     }
 
-    /// The column that names the group in `showback.csv`.
-    pub(crate) fn column(self) -> &'static str {
-        match self {
-            GroupBy::Tenant => "tenant",
-        }
-    }
-
-    fn field(self) -> FieldId {
-        match self {
-            GroupBy::Tenant => FieldId::Tenant,
-        }
+    /// The field's name as given (`tenant`, `api_key`): for messages and the report's headings.
+    /// `showback.csv` calls its column `tenant` whatever the field (docs/formats.md §12).
+    pub(crate) fn name(&self) -> &str {
+        std::str::from_utf8(&self.name[..usize::from(self.len)]).expect("checked ASCII")
     }
 
     /// The call's group; blank counts as absent.
     pub(crate) fn key<'c>(self, call: &'c Call<'_>) -> Option<&'c str> {
-        let v = match self {
-            GroupBy::Tenant => call.tenant.as_deref(),
-        };
-        v.filter(|s| !s.trim().is_empty())
+        call.tenant.as_deref().filter(|s| !s.trim().is_empty())
     }
 
-    /// What the showback reads beside `base`: the group's field, and what the fee model reads
-    /// (the BYOK flag and the reported cost).
+    /// What the showback reads beside `base`: the group's field (read into the tenant slot),
+    /// and what the fee model reads (the BYOK flag and the reported cost).
     pub(crate) fn fields(self, base: FieldSet) -> FieldSet {
-        base.with(&[self.field(), FieldId::Byok, FieldId::Cost])
+        base.with(&[FieldId::Tenant, FieldId::Byok, FieldId::Cost])
     }
 }
 
@@ -108,6 +130,9 @@ pub(crate) struct FromLogs<'a> {
     pub period: Period,
     /// `--byok-subscription`, where the command has it.
     pub subscription_price: Option<Money>,
+    /// Read from usage groups: the BYOK months their allowance numbering settles, in place of
+    /// the tally of the scan's BYOK sink (which saw no call).
+    pub byok_months: Option<Vec<ByokMonth>>,
 }
 
 /// The fee model's result for the run and the showback that shares it.
@@ -119,8 +144,8 @@ pub(crate) fn from_logs(i: FromLogs<'_>) -> Result<(Showback, FeeReport), InputE
         tz: i.tz,
         period: i.period,
         daily: Some(i.daily),
-        tally: Some(&tally),
-        byok_months: None,
+        tally: i.byok_months.is_none().then_some(&tally),
+        byok_months: i.byok_months.as_deref(),
         purchases: &[],
         subscription_price: i.subscription_price,
         tolerance: Money::ZERO,
@@ -133,9 +158,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn by_accepts_tenant_and_names_what_is_supported_otherwise() {
-        assert_eq!(GroupBy::parse("tenant"), Ok(GroupBy::Tenant));
-        let e = GroupBy::parse("api_key").unwrap_err();
-        assert!(e.contains("`api_key`") && e.contains("--by tenant"), "{e}");
+    fn by_takes_a_field_name_and_refuses_anything_else() {
+        assert_eq!(GroupBy::parse(" tenant "), Ok(GroupBy::TENANT));
+        let k = GroupBy::parse("api_key").unwrap();
+        assert_eq!(k.name(), "api_key");
+        assert_ne!(k, GroupBy::TENANT);
+        assert_eq!(GroupBy::parse("team_1").unwrap().name(), "team_1");
+        for bad in ["", "1st", "a b", "a;b", "a.b", "é", "x".repeat(33).as_str()] {
+            let e = GroupBy::parse(bad).unwrap_err();
+            assert!(e.contains("not a field name"), "{bad}: {e}");
+        }
     }
 }

@@ -12,8 +12,8 @@ use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
 
 use super::{GroupBy, NONE};
-use crate::aggregate::Names;
-use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums};
+use crate::aggregate::{group_tier, Names};
+use crate::domain::{Call, Day, DayCutter, Money, Month, Period, Tier, TokenSums, UsageGroup};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
 use crate::sources::{CallSink, Disposition};
@@ -44,8 +44,9 @@ struct Group {
 /// No rate row.
 const UNPRICED: u32 = u32::MAX;
 
-/// (provider × model, tenant, local day or month's first day, rate row or [`UNPRICED`]).
-type Key = (u32, u32, Day, u32);
+/// (provider × model, tenant, local day or month's first day, rate row or [`UNPRICED`], BYOK).
+/// BYOK calls are kept apart for the FOCUS rows, which leave them out (the gateway bills none).
+type Key = (u32, u32, Day, u32, bool);
 
 /// Per-thread showback sums; merged into one at the end of the scan.
 pub(crate) struct ShowbackSink<'r> {
@@ -124,7 +125,8 @@ impl<'r> ShowbackSink<'r> {
     pub(crate) fn finish(self) -> TenantUsage {
         let mut days: BTreeMap<(Day, &str, &str), TenantDay> = BTreeMap::new();
         let mut unpriced: BTreeMap<(Month, &str, &str, &str), UnpricedCalls> = BTreeMap::new();
-        for ((id, key, day, rate), g) in &self.groups {
+        let mut parts: Vec<TenantPart> = Vec::with_capacity(self.groups.len() * 2);
+        for ((id, key, day, rate, byok), g) in &self.groups {
             let (provider, model) = self.names.get(*id);
             let tenant = self.key_names[*key as usize].as_str();
             let row = days
@@ -139,6 +141,26 @@ impl<'r> ShowbackSink<'r> {
             for t in &g.tiers {
                 row.prompt_tokens += t.prompt();
                 row.completion_tokens += t.completion;
+            }
+            let priced = (*rate != UNPRICED).then_some(*rate as usize);
+            for (tier, t) in [Tier::Standard, Tier::LongContext]
+                .into_iter()
+                .zip(&g.tiers)
+            {
+                if !t.is_empty() || (tier == Tier::Standard && g.calls > 0) {
+                    parts.push(TenantPart {
+                        day: *day,
+                        tenant: tenant.to_string(),
+                        provider: provider.to_string(),
+                        model: model.to_string(),
+                        rate: priced,
+                        tier,
+                        byok: *byok,
+                        // The calls on the standard tier's part, so they are counted once.
+                        calls: if tier == Tier::Standard { g.calls } else { 0 },
+                        tokens: *t,
+                    });
+                }
             }
             match (*rate != UNPRICED).then_some(*rate as usize) {
                 Some(r) => {
@@ -166,12 +188,67 @@ impl<'r> ShowbackSink<'r> {
                 }
             }
         }
+        parts.sort_by(|a, b| {
+            (
+                a.day,
+                &a.provider,
+                &a.model,
+                &a.tenant,
+                a.rate,
+                a.tier,
+                a.byok,
+            )
+                .cmp(&(
+                    b.day,
+                    &b.provider,
+                    &b.model,
+                    &b.tenant,
+                    b.rate,
+                    b.tier,
+                    b.byok,
+                ))
+        });
         TenantUsage {
             by: self.by,
+            grain: self.grain,
+            parts,
             days: days.into_values().collect(),
             unpriced: unpriced.into_values().collect(),
             capped: self.capped,
         }
+    }
+}
+
+impl ShowbackSink<'_> {
+    /// A usage group (docs/engines.md) read in place of its calls: its `--by` value is the
+    /// tenant, its band decides the tier under the rate row of its UTC day, as
+    /// [`crate::aggregate::DailyAggregator::add_group`] does.
+    pub(crate) fn add_group(&mut self, g: &UsageGroup, thresholds: &[u64]) {
+        if g.calls == 0 || !self.period.contains(g.day) {
+            return;
+        }
+        let id = self.names.id(&g.provider, &g.model);
+        let (rates, names) = (self.rates, &self.names);
+        let rate = *self.rates_seen.entry((id, g.utc_day)).or_insert_with(|| {
+            let (provider, model) = names.get(id);
+            rates
+                .lookup(provider, model, g.utc_day)
+                .map_or(UNPRICED, |r| r as u32)
+        });
+        let tier = group_tier(
+            rates,
+            (rate != UNPRICED).then_some(rate as usize),
+            g.band,
+            thresholds,
+        );
+        let key = self.key_id(g.tenant.as_deref().unwrap_or(NONE));
+        let bucket = self.bucket(g.day);
+        let e = self
+            .groups
+            .entry((id, key, bucket, rate, g.byok))
+            .or_default();
+        e.calls += g.calls;
+        e.tiers[tier as usize].merge(&g.sums());
     }
 }
 
@@ -195,7 +272,10 @@ impl CallSink for ShowbackSink<'_> {
         });
         let key = self.key_id(self.by.key(call).unwrap_or(NONE));
         let bucket = self.bucket(local);
-        let g = self.groups.entry((id, key, bucket, rate)).or_default();
+        let g = self
+            .groups
+            .entry((id, key, bucket, rate, call.byok))
+            .or_default();
         g.calls += 1;
         let tier = if rate == UNPRICED {
             Tier::Standard
@@ -208,7 +288,7 @@ impl CallSink for ShowbackSink<'_> {
 
     fn merge(&mut self, other: Self) {
         self.capped |= other.capped;
-        for ((id, key, bucket, rate), g) in other.groups {
+        for ((id, key, bucket, rate, byok), g) in other.groups {
             let (p, m) = other.names.written(id);
             let mine = self.names.id(p, m);
             // Merged workers may hold more tenants than one: the cap bounds each worker.
@@ -222,7 +302,10 @@ impl CallSink for ShowbackSink<'_> {
                     k
                 }
             };
-            let e = self.groups.entry((mine, k, bucket, rate)).or_default();
+            let e = self
+                .groups
+                .entry((mine, k, bucket, rate, byok))
+                .or_default();
             e.calls += g.calls;
             for (a, b) in e.tiers.iter_mut().zip(&g.tiers) {
                 a.merge(b);
@@ -259,10 +342,31 @@ pub(crate) struct UnpricedCalls {
     pub tokens: u128,
 }
 
+/// One day (or month) × tenant × provider × model's tokens priced alike (rate row, tier, BYOK),
+/// as [`crate::aggregate::PricedPart`] is per daily row: what the FOCUS rows split per tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TenantPart {
+    pub day: Day,
+    pub tenant: String,
+    pub provider: String,
+    pub model: String,
+    /// The rate row; `None` when no row prices the model.
+    pub rate: Option<usize>,
+    pub tier: Tier,
+    pub byok: bool,
+    /// Billable calls (on the standard tier's part of a group, 0 on the long-context one).
+    pub calls: u64,
+    pub tokens: TokenSums,
+}
+
 /// The showback's sums, before the fees are shared.
 #[derive(Debug, Clone)]
 pub(crate) struct TenantUsage {
     pub by: GroupBy,
+    /// How finely `days` and `parts` keep the calendar.
+    pub grain: Grain,
+    /// Sorted by day, provider, model, tenant, rate, tier, BYOK.
+    pub parts: Vec<TenantPart>,
     /// Sorted by day, tenant, provider; per month (on its first day) with [`Grain::Month`].
     pub days: Vec<TenantDay>,
     /// Sorted by month, tenant, provider, model.
@@ -314,7 +418,7 @@ mod tests {
         let (r, n) = (rates(), ModelNames::default());
         let (mut a, mut b) = (
             ShowbackSink::new(
-                GroupBy::Tenant,
+                GroupBy::TENANT,
                 Grain::Month,
                 &r,
                 &n,
@@ -322,7 +426,7 @@ mod tests {
                 Period::default(),
             ),
             ShowbackSink::new(
-                GroupBy::Tenant,
+                GroupBy::TENANT,
                 Grain::Month,
                 &r,
                 &n,

@@ -4,12 +4,18 @@
 //! A usage file is machine-written, so a row that does not read is an error that stops the run
 //! (exit 2, with file and line): a file with one bad row is not to be trusted for the others.
 //! Rows with the same key are summed (shards, days and engines merge by concatenation).
+//!
+//! After the columns of version 1 a file may carry one group column, named after the `--by`
+//! field it was cut by (`tenant`, `api_key`): a run with `--by` that field keeps it as a key, a
+//! run without `--by` sums over it, and a run with `--by` another field (or a file without the
+//! column) is refused.
 
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::digest::{self, FileDigest};
+use super::schema::mapping::valid_group_name;
 use super::{file_error, FileStats, InputError};
 use crate::domain::{Day, Period, UsageGroup};
 
@@ -56,22 +62,32 @@ pub(crate) struct FileCut {
     pub file: PathBuf,
 }
 
-type Key = (Day, Day, String, String, bool, u8, bool);
+type Key = (Day, Day, String, String, bool, u8, bool, Option<String>);
 
-/// Reads and merges the usage files. `format` is the version this build reads.
+/// Reads and merges the usage files. `format` is the version this build reads; `by` the group
+/// column the run keeps (`--by`).
 pub(crate) fn read_usage(
     paths: &[PathBuf],
     format: &str,
     period: Period,
+    by: Option<&str>,
 ) -> Result<UsageRead, InputError> {
     let mut merged: BTreeMap<Key, UsageGroup> = BTreeMap::new();
     let mut out = UsageRead::default();
+    let how = Reading { format, period, by };
     for path in paths {
         let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
-        read_one(path, bytes, true, format, period, &mut out, &mut merged)?;
+        read_one(path, bytes, true, &how, &mut out, &mut merged)?;
     }
     out.groups = merged.into_values().collect();
     Ok(out)
+}
+
+/// How the rows are read: the version this build reads, the period, the group column kept.
+struct Reading<'a> {
+    format: &'a str,
+    period: Period,
+    by: Option<&'a str>,
 }
 
 /// The usage groups a database computed (`--in-database`): its query's CSV result, named
@@ -81,18 +97,12 @@ pub(crate) fn read_usage_bytes(
     bytes: Vec<u8>,
     format: &str,
     period: Period,
+    by: Option<&str>,
 ) -> Result<UsageRead, InputError> {
     let mut merged: BTreeMap<Key, UsageGroup> = BTreeMap::new();
     let mut out = UsageRead::default();
-    read_one(
-        Path::new(name),
-        bytes,
-        false,
-        format,
-        period,
-        &mut out,
-        &mut merged,
-    )?;
+    let how = Reading { format, period, by };
+    read_one(Path::new(name), bytes, false, &how, &mut out, &mut merged)?;
     out.groups = merged.into_values().collect();
     Ok(out)
 }
@@ -103,8 +113,7 @@ fn read_one(
     path: &Path,
     bytes: Vec<u8>,
     is_file: bool,
-    format: &str,
-    period: Period,
+    how: &Reading<'_>,
     out: &mut UsageRead,
     merged: &mut BTreeMap<Key, UsageGroup>,
 ) -> Result<(), InputError> {
@@ -127,7 +136,15 @@ fn read_one(
                 "Parquet usage files are not read yet: save the query's result as CSV",
             ));
         }
-        let (rows, out_of_range) = read_csv(path, &text, format, period, &mut out.cut, merged)?;
+        let (rows, out_of_range) = read_csv(
+            path,
+            &text,
+            how.format,
+            how.period,
+            how.by,
+            &mut out.cut,
+            merged,
+        )?;
         out.files.push(FileStats {
             file: path.display().to_string(),
             read: rows,
@@ -144,6 +161,7 @@ fn read_csv(
     text: &[u8],
     format: &str,
     period: Period,
+    by: Option<&str>,
     cut: &mut Option<FileCut>,
     merged: &mut BTreeMap<Key, UsageGroup>,
 ) -> Result<(u64, u64), InputError> {
@@ -158,16 +176,36 @@ fn read_csv(
         .iter()
         .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
-    if names != COLUMNS {
-        return Err(file_error(
-            path,
-            format!(
-                "not a usage file: the header must be {} (got {})",
-                COLUMNS.join(","),
-                names.join(",")
-            ),
-        ));
-    }
+    let group = match names.split_at_checked(COLUMNS.len()) {
+        Some((head, [])) if head == COLUMNS => None,
+        Some((head, [g])) if head == COLUMNS && valid_group_name(g) => Some(g.as_str()),
+        _ => {
+            return Err(file_error(
+                path,
+                format!(
+                    "not a usage file: the header must be {}, then optionally one group column (e.g. tenant) (got {})",
+                    COLUMNS.join(","),
+                    names.join(",")
+                ),
+            ))
+        }
+    };
+    let keep = match (by, group) {
+        (None, _) => false,
+        (Some(b), Some(g)) if g.eq_ignore_ascii_case(b) => true,
+        (Some(b), g) => {
+            return Err(file_error(
+                path,
+                format!(
+                    "--by {b}: {}; cut them by {b} (`spendrecon sql --by {b}`, or `daily --usage-out FILE --by {b}`), or run without --by",
+                    match g {
+                        None => "the usage groups carry no group column".to_string(),
+                        Some(g) => format!("the usage groups were cut by `{g}`, not `{b}`"),
+                    }
+                ),
+            ))
+        }
+    };
     let (mut rows, mut out_of_range) = (0u64, 0u64);
     for rec in r.records() {
         let rec = rec.map_err(|e| file_error(path, format!("not readable CSV: {e}")))?;
@@ -258,6 +296,13 @@ fn read_csv(
                     cell(19)
                 ))
             })?,
+            // An empty cell: calls without a value (`(none)`).
+            tenant: match keep {
+                true => Some(rec.get(20).unwrap_or(""))
+                    .filter(|t| !t.trim().is_empty())
+                    .map(str::to_string),
+                false => None,
+            },
         };
         if g.reported_calls > g.calls {
             return Err(at("reported_calls exceeds calls".into()));
@@ -284,6 +329,7 @@ fn read_csv(
             g.byok,
             g.band,
             g.past_allowance,
+            g.tenant.clone(),
         );
         match merged.get_mut(&key) {
             Some(e) => add(e, &g),

@@ -2,7 +2,8 @@
 //! DuckDB and into Apache Spark (local mode) as a table of log records, the query `spendrecon
 //! sql` prints run there, and its result must be the usage groups `daily --usage-out` writes from
 //! the logs, byte for byte; then `daily`, `reconcile` and `fees` from the engine's groups must
-//! write the same result files as from the logs.
+//! write the same result files as from the logs. DuckDB also groups by tenant (`--by tenant`),
+//! and the showback from its groups is the logs'.
 //!
 //! The engines come from a Python venv (`.ci/engine-venv` makes it, pins in
 //! scripts/engine-check/requirements.txt): `SPENDRECON_ENGINE_PYTHON`, else target/engine-venv.
@@ -138,6 +139,93 @@ fn check_engine(py: &Path, engine: &str, tz: &str) {
             );
         }
     }
+}
+
+/// `--by tenant` (issue 19): the engine's groups with the tenant as one more key are the ones
+/// `daily --usage-out --by tenant` writes, and `daily`, `reconcile` and `forecast --by tenant`
+/// from them write the showback of the logs.
+fn check_engine_by_tenant(py: &Path, engine: &str, tz: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local.csv");
+    let logs = run(&[
+        "daily",
+        "--tz",
+        tz,
+        "--logs",
+        "sample-data/logs",
+        "--by",
+        "tenant",
+        "--usage-out",
+        local.to_str().unwrap(),
+    ]);
+    let calls = dir.path().join("calls.csv");
+    python(
+        py,
+        &[
+            &script("load.py"),
+            &root().join("sample-data/logs"),
+            &logs.path().join("rejected.csv"),
+            &calls,
+        ],
+    );
+    let o = spendrecon()
+        .current_dir(root())
+        .args(["sql", "--dialect", engine, "--table", "calls", "--tz", tz])
+        .args(["--by", "tenant"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let query = dir.path().join("query.sql");
+    std::fs::write(&query, &o.stdout).unwrap();
+    let groups = dir.path().join(format!("{engine}.csv"));
+    python(
+        py,
+        &[
+            &script(&format!("{engine}_run.py")),
+            &calls,
+            &query,
+            &groups,
+        ],
+    );
+    let text = std::fs::read_to_string(&groups).unwrap();
+    assert!(text.lines().next().unwrap().ends_with(",tenant"));
+    assert_eq!(
+        text,
+        std::fs::read_to_string(&local).unwrap(),
+        "{engine} in {tz} --by tenant: the engine's groups differ from daily --usage-out --by tenant"
+    );
+    let g = groups.to_str().unwrap();
+    let cases: [(&str, &[&str], &[&str]); 3] = [
+        ("daily", &[], &["showback.csv", "daily.csv"]),
+        (
+            "reconcile",
+            BILLS,
+            &["showback.csv", "summary.csv", "fees.csv"],
+        ),
+        ("forecast", &[], &["showback.csv", "showback_forecast.csv"]),
+    ];
+    for (command, extra, files) in cases {
+        let mut from_logs: Vec<&str> = vec![command, "--tz", tz, "--logs", "sample-data/logs"];
+        let mut from_engine: Vec<&str> = vec![command, "--tz", tz, "--usage", g];
+        for a in [&mut from_logs, &mut from_engine] {
+            a.extend(extra);
+            a.extend(["--by", "tenant"]);
+        }
+        let (a, b) = (run(&from_logs), run(&from_engine));
+        for f in files {
+            assert_eq!(
+                read(a.path(), f),
+                read(b.path(), f),
+                "{engine} {tz} {command} --by tenant {f}"
+            );
+        }
+    }
+}
+
+#[test]
+fn duckdb_computes_the_usage_groups_by_tenant() {
+    let Some(py) = engine_python() else { return };
+    check_engine_by_tenant(&py, "duckdb", "Asia/Kolkata");
 }
 
 #[test]

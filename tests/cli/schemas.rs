@@ -503,6 +503,25 @@ fn builtin_schema_files_keep_to_the_format() {
         );
         let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{name}.toml: {e}"));
         for (table, value) in &doc {
+            if table == "by" {
+                // Group fields for --by: any name (an identifier, not a field of [fields]) → paths.
+                let fields = SPEC_KEYS.iter().find(|(t, _)| *t == "fields").unwrap().1;
+                for (key, v) in value.as_table().unwrap() {
+                    assert!(
+                        key.starts_with(|c: char| c.is_ascii_alphabetic())
+                            && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                            && !fields.contains(&key.as_str()),
+                        "{name}.toml: [by] {key}"
+                    );
+                    assert!(
+                        v.is_str()
+                            || v.as_array()
+                                .is_some_and(|a| !a.is_empty() && a.iter().all(|x| x.is_str())),
+                        "{name}.toml: by.{key} is a path or a list of paths"
+                    );
+                }
+                continue;
+            }
             let keys: &[&str] = if table == "constants" {
                 SPEC_KEYS.iter().find(|(t, _)| *t == "fields").unwrap().1
             } else {

@@ -151,8 +151,10 @@ fn daily_shares_the_fees_the_logs_and_policies_give() {
 #[test]
 fn by_any_other_field_is_refused_naming_what_is_supported() {
     for command in ["daily", "reconcile", "forecast", "report"] {
+        let out = tempfile::tempdir().unwrap();
         let o = spendrecon()
-            .args([command, "--logs", "x.jsonl", "--by", "api_key"])
+            .args([command, "--logs", "x.jsonl", "--by", "api_key", "--out"])
+            .arg(out.path())
             .args(if command == "reconcile" {
                 &["--invoices", "i.csv"][..]
             } else {
@@ -288,6 +290,287 @@ fn xlsx_gets_a_showback_sheet() {
     // (none) on openrouter: byok_fee_usd 0.011 as a number, the tenant as text.
     assert_eq!(rows[2][1], Data::String("(none)".into()));
     assert_eq!(rows[2][8], Data::Float(0.011));
+}
+
+/// `daily --usage-out FILE --by tenant` on the fixture: the usage groups with a last column
+/// `tenant`, worked by hand from the module's table (no long-context threshold: band 0; BYOK
+/// calls 1 and 2 within OpenRouter's allowance of two, 3 and 4 past it; the failed call 9 is no
+/// BYOK call and sums no tokens; a blank tenant is none, written empty and sorted first).
+const TENANT_GROUPS: &str = "\
+tz,day,utc_day,provider,model,byok,band,past_allowance,calls,failed_calls,prompt_tokens,cached_tokens,cache_write_tokens,cache_write_1h_tokens,completion_tokens,reasoning_tokens,reported_calls,reported_cost_nanos,tenant
+UTC,2026-04-01,2026-04-01,openrouter,acme/m,true,0,false,1,0,500000,0,0,0,0,0,0,0,search
+UTC,2026-04-01,2026-04-01,openrouter,acme/m,true,0,false,1,0,1000000,0,0,0,0,0,0,0,support
+UTC,2026-04-02,2026-04-02,openrouter,acme/m,true,0,true,1,0,500000,0,0,0,0,0,0,0,search
+UTC,2026-04-02,2026-04-02,openrouter,acme/m,true,0,true,1,0,1000000,0,0,0,0,0,0,0,support
+UTC,2026-04-03,2026-04-03,openrouter,acme/m,false,0,false,1,0,600000,0,0,0,200000,0,0,0,
+UTC,2026-04-03,2026-04-03,openrouter,acme/m,false,0,false,1,0,1000000,0,0,0,0,0,0,0,search
+UTC,2026-04-03,2026-04-03,openrouter,acme/m,false,0,false,1,0,1500000,0,0,0,250000,0,0,0,support
+UTC,2026-04-04,2026-04-04,openrouter,acme/m,false,0,false,0,1,0,0,0,0,0,0,0,0,support
+UTC,2026-04-04,2026-04-04,openrouter,acme/unknown,false,0,false,1,0,1000,0,0,0,500,0,0,0,search
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,0,0,0,0,0,0,0,0,
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,0,0,0,0,0,0,0,0,=1+2
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,1000000,0,0,0,0,0,0,0,search
+UTC,2026-04-05,2026-04-05,ominigate,acme/m,false,0,false,1,0,2000000,0,0,0,0,0,0,0,support
+";
+
+#[test]
+fn usage_files_carry_the_tenant_and_give_the_same_showback() {
+    let dir = tempfile::tempdir().unwrap();
+    let groups = dir.path().join("groups.csv");
+    let (_d, o) = run("daily", &["--usage-out", groups.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Every row carries the format and the fingerprint; the rest is the hand-worked table.
+    let text = std::fs::read_to_string(&groups).unwrap();
+    let rest: Vec<&str> = text
+        .lines()
+        .map(|l| l.splitn(3, ',').nth(2).unwrap())
+        .collect();
+    assert_eq!(rest, TENANT_GROUPS.lines().collect::<Vec<_>>());
+
+    let from = |command: &str, extra: &[&str], by: bool| {
+        let mut c = spendrecon();
+        c.arg(command)
+            .arg("--usage")
+            .arg(&groups)
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .args(extra);
+        if by {
+            c.args(["--by", "tenant"]);
+        }
+        run_out(&mut c)
+    };
+    // daily from the groups: the same showback.csv as from the logs (worked in `april`).
+    let (out, o) = from("daily", &[], true);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let mut want = vec![HEADER.to_string()];
+    want.extend(april(["0.00", "0.00", "0.00"]));
+    assert_eq!(read(&out, "showback.csv").lines().collect::<Vec<_>>(), want);
+    // reconcile and forecast alike.
+    let (invoice, topups) = (
+        fixture("showback/invoice.csv").display().to_string(),
+        fixture("showback/topups.csv").display().to_string(),
+    );
+    let ledger = ["--invoices", invoice.as_str(), "--topups", topups.as_str()];
+    for (command, extra, files) in [
+        ("reconcile", &ledger[..], &["showback.csv"][..]),
+        (
+            "forecast",
+            &[][..],
+            &["showback.csv", "showback_forecast.csv"][..],
+        ),
+    ] {
+        let (logs, _) = run(command, extra);
+        let (usage, o) = from(command, extra, true);
+        assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+        for f in files {
+            assert_eq!(read(&logs, f), read(&usage, f), "{command} {f}");
+        }
+    }
+    // Without --by the tenant column is summed over: daily.csv and the groups cut again equal
+    // those of the logs without --by.
+    let plain = dir.path().join("plain.csv");
+    let (logs, _) = run_out(
+        spendrecon()
+            .arg("daily")
+            .arg("--logs")
+            .arg(fixture("showback/logs.jsonl"))
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .arg("--usage-out")
+            .arg(&plain),
+    );
+    let again = dir.path().join("again.csv");
+    let (usage, _) = from("daily", &["--usage-out", again.to_str().unwrap()], false);
+    assert_eq!(read(&logs, "daily.csv"), read(&usage, "daily.csv"));
+    assert_eq!(
+        std::fs::read_to_string(&plain).unwrap(),
+        std::fs::read_to_string(&again).unwrap()
+    );
+    assert!(!usage.path().join("showback.csv").exists());
+    // --by with a file cut without the column, or by another field: refused, exit 2.
+    let (_, o) = run_out(
+        spendrecon()
+            .arg("daily")
+            .arg("--usage")
+            .arg(&plain)
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .args(["--by", "tenant"]),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--by tenant: the usage groups carry no group column"),
+        "{}",
+        stderr(&o)
+    );
+    let (_, o) = from("daily", &["--by", "api_key"], false);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--by api_key: the usage groups were cut by `tenant`, not `api_key`"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// A schema file naming two group fields besides `tenant` (its `[by]` table): `api_key` (a
+/// column) and `project` (nested in `meta`).
+const GROUPED_SCHEMA: &str = r#"
+[schema]
+name = "app"
+[fields]
+ts = "ts"
+provider = "provider"
+model = "model"
+prompt_tokens = "usage.in"
+completion_tokens = "usage.out"
+byok = "byok"
+tenant = "team"
+[by]
+api_key = "key"
+project = "meta.project"
+"#;
+
+/// Five OpenRouter calls of acme/m (1 USD per million prompt tokens, 2 per million completion
+/// tokens) in April 2026, four of them BYOK (two free a month, then 5 %):
+///
+/// | # | key | team | project | usage | BYOK fee |
+/// |---|---|---|---|---|---|
+/// | 1 | k1 | a | p1 | 1,000,000 prompt = 1.00 | 1st: free |
+/// | 2 | k2 | a | p1 | 2,000,000 prompt = 2.00 | 2nd: free |
+/// | 3 | k1 | b | p2 | 1,000,000 prompt = 1.00 | 3rd: 0.05 |
+/// | 4 | k2 | b | — | 500,000 + 250,000 = 0.50 + 0.50 | 4th: 0.05 |
+/// | 5 | — | a | p2 | 3,000,000 prompt = 3.00 | not BYOK |
+const GROUPED_LOGS: &str = r#"{"ts":"2026-04-01T10:00:00Z","provider":"openrouter","model":"acme/m","usage":{"in":1000000,"out":0},"byok":true,"key":"k1","team":"a","meta":{"project":"p1"}}
+{"ts":"2026-04-02T10:00:00Z","provider":"openrouter","model":"acme/m","usage":{"in":2000000,"out":0},"byok":true,"key":"k2","team":"a","meta":{"project":"p1"}}
+{"ts":"2026-04-03T10:00:00Z","provider":"openrouter","model":"acme/m","usage":{"in":1000000,"out":0},"byok":true,"key":"k1","team":"b","meta":{"project":"p2"}}
+{"ts":"2026-04-04T10:00:00Z","provider":"openrouter","model":"acme/m","usage":{"in":500000,"out":250000},"byok":true,"key":"k2","team":"b","meta":{}}
+{"ts":"2026-04-05T10:00:00Z","provider":"openrouter","model":"acme/m","usage":{"in":3000000,"out":0},"byok":false,"team":"a","meta":{"project":"p2"}}
+"#;
+
+/// `daily --by NAME` through [`GROUPED_SCHEMA`] on [`GROUPED_LOGS`]: showback.csv, and the exit
+/// status.
+fn grouped(by: &str) -> (Option<String>, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let (schema, logs) = (dir.path().join("app.toml"), dir.path().join("calls.jsonl"));
+    std::fs::write(&schema, GROUPED_SCHEMA).unwrap();
+    std::fs::write(&logs, GROUPED_LOGS).unwrap();
+    let (out, o) = run_out(
+        spendrecon()
+            .arg("daily")
+            .arg("--schema")
+            .arg(&schema)
+            .arg("--logs")
+            .arg(&logs)
+            .arg("--rates")
+            .arg(fixture("showback/rates"))
+            .args(["--by", by, "-q"]),
+    );
+    let text = std::fs::read_to_string(out.path().join("showback.csv")).ok();
+    (text, o)
+}
+
+#[test]
+fn by_any_group_field_a_schema_file_names() {
+    // The BYOK fee of April is 0.05 + 0.05 = 10 cents, shared by usage_usd.
+    // --by api_key: (none) 3.00 (call 5), k1 1.00 + 1.00 = 2.00, k2 2.00 + 1.00 = 3.00, of 8.00:
+    // quotas 3.75, 2.50, 3.75 cents; floors 3 + 2 + 3 = 8, the 2 left to the .75s: 4, 2, 4.
+    let (text, o) = grouped("api_key");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut want = vec![HEADER];
+    want.extend([
+        "2026-04,(none),openrouter,1,3000000,0,3.00,0.00,0.04,0.00,3.04,0,",
+        "2026-04,k1,openrouter,2,2000000,0,2.00,0.00,0.02,0.00,2.02,0,",
+        "2026-04,k2,openrouter,2,2500000,250000,3.00,0.00,0.04,0.00,3.04,0,",
+    ]);
+    assert_eq!(text.unwrap().lines().collect::<Vec<_>>(), want);
+    assert!(stderr(&o).is_empty(), "quiet: no summary ({})", stderr(&o));
+
+    // --by project (a nested path): (none) 1.00 (call 4), p1 1.00 + 2.00 = 3.00, p2 1.00 + 3.00
+    // = 4.00: quotas 1.25, 3.75, 5.00 cents; floors 1 + 3 + 5 = 9, the 1 left to .75 (p1).
+    let (text, _) = grouped("project");
+    let mut want = vec![HEADER];
+    want.extend([
+        "2026-04,(none),openrouter,1,500000,250000,1.00,0.00,0.01,0.00,1.01,0,",
+        "2026-04,p1,openrouter,2,3000000,0,3.00,0.00,0.04,0.00,3.04,0,",
+        "2026-04,p2,openrouter,2,4000000,0,4.00,0.00,0.05,0.00,4.05,0,",
+    ]);
+    assert_eq!(text.unwrap().lines().collect::<Vec<_>>(), want);
+
+    // --by tenant reads `team` as before: a 6.00 (calls 1, 2, 5), b 2.00: quotas 7.5 and 2.5;
+    // floors 7 + 2, the tie of remainders goes to the larger usage (a): 8 and 2.
+    let (text, _) = grouped("tenant");
+    let mut want = vec![HEADER];
+    want.extend([
+        "2026-04,a,openrouter,3,6000000,0,6.00,0.00,0.08,0.00,6.08,0,",
+        "2026-04,b,openrouter,2,1500000,250000,2.00,0.00,0.02,0.00,2.02,0,",
+    ]);
+    assert_eq!(text.unwrap().lines().collect::<Vec<_>>(), want);
+
+    // A name the schema does not map: exit 2 before reading, naming the ones it does.
+    let (text, o) = grouped("team");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text.is_none());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--by team: the log schema `app` maps no field `team`")
+            && err.contains("supported: --by tenant, api_key, project"),
+        "{err}"
+    );
+}
+
+#[test]
+fn builtin_schemas_name_their_group_fields() {
+    // tests/fixtures/schemas/litellm_spendlogs.csv: three OpenRouter calls under one hashed key
+    // (88dc…) and team (a6c4…), two OminiGate calls under another key (2f1e…) and team (e0b7…),
+    // no `user` on any row.
+    let run = |by: &str| {
+        run_out(
+            spendrecon()
+                .arg("daily")
+                .args(["--schema", "litellm", "--logs"])
+                .arg(fixture("schemas/litellm_spendlogs.csv"))
+                .arg("--rates")
+                .arg(fixture("schemas/rates"))
+                .args(["--by", by, "-q"]),
+        )
+    };
+    let tenants = |dir: &tempfile::TempDir| -> Vec<(String, String, String)> {
+        csv_rows(&read(dir, "showback.csv"))[1..]
+            .iter()
+            .map(|r| (r[1].clone(), r[2].clone(), r[3].clone()))
+            .collect()
+    };
+    let (key, o) = run("api_key");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        tenants(&key),
+        [
+            t(
+                "2f1e0d9c8b7a69584736251403f2e1d0c9b8a79685746352413029f1e0d9c8b7",
+                "ominigate",
+                "2"
+            ),
+            t(
+                "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b",
+                "openrouter",
+                "3"
+            ),
+        ]
+    );
+    let (user, _) = run("user");
+    assert_eq!(
+        tenants(&user),
+        [
+            t("(none)", "ominigate", "2"),
+            t("(none)", "openrouter", "3")
+        ]
+    );
+    // --by team_id reads what the built-in's tenant reads first (team_id is on every row).
+    let (team, _) = run("team_id");
+    let (tenant, _) = run("tenant");
+    assert_eq!(read(&team, "showback.csv"), read(&tenant, "showback.csv"));
 }
 
 /// The sample month: every record carries one of five tenants; per provider the tenants' usage

@@ -72,6 +72,10 @@ fn goldens() -> Vec<(PathBuf, Vec<String>)> {
             fixture(&format!("sql/mapped/{d}.sql")),
             march(d, &["--schema", mapped.to_str().unwrap()]),
         ));
+        v.push((
+            fixture(&format!("sql/by_tenant/{d}.sql")),
+            march(d, &["--by", "tenant"]),
+        ));
     }
     v
 }
@@ -152,7 +156,7 @@ fn golden_statements_parse_in_their_dialects() {
         String::from_utf8_lossy(&o.stderr)
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("21 passed, 0 failed"), "{out}");
+    assert!(out.contains("28 passed, 0 failed"), "{out}");
 }
 
 /// The statement run by `scripts/sql-check/run_<engine>.py` on `calls` (a fixture), as CSV.

@@ -186,9 +186,11 @@ fn files_cut_differently_do_not_merge_and_a_bad_row_names_its_line() {
         err.contains("line 6: the token sums do not add up"),
         "{err}"
     );
-    // Commands that need the records one by one say so.
+    // --by with groups cut without its column (tests/cli/showback.rs reads groups cut by it).
     let (code, err) = run(&["--usage", &sb, "--by", "tenant"]);
     assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("carry no group column"), "{err}");
+    // Commands that need the records one by one say so.
     let o = spendrecon()
         .current_dir(root())
         .args(["rollout", "--usage", &sb])

@@ -75,7 +75,10 @@ impl<'a> Writer<'a> {
             (s.request_id.clone(), "c_request_id"),
             (s.cost.clone(), "c_cost"),
         ];
-        let fields: Vec<String> = fields.iter().map(|(e, a)| format!("{e} AS {a}")).collect();
+        let mut fields: Vec<String> = fields.iter().map(|(e, a)| format!("{e} AS {a}")).collect();
+        if let Some(t) = &s.tenant {
+            fields.push(format!("{t} AS c_tenant"));
+        }
         let table = format!("{} AS {ROW}", self.req.table.sql(d));
         let (raw, from) = if s.raw.is_empty() {
             (String::new(), table)
@@ -149,6 +152,9 @@ impl<'a> Writer<'a> {
             format!("{} AS c_byok_call", d.bool_out("(c_byok AND c_billable)")),
             format!("{band} AS c_band"),
         ];
+        if self.src.tenant.is_some() {
+            calls_cols.push("c_tenant".into());
+        }
         for (c, t) in [
             ("c_prompt", "t_prompt"),
             ("c_completion", "t_completion"),
@@ -222,7 +228,7 @@ impl<'a> Writer<'a> {
             f + "\n)"
         };
 
-        let key = [
+        let mut key = vec![
             "c_day",
             "c_utc_day",
             "c_provider",
@@ -238,6 +244,8 @@ impl<'a> Writer<'a> {
             d.string(&cut.tz),
         ];
         exprs.extend(key.iter().map(|k| k.to_string()));
+        // With --by, its value is the last key and the last column ('' for none).
+        let by = self.req.by.filter(|_| self.src.tenant.is_some());
         for e in [
             "CASE WHEN c_billable THEN 1 ELSE 0 END",
             "CASE WHEN c_billable THEN 0 ELSE 1 END",
@@ -253,15 +261,19 @@ impl<'a> Writer<'a> {
             exprs.push(format!("CAST(SUM({e}) AS {})", d.int_type()));
         }
         debug_assert_eq!(exprs.len(), COLUMNS.len());
-        let out: Vec<String> = exprs
+        let mut out: Vec<String> = exprs
             .iter()
             .zip(COLUMNS)
             .map(|(e, name)| format!("{e} AS {}", d.alias(name)))
             .collect();
+        if let Some(name) = by {
+            out.push(format!("c_tenant AS {}", d.alias(name)));
+            key.push("c_tenant");
+        }
         let order: Vec<String> = key
             .iter()
             .map(|k| match *k {
-                "c_provider" | "c_model" => d.bytewise(k),
+                "c_provider" | "c_model" | "c_tenant" => d.bytewise(k),
                 _ => k.to_string(),
             })
             .collect();

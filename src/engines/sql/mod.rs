@@ -36,12 +36,14 @@ pub(crate) struct Request<'a> {
     pub table: &'a Table,
     pub schema: &'a Schema,
     pub period: Period,
+    /// `--by`: the group column's name; the schema reads the field into its tenant slot.
+    pub by: Option<&'a str>,
 }
 
 /// The statement, ending in a newline (no semicolon: clients that run one statement take it
 /// as it is).
 pub(crate) fn render(query: Query, req: &Request<'_>, cut: &Cut) -> Result<String> {
-    let src = source::Source::new(req.schema, req.dialect)?;
+    let src = source::Source::new(req.schema, req.dialect, req.by.is_some())?;
     let q = groups::Writer::new(req, cut, &src);
     match query {
         Query::Groups => Ok(q.groups()),
@@ -92,6 +94,7 @@ mod tests {
             table: &table,
             schema: &Schema::Native,
             period,
+            by: None,
         };
         render(Query::Groups, &req, c).unwrap()
     }
@@ -152,6 +155,7 @@ mod tests {
             table: &table,
             schema: &Schema::Native,
             period: Period::default(),
+            by: None,
         };
         for q in [Query::Rollout, Query::Shadow] {
             let e = render(q, &req, &cut(vec![])).unwrap_err().to_string();

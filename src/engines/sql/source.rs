@@ -35,6 +35,9 @@ pub(crate) struct Source {
     pub request_id: String,
     /// The gateway's reported cost (USD), or NULL.
     pub cost: String,
+    /// With `--by`: the group's value as text, `''` for none (blank counts as none, as the
+    /// reader has it).
+    pub tenant: Option<String>,
     /// Conditions on the row for it to be a call at all (`call_when`, `skip_when`).
     pub keep: Vec<String>,
     /// For a mapping: each path (and each value built from paths alone) read once from the
@@ -43,11 +46,21 @@ pub(crate) struct Source {
 }
 
 impl Source {
-    pub(crate) fn new(schema: &Schema, d: Dialect) -> Result<Source> {
-        match schema {
-            Schema::Native => Ok(native(d)),
-            Schema::Mapped(m) => mapped(m, d),
+    pub(crate) fn new(schema: &Schema, d: Dialect, by: bool) -> Result<Source> {
+        let mut s = match schema {
+            Schema::Native => native(d),
+            Schema::Mapped(m) => mapped(m, d, by)?,
+        };
+        if by {
+            let v = match schema {
+                Schema::Native => d.text(&col(d, "tenant")),
+                Schema::Mapped(_) => s.tenant.take().unwrap_or_else(|| d.text("NULL")),
+            };
+            s.tenant = Some(format!(
+                "coalesce(CASE WHEN trim({v}) <> '' THEN {v} END, '')"
+            ));
         }
+        Ok(s)
     }
 }
 
@@ -73,6 +86,7 @@ fn native(d: Dialect) -> Source {
         byok: format!("coalesce({}, {})", col(d, "byok"), d.boolean(false)),
         request_id: format!("nullif({}, '')", col(d, "request_id")),
         cost: col(d, "cost"),
+        tenant: None,
         keep: Vec::new(),
         raw: Vec::new(),
     }
@@ -306,7 +320,8 @@ impl Reader<'_> {
 }
 
 /// A schema file's mapping.
-fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
+/// The mapping's expressions; with `by`, the tenant slot's (the `--by` field's) too.
+fn mapped(m: &Mapping, d: Dialect, by: bool) -> Result<Source> {
     if m.records == Records::Otlp {
         bail!(
             "schema `{}` reads OTLP/JSON export lines (records = \"otlp\"): `sql` reads a table of one row per call; load the spans flattened into columns and map those",
@@ -436,6 +451,10 @@ fn mapped(m: &Mapping, d: Dialect) -> Result<Source> {
         cost: r
             .field(FieldId::Cost, Kind::Decimal)?
             .unwrap_or_else(|| "NULL".into()),
+        tenant: match by {
+            true => r.field(FieldId::Tenant, Kind::Text)?,
+            false => None,
+        },
         keep,
         raw: r
             .raw

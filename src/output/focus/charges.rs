@@ -12,10 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_decimal::RoundingStrategy;
 use serde_json::json;
 
-use super::FocusInput;
+use super::{FocusInput, FocusTenants};
 use crate::domain::{money, Day, Money, Month, Tier};
 use crate::fees::{FeeKind, FeeRow};
 use crate::pricing::{kind_prices, token_kinds};
+use crate::showback::TenantPart;
 use crate::sources::invoices::{Grain, InvoiceLine};
 
 /// Decimal places an apportioned share keeps; the rounding remainder goes to the largest row so
@@ -126,6 +127,8 @@ pub(crate) struct Charge<'a> {
     /// so the column adds up.
     pub calls: u64,
     pub fee: Option<FeeKind>,
+    /// With `--by`: the usage's group (`(none)` for calls without one); `None` on a fee.
+    pub tenant: Option<&'a str>,
 }
 
 /// Every charge: usage sorted by day, gateway, model, token kind and price, then the fees in
@@ -140,8 +143,8 @@ pub(crate) fn charges<'a>(input: &FocusInput<'a>) -> Vec<Charge<'a>> {
     let mut usage = logged_usage(input, &invoiced);
     bill_invoices(input, &mut usage);
     usage.sort_by(|a, b| {
-        (a.start, a.provider, &a.sku_id, a.kind, a.price)
-            .cmp(&(b.start, b.provider, &b.sku_id, b.kind, b.price))
+        (a.start, a.provider, &a.sku_id, a.tenant, a.kind, a.price)
+            .cmp(&(b.start, b.provider, &b.sku_id, b.tenant, b.kind, b.price))
     });
     let fees = spread_fees(input.fees, &mut usage);
     usage.extend(fees);
@@ -152,6 +155,9 @@ pub(crate) fn charges<'a>(input: &FocusInput<'a>) -> Vec<Charge<'a>> {
 /// out (the customer pays them upstream with its own key: no charge of the gateway's). Billed
 /// at list price where no invoice of the gateway is read, else 0 until the invoices are laid on.
 fn logged_usage<'a>(input: &FocusInput<'a>, invoiced: &BTreeSet<&str>) -> Vec<Charge<'a>> {
+    if let Some(t) = &input.tenants {
+        return tenant_usage(input, t, invoiced);
+    }
     let mut out = Vec::new();
     for r in input.daily.iter().filter(|r| r.requests > 0) {
         let mut tokens: BTreeMap<(TokenKind, Price), u128> = BTreeMap::new();
@@ -174,6 +180,61 @@ fn logged_usage<'a>(input: &FocusInput<'a>, invoiced: &BTreeSet<&str>) -> Vec<Ch
         }
         if let Some(c) = out.get_mut(first) {
             c.calls = r.requests - r.byok_requests;
+        }
+    }
+    out
+}
+
+/// As [`logged_usage`], each day × gateway × model × token kind × price split further per tenant
+/// (`--by`): the tenants' tokens of a day × gateway × model add up to its daily row's, so the
+/// charges, the invoices laid on them and the fees spread over them add up to the same totals.
+fn tenant_usage<'a>(
+    input: &FocusInput<'a>,
+    t: &FocusTenants<'a>,
+    invoiced: &BTreeSet<&str>,
+) -> Vec<Charge<'a>> {
+    let mut out = Vec::new();
+    let billed = |p: &&TenantPart| !(t.byok && p.byok);
+    // Parts come sorted by day, provider, model, tenant: a run per daily row, then per tenant.
+    for row in t
+        .parts
+        .chunk_by(|a, b| (a.day, &a.provider, &a.model) == (b.day, &b.provider, &b.model))
+    {
+        // A row without tokens has no charges, as without `--by`; in a row with some, a tenant
+        // whose calls had none gets a row of 0 tokens, so its calls are counted.
+        if row.iter().filter(billed).all(|p| p.tokens.is_empty()) {
+            continue;
+        }
+        for run in row.chunk_by(|a, b| a.tenant == b.tenant) {
+            let head = &run[0];
+            let (day, provider, model) = (head.day, head.provider.as_str(), head.model.as_str());
+            let mut tokens: BTreeMap<(TokenKind, Price), u128> = BTreeMap::new();
+            let mut calls = 0u64;
+            for p in run.iter().filter(billed) {
+                calls += p.calls;
+                let price = p.rate.map(|i| (i, p.tier));
+                for (kind, n) in TokenKind::ALL.into_iter().zip(token_kinds(&p.tokens)) {
+                    if n > 0 {
+                        *tokens.entry((kind, price)).or_default() += n;
+                    }
+                }
+            }
+            if tokens.is_empty() && calls > 0 {
+                tokens.insert((TokenKind::Input, head.rate.map(|i| (i, head.tier))), 0);
+            }
+            let first = out.len();
+            for ((kind, price), n) in tokens {
+                let mut c = usage_charge(input, day, provider, model, kind, price, n);
+                c.logged = Some(n);
+                c.tenant = Some(head.tenant.as_str());
+                if !invoiced.contains(provider) {
+                    c.billed = c.list;
+                }
+                out.push(c);
+            }
+            if let Some(c) = out.get_mut(first) {
+                c.calls = calls;
+            }
         }
     }
     out
@@ -257,6 +318,7 @@ fn usage_charge<'a>(
         logged: None,
         calls: 0,
         fee: None,
+        tenant: None,
     }
 }
 
@@ -448,6 +510,7 @@ fn spread_fees<'a>(fees: &'a [FeeRow], usage: &mut [Charge<'a>]) -> Vec<Charge<'
             logged: None,
             calls: 0,
             fee: Some(f.kind),
+            tenant: None,
         });
     }
     out

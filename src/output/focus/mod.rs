@@ -32,6 +32,7 @@ use crate::aggregate::DailyRow;
 use crate::domain::{money, Day, Money};
 use crate::fees::FeeRow;
 use crate::pricing::RateTable;
+use crate::showback::{Grain, Showback, TenantPart, NONE, OTHER};
 use crate::sources::invoices::InvoiceLine;
 use charges::{charges, whole, Category, Charge, TokenKind};
 
@@ -104,20 +105,81 @@ pub(crate) struct FocusInput<'a> {
     pub invoices: Option<&'a [InvoiceLine]>,
     pub fees: &'a [FeeRow],
     pub tz: Option<chrono_tz::Tz>,
+    /// With `--by`: the usage split per tenant, each row tagged with its tenant (`Tags`).
+    pub tenants: Option<FocusTenants<'a>>,
+}
+
+/// The showback's tokens per day × tenant × gateway × model and price, and the `--by` field
+/// that names the tenants (the key of their tag).
+pub(crate) struct FocusTenants<'a> {
+    pub field: &'a str,
+    pub parts: &'a [TenantPart],
+    /// Whether the command reads the `byok` flag (`daily` does not: there a BYOK call is usage
+    /// like any, with `--by` or without, so the split rows add up to the same totals).
+    pub byok: bool,
+}
+
+impl<'a> FocusTenants<'a> {
+    /// The showback's parts when it kept days (the FOCUS rows are per day); `byok`: whether
+    /// the command reads the flag.
+    pub(crate) fn of(s: &'a Showback, byok: bool) -> Option<FocusTenants<'a>> {
+        (s.grain == Grain::Day).then(|| FocusTenants {
+            field: s.by.name(),
+            parts: &s.parts,
+            byok,
+        })
+    }
 }
 
 pub(crate) fn focus_table(input: &FocusInput) -> Table {
     let mut header: Vec<&'static str> = MANDATORY.to_vec();
     header.extend(MORE);
+    // `Tags` (FOCUS 1.2, conditional: present when the data has tags) only with `--by`, in its
+    // alphabetical place before the extensions, so a run without it writes what it always did.
+    let tags_at = input.tenants.as_ref().map(|t| {
+        let at = header
+            .iter()
+            .position(|h| h.starts_with("x_"))
+            .unwrap_or(header.len());
+        header.insert(at, "Tags");
+        (at, t.field)
+    });
     let rows = charges(input)
         .iter()
         .map(|c| {
             let cells = cells(c, input.tz);
-            debug_assert!(cells.iter().map(|c| c.0).eq(header.iter().copied()));
-            cells.into_iter().map(|c| c.1).collect()
+            let mut row: Vec<String> = cells.into_iter().map(|c| c.1).collect();
+            if let Some((at, field)) = tags_at {
+                row.insert(at, tags(field, c.tenant));
+            }
+            debug_assert_eq!(row.len(), header.len());
+            row
         })
         .collect();
     Table { header, rows }
+}
+
+/// A usage row's `Tags` (FOCUS KeyValueFormat, a JSON object): the user-defined tag `field`
+/// (the `--by` field as named, e.g. `{"tenant":"search"}`) with the calls' value, unaltered.
+/// Calls without one carry the key with a null value; the tenants past the sink's cap (summed
+/// as `(other)`) carry the provider-defined `spendrecon/overflow` tag as well. A fee (a
+/// purchase, amortised over every tenant's usage) has no tags.
+fn tags(field: &str, tenant: Option<&str>) -> String {
+    let mut map = serde_json::Map::new();
+    match tenant {
+        None => return String::new(),
+        Some(NONE) => {
+            map.insert(field.to_string(), serde_json::Value::Null);
+        }
+        Some(OTHER) => {
+            map.insert(field.to_string(), serde_json::Value::Null);
+            map.insert("spendrecon/overflow".into(), serde_json::Value::Bool(true));
+        }
+        Some(t) => {
+            map.insert(field.to_string(), serde_json::Value::String(t.to_string()));
+        }
+    }
+    serde_json::Value::Object(map).to_string()
 }
 
 /// One charge as (column, text), in the order of the header.

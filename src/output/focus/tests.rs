@@ -164,6 +164,7 @@ fn input(w: &World) -> FocusInput<'_> {
         invoices: Some(&w.invoices),
         fees: &w.fees,
         tz: None,
+        tenants: None,
     }
 }
 

@@ -160,8 +160,8 @@ pub(crate) struct ClaimLine {
 /// Who spent what (`--by`): each tenant's cost per day and `showback.csv`'s rows.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ShowbackSection {
-    /// What the tenants are (`tenant`).
-    pub column: &'static str,
+    /// What the tenants are: the `--by` field (`tenant`, `api_key`).
+    pub column: String,
     /// Priced usage per day (as [`Page::days`]) of the dearest tenants, the rest summed last
     /// (the chart has [`TOP_TENANTS`] colours).
     pub series: Vec<(String, Vec<Money>)>,
@@ -267,7 +267,7 @@ mod tests {
             ..Default::default()
         };
         p.showback = Some(ShowbackSection {
-            column: "tenant",
+            column: "tenant".into(),
             series: vec![("<i>t</i>".into(), vec![dec!(1), dec!(2), dec!(3)])],
             rows: vec![line("<i>t</i>", dec!(6)), line("(none)", dec!(0.005))],
             unpriced_calls: 1,

@@ -14,14 +14,14 @@ pub(super) fn section(h: &mut String, page: &Page) -> Result<()> {
     let Some(s) = &page.showback else {
         return Ok(());
     };
-    let _ = writeln!(h, "<h2 id=\"showback\">Cost per {}</h2>", escape(s.column));
+    let _ = writeln!(h, "<h2 id=\"showback\">Cost per {}</h2>", escape(&s.column));
     if !s.series.is_empty() && !page.days.is_empty() {
         let _ = writeln!(
             h,
             "<p class=\"note\">Each {0}'s billable calls at list prices per day (BYOK calls \
 included), stacked; fees are monthly and shared in the table below. Calls without a {0} are \
 <code>(none)</code>.</p>",
-            escape(s.column)
+            escape(&s.column)
         );
         let series: Vec<(Vec<f64>, RGBColor)> = s
             .series
@@ -45,7 +45,7 @@ included), stacked; fees are monthly and shared in the table below. Calls withou
 <th class=\"n\">billable calls</th><th class=\"n\">usage at list prices</th><th class=\"n\">top-up fees</th>\
 <th class=\"n\">BYOK fees</th><th class=\"n\">subscriptions</th><th class=\"n\">effective</th>\
 <th class=\"n\">unpriced calls</th></tr>",
-        escape(s.column)
+        escape(&s.column)
     );
     let mut total = ShowbackLine::default();
     for r in &s.rows {
@@ -71,7 +71,7 @@ Unpriced calls have no rate: they are not in the amounts.</p>\n",
             "<p class=\"flag\">{} billable call{} without a rate: each {}'s cost is at least what is shown.</p>",
             s.unpriced_calls,
             if s.unpriced_calls == 1 { "" } else { "s" },
-            escape(s.column)
+            escape(&s.column)
         );
     }
     Ok(())

@@ -30,6 +30,9 @@ struct File {
     constants: FieldTable<Spanned<toml::Value>>,
     #[serde(default)]
     status: StatusTable,
+    /// Group fields `--by NAME` may choose besides `tenant`: name → path(s) (docs/schemas.md).
+    #[serde(default)]
+    by: BTreeMap<String, Paths>,
 }
 
 #[derive(Deserialize, Default)]
@@ -313,6 +316,9 @@ pub(crate) struct Mapping {
     pub call_when: bool,
     /// `[schema] skip_when`'s values per path, lower-cased.
     pub skip_values: Vec<Vec<String>>,
+    /// What `--by` may name: `tenant` when `[fields]` or `[constants]` gives it, then the
+    /// `[by]` table's names in name order.
+    pub groups: Vec<String>,
 }
 
 /// Why a schema file cannot be used: the file, the line and what is wrong.
@@ -334,7 +340,20 @@ fn line_at(text: &str, offset: usize) -> usize {
 
 impl Mapping {
     /// Reads and checks a schema file's text; `name` is used when the file names none.
+    #[cfg(test)]
     pub(crate) fn parse(file: &Path, text: &str, name: &str) -> Result<Mapping, SchemaError> {
+        Mapping::parse_grouped(file, text, name, None)
+    }
+
+    /// As [`Mapping::parse`], with the `[by]` field `group` read into the tenant slot in place
+    /// of `[fields] tenant`, so `--by group` reads that field and no other. Its paths are
+    /// compiled only when chosen: the others cost the reader nothing.
+    pub(crate) fn parse_grouped(
+        file: &Path,
+        text: &str,
+        name: &str,
+        group: Option<&str>,
+    ) -> Result<Mapping, SchemaError> {
         let shown = file.display().to_string();
         let err = |span: Option<std::ops::Range<usize>>, message: String| SchemaError {
             file: shown.clone(),
@@ -374,10 +393,51 @@ impl Mapping {
             }
             Ok(())
         };
+        let mut groups = Vec::new();
+        if doc.fields.tenant.is_some() || doc.constants.tenant.is_some() {
+            groups.push("tenant".to_string());
+        }
+        for (g, ps) in &doc.by {
+            if !valid_group_name(g) {
+                return Err(err(
+                    Some(ps.span()),
+                    format!("[by] `{g}`: a group field's name is letters, digits and `_`, a letter first, at most 32 bytes (its paths may hold dots)"),
+                ));
+            }
+            if FieldId::from_name(g).is_some() || g == "input_tokens" || g == "output_tokens" {
+                return Err(err(
+                    Some(ps.span()),
+                    format!("[by] `{g}` is a field of docs/formats.md §1: map it in [fields] (`--by` takes `tenant` and the [by] names)"),
+                ));
+            }
+            for (p, span) in path_list(ps).map_err(|m| err(Some(ps.span()), m))? {
+                check_path(p.trim()).map_err(|m| err(Some(span), m))?;
+            }
+            groups.push(g.clone());
+        }
+        let group = group.filter(|g| *g != "tenant");
+        let group_paths = match group {
+            None => None,
+            Some(g) => Some(doc.by.get(g).ok_or_else(|| {
+                err(
+                    None,
+                    format!("[by] has no field `{g}` (it names: {})", groups.join(", ")),
+                )
+            })?),
+        };
         for (id, ps) in doc.fields.entries() {
+            if id == FieldId::Tenant && group_paths.is_some() {
+                continue;
+            }
             let list = path_list(ps).map_err(|m| err(Some(ps.span()), m))?;
             for (rank, p) in list.into_iter().enumerate() {
                 add(p, Dest::Field(id), rank)?;
+            }
+        }
+        if let Some(ps) = group_paths {
+            let list = path_list(ps).map_err(|m| err(Some(ps.span()), m))?;
+            for (rank, p) in list.into_iter().enumerate() {
+                add(p, Dest::Field(FieldId::Tenant), rank)?;
             }
         }
         for (dest, ps) in [
@@ -430,6 +490,9 @@ impl Mapping {
 
         let mut constants = Vec::new();
         for (id, v) in doc.constants.entries() {
+            if id == FieldId::Tenant && group_paths.is_some() {
+                continue;
+            }
             let s = match v.get_ref() {
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Integer(i) => i.to_string(),
@@ -629,6 +692,7 @@ impl Mapping {
             token_fields,
             call_when: doc.schema.call_when.is_some(),
             skip_values,
+            groups,
         })
     }
 
@@ -664,6 +728,18 @@ impl Mapping {
     }
 }
 
+/// Longest group field name (`--by`, `[by]`).
+pub(crate) const MAX_GROUP_NAME: usize = 32;
+
+/// A group field's name: what `--by` and a schema's `[by]` table accept (it names a column of
+/// usage files and SQL output too, so it stays a plain identifier).
+pub(crate) fn valid_group_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_GROUP_NAME
+        && s.as_bytes()[0].is_ascii_alphabetic()
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// A path is keys joined by dots, none empty.
 fn check_path(p: &str) -> Result<(), String> {
     if p.is_empty() {
@@ -678,78 +754,4 @@ fn check_path(p: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<Mapping, SchemaError> {
-        Mapping::parse(Path::new("s.toml"), text, "test")
-    }
-
-    const MIN: &str = "[fields]\nts = \"t\"\nmodel = \"m\"\nprovider = \"p\"\nprompt_tokens = \"usage.in\"\ncompletion_tokens = [\"usage.out\", \"out\"]\n";
-
-    #[test]
-    fn compiles_a_key_tree() {
-        let m = parse(MIN).unwrap();
-        assert_eq!(m.paths.len(), 6);
-        let usage = m.nodes[0].find(b"usage").unwrap();
-        let child = &m.nodes[usage.child.unwrap() as usize];
-        let out = child.find(b"out").unwrap();
-        assert_eq!(
-            out.leaves,
-            vec![Leaf {
-                dest: Dest::Field(FieldId::CompletionTokens),
-                rank: 0
-            }]
-        );
-        assert_eq!(m.nodes[0].find(b"out").unwrap().leaves[0].rank, 1);
-        assert_eq!(
-            m.token_fields,
-            vec![FieldId::PromptTokens, FieldId::CompletionTokens]
-        );
-    }
-
-    #[test]
-    fn typos_name_the_line_and_key() {
-        let e = parse(&format!("{MIN}modle = \"x\"\n")).unwrap_err();
-        assert_eq!(e.line, 7, "{e}");
-        assert!(e.message.contains("modle"), "{e}");
-        let e = parse(&format!("{MIN}[timestamp]\nform = \"epoch_sec\"\n")).unwrap_err();
-        assert_eq!(e.line, 8, "{e}");
-        assert!(e.message.contains("epoch_sec"), "{e}");
-        let e = parse(&MIN.replace("usage.in", "usage..in")).unwrap_err();
-        assert_eq!(e.line, 5, "{e}");
-        assert!(e.message.contains("bad path"), "{e}");
-        let e = parse(&format!("{MIN}[timestamp]\nzone = \"Mars/Olympus\"\n")).unwrap_err();
-        assert_eq!(e.line, 8, "{e}");
-        let e = parse("[fields]\nts = \"t\"\n").unwrap_err();
-        assert!(e.message.contains("model"), "{e}");
-    }
-
-    #[test]
-    fn hosts_and_status_text() {
-        let m = parse(&format!(
-            "{MIN}[gateway]\nhosts = {{ \"llm.corp.example\" = \"OminiGate\" }}\n[status]\ntext = {{ Success = 200, failure = 500 }}\n"
-        ))
-        .unwrap();
-        for (v, want) in [
-            ("openrouter.ai", Some("openrouter")),
-            ("https://openrouter.ai/api/v1", Some("openrouter")),
-            ("eu.openrouter.ai:443", Some("openrouter")),
-            ("notopenrouter.ai", None),
-            ("https://llm.corp.example/v1", Some("ominigate")),
-            ("api.ominigate.ai", Some("ominigate")),
-            ("api.openai.com", None),
-        ] {
-            assert_eq!(m.gateway_of_host(v), want, "{v}");
-        }
-        assert_eq!(m.status_of_text("SUCCESS"), Some(200));
-        assert_eq!(m.status_of_text("failure "), Some(500));
-        assert_eq!(m.status_of_text("pending"), None);
-    }
-
-    #[test]
-    fn root_reads_the_wrapper_like_the_record() {
-        let m = parse(&format!("[schema]\nroot = \"data\"\n{MIN}")).unwrap();
-        assert_eq!(m.nodes[0].find(b"data").unwrap().child, Some(0));
-    }
-}
+mod tests;

@@ -36,12 +36,22 @@ pub(crate) enum Schema {
 impl Schema {
     /// A built-in name, else a schema file's path.
     pub(crate) fn resolve(spec: &str) -> Result<Schema, SchemaError> {
+        Schema::resolve_grouped(spec, None)
+    }
+
+    /// As [`Schema::resolve`], reading the `[by]` field `group` into the tenant slot.
+    fn resolve_grouped(spec: &str, group: Option<&str>) -> Result<Schema, SchemaError> {
         let spec = spec.trim();
         if spec == "spendrecon" {
             return Ok(Schema::Native);
         }
         if let Some(text) = builtin_text(spec) {
-            let m = Mapping::parse(Path::new(&format!("<built-in schema {spec}>")), text, spec)?;
+            let m = Mapping::parse_grouped(
+                Path::new(&format!("<built-in schema {spec}>")),
+                text,
+                spec,
+                group,
+            )?;
             return Ok(Schema::Mapped(Arc::new(m)));
         }
         let path = Path::new(spec);
@@ -60,9 +70,43 @@ impl Schema {
         let stem = path
             .file_stem()
             .map_or("schema".into(), |s| s.to_string_lossy().into_owned());
-        Ok(Schema::Mapped(Arc::new(Mapping::parse(
-            path, &text, &stem,
+        Ok(Schema::Mapped(Arc::new(Mapping::parse_grouped(
+            path, &text, &stem, group,
         )?)))
+    }
+
+    /// The group fields `--by` may name: `tenant` for §1 records; for a mapping, `tenant` where
+    /// it is mapped and the names of its `[by]` table.
+    pub(crate) fn groups(&self) -> Vec<String> {
+        match self {
+            Schema::Native => vec!["tenant".into()],
+            Schema::Mapped(m) => m.groups.clone(),
+        }
+    }
+
+    /// The schema that reads the `--by` field into the tenant slot: itself for `tenant`, the
+    /// mapping compiled again from `spec` (how it was resolved) for a `[by]` field. A field the
+    /// schema does not map is refused with the ones it does, rather than every call shown as
+    /// `(none)`.
+    pub(crate) fn grouped_by(&self, spec: Option<&str>, by: &str) -> Result<Schema, String> {
+        let groups = self.groups();
+        if !groups.iter().any(|g| g == by) {
+            return Err(format!(
+                "--by {by}: the log schema `{}` maps no field `{by}`; supported: --by {} (a schema file names more group fields in its [by] table: docs/schemas.md)",
+                self.name(),
+                if groups.is_empty() {
+                    "nothing (it maps no tenant)".to_string()
+                } else {
+                    groups.join(", ")
+                }
+            ));
+        }
+        match (self, spec) {
+            (Schema::Mapped(_), Some(spec)) if by != "tenant" => {
+                Schema::resolve_grouped(spec, Some(by)).map_err(|e| e.to_string())
+            }
+            _ => Ok(self.clone()),
+        }
     }
 
     /// The schema's name for messages and run.json.
@@ -100,6 +144,57 @@ mod tests {
             let m = Mapping::parse(Path::new(name), text, name)
                 .unwrap_or_else(|e| panic!("built-in schema {name}: {e}"));
             assert_eq!(m.name, name);
+            for g in &m.groups {
+                Mapping::parse_grouped(Path::new(name), text, name, Some(g))
+                    .unwrap_or_else(|e| panic!("built-in schema {name} --by {g}: {e}"));
+            }
         }
+    }
+
+    #[test]
+    fn by_names_a_mapped_group_field_or_is_refused_with_those_it_maps() {
+        let native = Schema::Native;
+        assert!(native.grouped_by(None, "tenant").is_ok());
+        let e = native.grouped_by(None, "api_key").unwrap_err();
+        assert!(
+            e.contains("`spendrecon` maps no field `api_key`")
+                && e.contains("supported: --by tenant"),
+            "{e}"
+        );
+        let litellm = Schema::resolve("litellm").unwrap();
+        assert_eq!(
+            litellm.groups(),
+            [
+                "tenant",
+                "api_key",
+                "end_user",
+                "key_alias",
+                "organization_id",
+                "team_alias",
+                "team_id",
+                "user"
+            ]
+        );
+        let by_key = litellm.grouped_by(Some("litellm"), "api_key").unwrap();
+        let Schema::Mapped(m) = by_key else {
+            panic!("a mapping")
+        };
+        // The tenant slot reads api_key alone: team_id and user are no longer read.
+        let tenant: Vec<&str> = m
+            .paths
+            .iter()
+            .filter(|p| {
+                p.leaves.iter().any(|l| {
+                    l.dest == mapping::Dest::Field(crate::sources::record::FieldId::Tenant)
+                })
+            })
+            .map(|p| p.text.as_str())
+            .collect();
+        assert_eq!(tenant, ["api_key"]);
+        let e = litellm.grouped_by(Some("litellm"), "team").unwrap_err();
+        assert!(
+            e.contains("supported: --by tenant, api_key, end_user"),
+            "{e}"
+        );
     }
 }

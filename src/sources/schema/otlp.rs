@@ -477,4 +477,35 @@ mod tests {
             Some("1777381522123 ominigate openai/gpt-5 p10 c2 cached0 s200 None None")
         );
     }
+
+    #[test]
+    fn by_user_reads_user_id_then_the_deprecated_enduser_id() {
+        let m = match Schema::resolve("otel")
+            .unwrap()
+            .grouped_by(Some("otel"), "user")
+            .unwrap()
+        {
+            Schema::Mapped(m) => m,
+            Schema::Native => unreachable!(),
+        };
+        let span = |id: &str, user: &str| {
+            format!(
+                r#"{{"spanId":"{id}","startTimeUnixNano":"1777381522123000000","attributes":[{{"key":"server.address","value":{{"stringValue":"openrouter.ai"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"openai/gpt-5"}}}},{{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"10"}}}},{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":"2"}}}}{user}]}}"#
+            )
+        };
+        let attr =
+            |k: &str, v: &str| format!(r#",{{"key":"{k}","value":{{"stringValue":"{v}"}}}}"#);
+        let line = format!(
+            r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"svc"}}}}]}},"scopeSpans":[{{"spans":[{},{},{}]}}]}}]}}"#,
+            span("a1", &attr("user.id", "u1")),
+            span("a2", &attr("enduser.id", "u2")),
+            span("a3", ""),
+        );
+        let mut tenants = Vec::new();
+        each_record(line.as_bytes(), &m, FieldSet::ALL, |r| {
+            tenants.push(r.unwrap().unwrap().tenant.map(|t| t.into_owned()));
+        });
+        // The service is not read when grouping by user: a span without a user has none.
+        assert_eq!(tenants, [Some("u1".into()), Some("u2".into()), None]);
+    }
 }
