@@ -332,8 +332,8 @@ pub(crate) struct SqlArgs {
 #[command(group(clap::ArgGroup::new("input").args(["paths", "usage"]).required(true)))]
 pub(crate) struct LogArgs {
     /// Log file or directory (repeatable): .jsonl, .ndjson, .csv, .parquet, optionally .gz;
-    /// or a table: postgresql://USER@HOST:PORT/DB?table=NAME (password from PGPASSWORD,
-    /// ~/.pgpass or a service file)
+    /// or a table: postgresql://USER@HOST:PORT/DB?table=NAME, or mysql://… (the password from
+    /// ~/.pgpass, PGPASSWORD, a service file, ~/.my.cnf or MYSQL_PWD)
     #[arg(long = "logs", value_name = "PATH|URL")]
     pub paths: Vec<PathBuf>,
     /// Usage groups computed where the logs live (`spendrecon sql`, or `daily --usage-out`),

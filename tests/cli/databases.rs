@@ -223,7 +223,7 @@ fn sample_month_in_tables_gives_the_same_results_as_the_files() {
         "CREATE TABLE $T (ts TIMESTAMP, provider TEXT, model TEXT, prompt_tokens BIGINT, \
          completion_tokens BIGINT, cached_tokens BIGINT, cache_write_tokens BIGINT, \
          cache_write_1h_tokens BIGINT, reasoning_tokens BIGINT, status INTEGER, byok BOOLEAN, \
-         request_id TEXT, cost NUMERIC)",
+         request_id TEXT, cost NUMERIC, tenant TEXT)",
     );
     plain.load_csv(&std::fs::read(&calls).unwrap());
     // … and the same rows with `ts` a timestamp with time zone.
@@ -578,4 +578,140 @@ fn a_connection_that_breaks_off_is_exit_2_and_keeps_the_previous_outputs() {
         .map(|p| (p.clone(), std::fs::read(&p).unwrap()))
         .collect();
     assert_eq!(before, after, "the previous run's outputs changed");
+}
+
+const DEFAULT_MYSQL: &str = "mysql://root@127.0.0.1:3306/test";
+
+/// The MariaDB/MySQL server's URL (no table), or `None` (and a note) when none answers outside
+/// CI.
+fn mysql_server() -> Option<String> {
+    let url = std::env::var("SPENDRECON_TEST_MYSQL").unwrap_or_else(|_| DEFAULT_MYSQL.into());
+    let answer = mysql::Opts::from_url(&url)
+        .map_err(|e| e.to_string())
+        .and_then(|o| mysql::Conn::new(o).map_err(|e| e.to_string()));
+    match answer {
+        Ok(_) => Some(url),
+        Err(e) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "MySQL/MariaDB at {url} does not answer under CI: {e}"
+            );
+            eprintln!(
+                "skipped: MySQL/MariaDB at {url} does not answer ({e}); set SPENDRECON_TEST_MYSQL"
+            );
+            None
+        }
+    }
+}
+
+/// A MariaDB table of the test's own, dropped when the test ends.
+struct MyTable {
+    conn: mysql::Conn,
+    url: String,
+    name: String,
+}
+
+impl MyTable {
+    fn new(server: &str, name: &str, ddl: &str) -> MyTable {
+        use mysql::prelude::Queryable;
+        let name = format!("sr_{name}_{}", std::process::id());
+        let mut conn = mysql::Conn::new(mysql::Opts::from_url(server).unwrap()).unwrap();
+        conn.query_drop(format!("DROP TABLE IF EXISTS `{name}`"))
+            .unwrap();
+        conn.query_drop(ddl.replace("$T", &format!("`{name}`")))
+            .unwrap();
+        MyTable {
+            conn,
+            url: format!("{server}?table={name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for MyTable {
+    fn drop(&mut self) {
+        use mysql::prelude::Queryable;
+        let _ = self
+            .conn
+            .query_drop(format!("DROP TABLE IF EXISTS `{}`", self.name));
+    }
+}
+
+#[test]
+fn mariadb_table_gives_the_same_results_as_the_files() {
+    use mysql::prelude::Queryable;
+    let Some(server) = mysql_server() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(calls) = sample_month_csv(dir.path()) else {
+        return;
+    };
+    let mut t = MyTable::new(
+        &server,
+        "calls",
+        "CREATE TABLE $T (ts DATETIME(3), provider VARCHAR(64), model VARCHAR(128), \
+         prompt_tokens BIGINT, completion_tokens BIGINT, cached_tokens BIGINT, \
+         cache_write_tokens BIGINT, cache_write_1h_tokens BIGINT, reasoning_tokens BIGINT, \
+         status INT, byok BOOLEAN, request_id VARCHAR(128), cost DECIMAL(38, 12), \
+         tenant VARCHAR(64))",
+    );
+    // Loaded with multi-row INSERTs, each value an escaped literal (an empty cell is NULL).
+    let mut r = csv::Reader::from_path(&calls).unwrap();
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let byok = header.iter().position(|h| h == "byok").unwrap();
+    let mut rows = Vec::new();
+    let insert = |conn: &mut mysql::Conn, rows: &mut Vec<String>| {
+        if !rows.is_empty() {
+            let q = format!(
+                "INSERT INTO `{}` ({}) VALUES {}",
+                t.name,
+                header.join(", "),
+                rows.join(", ")
+            );
+            conn.query_drop(q).unwrap();
+            rows.clear();
+        }
+    };
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let cells: Vec<String> = rec
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match (i == byok, c) {
+                (_, "") => "NULL".to_string(),
+                (true, v) => (if v == "true" { "TRUE" } else { "FALSE" }).to_string(),
+                (false, v) => mysql::Value::from(v).as_sql(false),
+            })
+            .collect();
+        rows.push(format!("({})", cells.join(", ")));
+        if rows.len() == 2000 {
+            insert(&mut t.conn, &mut rows);
+        }
+    }
+    insert(&mut t.conn, &mut rows);
+    let url = t.url.clone();
+    assert_same(
+        "MariaDB rows",
+        &results(&["--logs", &url], "Asia/Kolkata"),
+        &results(&["--logs", "sample-data/logs"], "Asia/Kolkata"),
+    );
+    // --in-database needs PostgreSQL: refused, naming why.
+    let o = spendrecon()
+        .args(["daily", "--logs", &url, "--in-database"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no MySQL dialect"));
+    // A wrong password: refused by the server, never shown.
+    const PW: &str = "Wr0ng-Pass-Word";
+    let with_pw = url.replacen("://root@", &format!("://root:{PW}@"), 1);
+    let o = spendrecon()
+        .args(["daily", "--logs", &with_pw])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !err.contains(PW) && err.contains("cannot connect") && err.contains(&url),
+        "{err}"
+    );
 }

@@ -21,7 +21,9 @@ impl Env {
     pub(super) fn from_process() -> Env {
         Env {
             vars: std::env::vars()
-                .filter(|(k, _)| k.starts_with("PG") || k == "USER" || k == "LOGNAME")
+                .filter(|(k, _)| {
+                    k.starts_with("PG") || k.starts_with("MYSQL_") || k == "USER" || k == "LOGNAME"
+                })
                 .collect(),
             home: std::env::var_os("HOME").map(PathBuf::from),
         }
@@ -36,6 +38,10 @@ impl Env {
                 .collect(),
             home: home.map(Path::to_path_buf),
         }
+    }
+
+    pub(super) fn home(&self) -> Option<&Path> {
+        self.home.as_deref()
     }
 
     pub(super) fn var(&self, k: &str) -> Option<String> {

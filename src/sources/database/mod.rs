@@ -1,5 +1,5 @@
 //! A database table as a log source (docs/formats.md §13, docs/databases.md):
-//! `--logs postgresql://USER@HOST:PORT/DB?table=NAME` reads the table's rows through the schema
+//! `--logs postgresql://USER@HOST:PORT/DB?table=NAME` (or `mysql://…`, [`mysql`]) reads the table's rows through the schema
 //! in force, as if they were a CSV export of it: the rows stream out of the server with `COPY …
 //! TO STDOUT (FORMAT csv, HEADER)` and go through the same CSV reader, schema and accounting as
 //! a file. `--in-database` instead runs the usage-groups query there and reads back the groups.
@@ -9,6 +9,7 @@
 //! everywhere by [`DbSource::shown`], a URL rebuilt without the password.
 
 mod libpq;
+mod mysql;
 mod rows;
 
 pub(crate) use rows::{open_rows, query_csv};
@@ -33,13 +34,20 @@ pub(crate) fn is_database(arg: &Path) -> bool {
 /// A table to read, with the settings to reach it. `Debug` shows no password.
 #[derive(Clone)]
 pub(crate) struct DbSource {
-    config: Config,
+    server: Server,
     /// The table's name parts as given (`LiteLLM_SpendLogs`, `logs.calls`), checked.
     pub table: Vec<String>,
     /// The source as messages, files.csv, rejected.csv and run.json name it.
     pub shown: String,
     /// The password in force, only to mask it should a server message ever echo it.
     secret: Option<String>,
+}
+
+/// How to reach the server.
+#[derive(Clone)]
+enum Server {
+    Postgres(Box<Config>),
+    Mysql(::mysql::Opts),
 }
 
 impl std::fmt::Debug for DbSource {
@@ -60,12 +68,7 @@ impl DbSource {
     fn parse_with(arg: &str, env: &libpq::Env) -> Result<DbSource, InputError> {
         let arg = arg.trim();
         let lower = arg.to_ascii_lowercase();
-        if lower.starts_with("mysql://") || lower.starts_with("mariadb://") {
-            return Err(InputError::Usage(
-                "--logs mysql://…: MySQL and MariaDB tables are not read by this build (docs/databases.md says why); export the table to CSV, or load it into PostgreSQL"
-                    .into(),
-            ));
-        }
+        let is_mysql = lower.starts_with("mysql://") || lower.starts_with("mariadb://");
         // A URL that fails to parse is named without anything after the scheme's `//` up to
         // the host: it may hold a password.
         let masked = libpq::mask_url(arg);
@@ -94,6 +97,15 @@ impl DbSource {
             true => base.to_string(),
             false => format!("{base}?{}", passed.join("&")),
         };
+        if is_mysql {
+            let (opts, secret, base) = mysql::parse(&url, env).map_err(&bad)?;
+            return Ok(DbSource {
+                server: Server::Mysql(opts),
+                shown: format!("{base}?table={}", table.join(".")),
+                table,
+                secret,
+            });
+        }
         let mut config: Config = url
             .parse()
             .map_err(|e: postgres::Error| bad(libpq::mask(&e.to_string(), None)))?;
@@ -113,7 +125,7 @@ impl DbSource {
             .map(|p| String::from_utf8_lossy(p).into_owned());
         let shown = shown(&config, &table);
         Ok(DbSource {
-            config,
+            server: Server::Postgres(Box::new(config)),
             table,
             shown,
             secret,
@@ -122,12 +134,20 @@ impl DbSource {
 
     /// The table's name quoted for PostgreSQL, part by part.
     pub(crate) fn table_sql(&self) -> String {
-        let q: Vec<String> = self
-            .table
-            .iter()
-            .map(|p| format!("\"{}\"", p.replace('"', "\"\"")))
-            .collect();
+        let engine = match self.server {
+            Server::Postgres(_) => rows::Engine::Postgres,
+            Server::Mysql(_) => rows::Engine::Mysql,
+        };
+        let q: Vec<String> = self.table.iter().map(|p| engine.quote(p)).collect();
         q.join(".")
+    }
+
+    /// The MySQL settings, for a `mysql://` source.
+    fn mysql_opts(&self) -> Option<&::mysql::Opts> {
+        match &self.server {
+            Server::Mysql(o) => Some(o),
+            Server::Postgres(_) => None,
+        }
     }
 
     /// The table name as given (`logs.calls`).
@@ -138,8 +158,13 @@ impl DbSource {
     /// A connection with the session settings every query here relies on: UTC, ISO dates, and
     /// floats written in full (`extra_float_digits` 1 is PostgreSQL 12's default).
     pub(crate) fn connect(&self) -> Result<Client, InputError> {
-        let mut client = self
-            .config
+        let Server::Postgres(config) = &self.server else {
+            return Err(InputError::File {
+                path: self.shown.clone(),
+                message: "--in-database runs the `postgres` statement of `spendrecon sql`: it needs a PostgreSQL table (there is no MySQL dialect); drop --in-database to stream the rows".into(),
+            });
+        };
+        let mut client = config
             .connect(NoTls)
             .map_err(|e| self.pg_error("cannot connect", &e))?;
         client
@@ -238,6 +263,15 @@ fn check_table(name: &str) -> Result<Vec<String>, String> {
 mod tests {
     use super::*;
 
+    impl DbSource {
+        fn pg(&self) -> &Config {
+            match &self.server {
+                Server::Postgres(c) => c,
+                Server::Mysql(_) => panic!("not PostgreSQL"),
+            }
+        }
+    }
+
     fn env(vars: &[(&str, &str)]) -> libpq::Env {
         libpq::Env::fixed(vars, None)
     }
@@ -253,7 +287,7 @@ mod tests {
             s.shown,
             "postgresql://app@db.example:6543/logs?table=LiteLLM_SpendLogs"
         );
-        assert_eq!(s.config.get_password(), Some(&b"s3cr@t"[..]));
+        assert_eq!(s.pg().get_password(), Some(&b"s3cr@t"[..]));
         assert_eq!(s.table_sql(), "\"LiteLLM_SpendLogs\"");
         assert!(!format!("{s:?}").contains("s3cr"));
     }
@@ -275,7 +309,7 @@ mod tests {
             s.shown,
             "postgresql://reader@10.0.0.5:5433/warehouse?table=public.calls"
         );
-        assert_eq!(s.config.get_password(), Some(&b"pw"[..]));
+        assert_eq!(s.pg().get_password(), Some(&b"pw"[..]));
         assert_eq!(s.table_sql(), "\"public\".\"calls\"");
     }
 
@@ -286,8 +320,10 @@ mod tests {
         assert!(!e.to_string().contains("pw"), "{e}");
         let e = DbSource::parse_with("postgresql://u@h/db?table=a;drop", &env(&[])).unwrap_err();
         assert!(e.to_string().contains("name part"), "{e}");
-        let e = DbSource::parse_with("mysql://root@h/test?table=t", &env(&[])).unwrap_err();
-        assert!(e.to_string().contains("not read by this build"), "{e}");
+        let m = DbSource::parse_with("mysql://root:pw@h/test?table=t", &env(&[])).unwrap();
+        assert_eq!(m.shown, "mysql://root@h:3306/test?table=t");
+        assert_eq!(m.table_sql(), "`t`");
+        assert!(m.mysql_opts().is_some());
     }
 
     #[test]
