@@ -10,6 +10,7 @@ mod bad_input;
 mod config;
 mod daily;
 mod disputes;
+mod disputes_generations;
 mod engines;
 mod exports;
 mod fees;
