@@ -448,9 +448,9 @@ impl<'n> Reader<'n> {
                 self.out.calls.files = self.names.clone();
             }
             self.out.calls.push(&BilledCall {
-                provider: p.provider.clone(),
-                id: id.clone(),
-                model: p.model.clone(),
+                provider: p.provider.as_str(),
+                id: id.as_str(),
+                model: p.model.as_str(),
                 ts_ms,
                 day: p.day,
                 prompt: p.prompt.min(u64::MAX as u128) as u64,
