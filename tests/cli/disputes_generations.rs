@@ -145,9 +145,16 @@ fn a_record_with_and_without_the_data_wrapper_reads_the_same() {
         .map(|l| format!("{{\"data\":{l}}}"))
         .collect();
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("c")).unwrap();
     let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
     std::fs::write(&a, unwrapped.join("\n") + "\n").unwrap();
     std::fs::write(&b, wrapped.join("\n") + "\n").unwrap();
+    // A directory takes its .jsonl (and .json, .gz) files too.
+    std::fs::write(
+        dir.path().join("c/generations.json"),
+        wrapped.join("\n") + "\n",
+    )
+    .unwrap();
     let logs = [
         "tests/fixtures/schemas/openrouter_generations.jsonl",
         "--schema",
@@ -168,8 +175,16 @@ fn a_record_with_and_without_the_data_wrapper_reads_the_same() {
         "{}",
         String::from_utf8_lossy(&ob.stderr)
     );
+    let (out_c, oc) = reconcile(&logs, &dir.path().join("c"), rates);
+    assert_eq!(
+        oc.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&oc.stderr)
+    );
     let recon = read(&out_a, "recon.csv");
     assert_eq!(recon, read(&out_b, "recon.csv"));
+    assert_eq!(recon, read(&out_c, "recon.csv"));
     assert_eq!(read(&out_a, "disputes.csv"), DISPUTES_HEADER);
     assert_eq!(read(&out_b, "disputes.csv"), DISPUTES_HEADER);
     // The native counts and total_cost (docs/schemas.md): C1 12000 / 900 at 0.003, C2 2400 /

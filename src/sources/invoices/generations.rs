@@ -222,8 +222,11 @@ fn open(path: &Path) -> Result<Box<dyn BufRead>, InputError> {
 
 /// Calls `each` with every non-blank line (1-based number, text without its line end, a
 /// UTF-8 byte-order mark cut from the first) until it returns `false`.
-fn lines(path: &Path, mut each: impl FnMut(u64, &[u8]) -> bool) -> Result<(), InputError> {
-    let mut r = open(path)?;
+fn lines(
+    path: &Path,
+    mut r: Box<dyn BufRead>,
+    mut each: impl FnMut(u64, &[u8]) -> bool,
+) -> Result<(), InputError> {
     let mut buf = Vec::new();
     let mut n = 0u64;
     loop {
@@ -261,7 +264,9 @@ fn lines(path: &Path, mut each: impl FnMut(u64, &[u8]) -> bool) -> Result<(), In
 /// JSON lines of another kind are no bill.
 pub(super) fn is_records(path: &Path) -> Result<bool, InputError> {
     let (mut seen, mut json, mut found) = (0, false, false);
-    lines(path, |_, line| {
+    // A file that cannot be opened is an error whatever it holds.
+    let r = open(path)?;
+    lines(path, r, |_, line| {
         seen += 1;
         if seen == 1 {
             json = line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
@@ -272,6 +277,7 @@ pub(super) fn is_records(path: &Path) -> Result<bool, InputError> {
         found = Record::of(line).is_ok_and(|r| r.recognised());
         !found && seen < SNIFF_LINES
     })
+    // Not JSON: the spreadsheet reader says what is wrong with it.
     .or_else(|e| if json { Err(e) } else { Ok(()) })?;
     if json && !found {
         return Err(file_error(
@@ -287,7 +293,7 @@ pub(super) fn is_records(path: &Path) -> Result<bool, InputError> {
 
 /// Hands every non-blank line of a generation-records file to `each` with its number.
 pub(super) fn read(path: &Path, mut each: impl FnMut(u64, &[u8])) -> Result<(), InputError> {
-    lines(path, |n, line| {
+    lines(path, open(path)?, |n, line| {
         each(n, line);
         true
     })

@@ -229,8 +229,8 @@ pub fn read_invoices(
         } else if sheet::extension(path).is_none() {
             return Err(file_error(
                 path,
-                "unknown invoice format: expected .csv, .xlsx, or OpenRouter generation records \
-                 (JSON lines with `id`, `total_cost` and `created_at`)",
+                "unknown invoice format: expected .csv or .xlsx, or OpenRouter generation \
+                 records (JSON lines with `id`, `total_cost` and `created_at`)",
             ));
         } else {
             let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
