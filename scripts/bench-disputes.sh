@@ -3,10 +3,14 @@
 # N logged calls and an OpenRouter activity export of N generations (1 % of them listed twice,
 # 0.1 % never logged, 0.1 % of the calls never billed), reconciled with ids (per-call matching
 # runs) and without (the same files less the id columns: today's day-level reconcile). Prints
-# wall seconds and peak RSS (KiB) of each run, via /usr/bin/time -f "%e %M".
+# wall seconds, user and system CPU seconds and peak RSS (KiB) of each run, via /usr/bin/time,
+# the load average before each run, and the ratio of the wall times. Figures in
+# docs/performance.md ("Per-call matching at 10M calls").
 #
-#   bash scripts/bench-disputes.sh [N] [WORKDIR]     # N defaults to 1000000; keep N <= 2M here
+#   bash scripts/bench-disputes.sh [N] [WORKDIR]     # N defaults to 1000000
 #
+# At N = 10M the inputs take 5.2 GB in WORKDIR (put it on a disk with room, e.g. under /tmp)
+# and the runs about 3.5 GB more of TMPDIR for the sorted runs; delete WORKDIR afterwards.
 # Uses the release binary (built at nice 10 when missing).
 set -euo pipefail
 N=${1:-1000000}
@@ -51,10 +55,14 @@ ls -l "$W"
 run() {
   local name=$1; shift
   rm -rf "$W/out-$name"
-  /usr/bin/time -f "%e %M" -o "$W/time-$name" target/release/spendrecon reconcile "$@" \
+  echo "$name: load $(cut -d' ' -f1-3 /proc/loadavg)"
+  /usr/bin/time -f "%e %U %S %M" -o "$W/time-$name" target/release/spendrecon reconcile "$@" \
     --out "$W/out-$name" --quiet || true
-  echo "$name: $(cat "$W/time-$name") (seconds, peak KiB)"
+  # reconcile exits 1 on what it flags; time then writes that first: the figures are the last line.
+  echo "$name: $(tail -1 "$W/time-$name") (wall s, user s, sys s, peak KiB)"
 }
 run noids --logs "$W/logs-noids.csv" --invoices "$W/activity-noids.csv"
 run ids --logs "$W/logs-ids.csv" --invoices "$W/activity-ids.csv"
+wall() { tail -1 "$W/time-$1" | cut -d' ' -f1; }
+echo "ids / noids wall: $(awk -v a="$(wall noids)" -v b="$(wall ids)" 'BEGIN{printf "%.2f", b / a}')"
 head -5 "$W/out-ids/disputes.csv"

@@ -190,7 +190,8 @@ pub(crate) struct FeesArgs {
 pub(crate) struct ReconcileArgs {
     #[command(flatten)]
     pub logs: LogArgs,
-    /// Invoice or activity export, .csv or .xlsx (repeatable)
+    /// Invoice or activity export, .csv or .xlsx, or OpenRouter generation records, JSON lines
+    /// (repeatable)
     #[arg(long = "invoices", required = true, value_name = "PATH")]
     pub invoices: Vec<PathBuf>,
     #[command(flatten)]
@@ -230,7 +231,8 @@ pub(crate) struct MatchArgs {
 pub(crate) struct ReportArgs {
     #[command(flatten)]
     pub logs: LogArgs,
-    /// Invoice or activity export, .csv or .xlsx (repeatable; optional)
+    /// Invoice or activity export, .csv or .xlsx, or OpenRouter generation records, JSON lines
+    /// (repeatable; optional)
     #[arg(long = "invoices", value_name = "PATH")]
     pub invoices: Vec<PathBuf>,
     #[command(flatten)]

@@ -380,7 +380,12 @@ impl Context {
             )
             .collect();
         for (role, paths) in bills.iter().filter(|(_, p)| !p.is_empty()) {
-            for p in sheet::expand(paths, role, role)? {
+            let files = if *role == "invoices" {
+                crate::sources::invoices::invoice_files(paths, role)?
+            } else {
+                sheet::expand(paths, role, role)?
+            };
+            for p in files {
                 inputs.push(Input::new(role, hashed(&p)?));
             }
         }

@@ -11,6 +11,7 @@ mod config;
 mod daily;
 mod databases;
 mod disputes;
+mod disputes_generations;
 mod engines;
 mod exports;
 mod fees;

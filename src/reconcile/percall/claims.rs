@@ -12,7 +12,7 @@ use crate::reconcile::ReconRow;
 use crate::sources::invoices::Grain;
 
 /// The gateways whose bills can name their calls (an OpenRouter activity export's
-/// `generation_id`): a flagged row of theirs that could not be matched per call says why.
+/// `generation_id`, a generation record's `id`): a flagged row of theirs that could not be matched per call says why.
 const NAMES_CALLS: [&str; 1] = ["openrouter"];
 
 /// Per provider that has a bill but was not matched per call: why, in words.

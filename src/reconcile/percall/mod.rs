@@ -1,5 +1,6 @@
 //! Per-call matching and disputes (docs/formats.md §11): when the logs carry `request_id` and a
-//! bill names its calls (an OpenRouter activity export's `generation_id`), the two sides are
+//! bill names its calls (an OpenRouter activity export's `generation_id`, a generation record's
+//! `id`), the two sides are
 //! matched one to one, and what the gateway billed wrongly becomes a claim: one `disputes.csv`
 //! row per provider × day × kind, with the calls behind it as evidence.
 //!
@@ -130,32 +131,50 @@ pub(crate) fn match_calls(
         found: BTreeMap::new(),
         tallies: BTreeMap::new(),
     };
-    let mut l = logged.next_call()?;
-    let mut b = billed.next_call()?;
+    // The calls of one key, read into buffers reused from key to key (no allocation per call).
+    let (mut ls, mut bs): (Vec<LoggedCall>, Vec<BilledCall>) = (Vec::new(), Vec::new());
     loop {
-        let key = match (&l, &b) {
+        let key = match (logged.key(), billed.key()) {
             (None, None) => break,
-            (Some((k, _)), None) | (None, Some((k, _))) => *k,
-            (Some((a, _)), Some((c, _))) => (*a).min(*c),
+            (Some(k), None) | (None, Some(k)) => k,
+            (Some(a), Some(c)) => a.min(c),
         };
-        let mut ls: Vec<LoggedCall> = Vec::new();
-        while let Some((k, c)) = l.take_if(|(k, _)| *k == key) {
-            debug_assert_eq!(k, key);
-            if providers.contains(&c.provider) {
-                ls.push(c);
+        let mut nl = 0;
+        while logged.key() == Some(key) {
+            if nl == ls.len() {
+                ls.push(LoggedCall::default());
             }
-            l = logged.next_call()?;
-        }
-        let mut bs: Vec<BilledCall> = Vec::new();
-        while let Some((_, c)) = b.take_if(|(k, _)| *k == key) {
-            if providers.contains(&c.provider) {
-                bs.push(c);
+            logged.take(&mut ls[nl])?;
+            if providers.contains(&ls[nl].provider) {
+                nl += 1;
             }
-            b = billed.next_call()?;
         }
+        let mut nb = 0;
+        while billed.key() == Some(key) {
+            if nb == bs.len() {
+                bs.push(BilledCall::default());
+            }
+            billed.take(&mut bs[nb])?;
+            if providers.contains(&bs[nb].provider) {
+                nb += 1;
+            }
+        }
+        let (ls, bs) = (&ls[..nl], &mut bs[..nb]);
         // In billing order: the first row read bills the call, later ones bill it again.
-        bs.sort_by_key(|c| (c.ts_ms, c.file, c.line));
+        if bs.len() > 1 {
+            bs.sort_by_key(|c| (c.ts_ms, c.file, c.line));
+        }
         // The calls of one key: one id, but for the rare hash clash (matched by the id itself).
+        let first = ls.first().map(|c| &c.id).or(bs.first().map(|c| &c.id));
+        let one_id = ls
+            .iter()
+            .map(|c| &c.id)
+            .chain(bs.iter().map(|c| &c.id))
+            .all(|i| Some(i) == first);
+        if one_id {
+            m.one(ls.first(), bs);
+            continue;
+        }
         let ids: BTreeSet<&str> = ls
             .iter()
             .map(|c| c.id.as_str())
@@ -163,7 +182,7 @@ pub(crate) fn match_calls(
             .collect();
         for id in ids {
             let lc = ls.iter().find(|c| c.id == id);
-            let bc: Vec<&BilledCall> = bs.iter().filter(|c| c.id == id).collect();
+            let bc: Vec<BilledCall> = bs.iter().filter(|c| c.id == id).cloned().collect();
             m.one(lc, &bc);
         }
     }
@@ -184,7 +203,7 @@ struct Matcher<'a> {
 
 impl Matcher<'_> {
     /// One call id: its first logged call and its billed rows (in time order).
-    fn one(&mut self, lc: Option<&LoggedCall>, bc: &[&BilledCall]) {
+    fn one(&mut self, lc: Option<&LoggedCall>, bc: &[BilledCall]) {
         let Some((first, repeats)) = bc.split_first() else {
             if let Some(l) = lc {
                 let ev = Evidence {

@@ -12,18 +12,19 @@ use crate::aggregate::Names;
 use crate::domain::{Call, Day, DayCutter, Money, TokenSums};
 use crate::pricing::aliases::ModelNames;
 use crate::pricing::{self, RateTable};
-use crate::sources::spill::{codec, id_key, Sorted, Sorter};
+use crate::sources::spill::{call_key, codec, Sorted, Sorter};
 use crate::sources::{CallSink, Disposition, PerProvider};
 
 /// Bytes one worker's sorter keeps in memory before it writes a run.
 const WORKER_BUDGET: usize = 48 << 20;
 
-/// One logged call, as matching reads it back.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct LoggedCall {
-    pub provider: String,
-    pub id: String,
-    pub model: String,
+/// One logged call, as matching reads it back (`String`s); the sink pushes one with borrowed
+/// `&str`s, encoded in place.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct LoggedCall<S = String> {
+    pub provider: S,
+    pub id: S,
+    pub model: S,
     pub ts_ms: i64,
     /// The day in `--tz`.
     pub day: Day,
@@ -35,40 +36,42 @@ pub(crate) struct LoggedCall {
     pub byok: bool,
 }
 
-impl LoggedCall {
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(64 + self.id.len() + self.model.len());
-        codec::put_i64(&mut b, self.ts_ms);
-        codec::put_i64(&mut b, self.day.0 as i64);
-        codec::put_u64(&mut b, self.prompt);
-        codec::put_u64(&mut b, self.completion);
+impl<S: AsRef<str>> LoggedCall<S> {
+    pub(crate) fn encode_into(&self, b: &mut Vec<u8>) {
+        codec::put_i64(b, self.ts_ms);
+        codec::put_i64(b, self.day.0 as i64);
+        codec::put_u64(b, self.prompt);
+        codec::put_u64(b, self.completion);
         b.push(u8::from(self.expected.is_some()) | (u8::from(self.byok) << 1));
-        codec::put_money(&mut b, self.expected.unwrap_or_default());
-        codec::put_str(&mut b, &self.provider);
-        codec::put_str(&mut b, &self.model);
-        codec::put_str(&mut b, &self.id);
-        b
+        codec::put_money(b, self.expected.unwrap_or_default());
+        codec::put_str(b, self.provider.as_ref());
+        codec::put_str(b, self.model.as_ref());
+        codec::put_str(b, self.id.as_ref());
     }
 
-    pub(crate) fn decode(p: &[u8]) -> LoggedCall {
+    #[cfg(test)]
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        self.encode_into(&mut b);
+        b
+    }
+}
+
+impl LoggedCall {
+    /// Reads a payload into `self`, reusing its strings' buffers.
+    pub(crate) fn decode_into(&mut self, p: &[u8]) {
         let mut r = codec::Reader(p);
-        let ts_ms = r.i64();
-        let day = Day(r.i64() as i32);
-        let prompt = r.u64();
-        let completion = r.u64();
+        self.ts_ms = r.i64();
+        self.day = Day(r.i64() as i32);
+        self.prompt = r.u64();
+        self.completion = r.u64();
         let flags = r.u8();
         let expected = r.money();
-        LoggedCall {
-            ts_ms,
-            day,
-            prompt,
-            completion,
-            expected: (flags & 1 == 1).then_some(expected),
-            byok: flags & 2 == 2,
-            provider: r.str(),
-            model: r.str(),
-            id: r.str(),
-        }
+        self.expected = (flags & 1 == 1).then_some(expected);
+        self.byok = flags & 2 == 2;
+        r.str_into(&mut self.provider);
+        r.str_into(&mut self.model);
+        r.str_into(&mut self.id);
     }
 }
 
@@ -156,9 +159,9 @@ impl CallSink for CallLog<'_> {
             pricing::cost(rate, rate.tier_for(call.usage.prompt), &t)
         });
         let logged = LoggedCall {
-            provider: call.provider.to_string(),
-            id: id.to_string(),
-            model: call.model.to_string(),
+            provider: call.provider.as_ref(),
+            id,
+            model: call.model.as_ref(),
             ts_ms: call.ts_ms,
             day: self.cutter.local_day(call.ts_ms),
             prompt: call.usage.prompt,
@@ -166,8 +169,11 @@ impl CallSink for CallLog<'_> {
             expected,
             byok: call.byok,
         };
-        let key = id_key(&call.provider, id);
-        if let Err(e) = self.sorter.push(key, call.ts_ms as u64, &logged.encode()) {
+        let key = call_key(&call.provider, id);
+        if let Err(e) = self
+            .sorter
+            .push_with(key, call.ts_ms as u64, |b| logged.encode_into(b))
+        {
             self.error = Some(e);
         }
         Disposition::Used
@@ -188,14 +194,20 @@ impl CallSink for CallLog<'_> {
     }
 }
 
-/// The logged calls in id-key order: `(key, call)`.
+/// The logged calls in id-key order, one at a time.
 pub(crate) struct LoggedIter(pub(super) Sorted);
 
 impl LoggedIter {
-    pub(crate) fn next_call(&mut self) -> io::Result<Option<(u64, LoggedCall)>> {
-        Ok(self
-            .0
-            .next_record()?
-            .map(|(key, _, p)| (key, LoggedCall::decode(&p))))
+    /// The key of the call at hand; `None` at the end.
+    pub(crate) fn key(&self) -> Option<u64> {
+        self.0.current().map(|(k, _, _)| k)
+    }
+
+    /// Reads the call at hand into `into` and moves on.
+    pub(crate) fn take(&mut self, into: &mut LoggedCall) -> io::Result<()> {
+        if let Some((_, _, p)) = self.0.current() {
+            into.decode_into(p);
+        }
+        self.0.advance()
     }
 }

@@ -11,7 +11,7 @@ use super::claims::{evidence_name, safe_part};
 use super::sink::{LoggedCall, LoggedIter};
 use super::*;
 use crate::sources::invoices::BilledCalls;
-use crate::sources::spill::{id_key, Sorter};
+use crate::sources::spill::{call_key, Sorter};
 
 const TOL: Tolerance = Tolerance {
     tokens: 10,
@@ -72,7 +72,7 @@ fn sides(calls: &[Planted], budget: usize) -> (LoggedIter, BilledCalls, Money, M
                 byok: false,
             };
             logged
-                .push(id_key("openrouter", &id), ts_ms as u64, &l.encode())
+                .push(call_key("openrouter", &id), ts_ms as u64, &l.encode())
                 .unwrap();
             expected_total += expected;
         }

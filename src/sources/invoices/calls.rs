@@ -1,5 +1,6 @@
 //! The per-call side of the bills (docs/formats.md §11): every row of an OpenRouter activity
-//! export that names its `generation_id` is also kept as one billed call, for `reconcile` to
+//! export that names its `generation_id`, and every OpenRouter generation record, is also kept as
+//! one billed call, for `reconcile` to
 //! match one to one with the logged calls. Rows are kept sorted by id in a [`Sorter`] (in
 //! memory up to its budget, then in runs on disk), not as strings in a map, so ten million
 //! generations fit. A `generation_id` listed twice is two billed calls: the gateway billed both.
@@ -8,14 +9,15 @@ use std::fmt;
 use std::io;
 
 use crate::domain::{Day, Money};
-use crate::sources::spill::{codec, id_key, Sorted, Sorter, DEFAULT_BUDGET};
+use crate::sources::spill::{call_key, codec, Sorted, Sorter, DEFAULT_BUDGET};
 
-/// One billed generation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BilledCall {
-    pub provider: String,
-    pub id: String,
-    pub model: String,
+/// One billed generation. Its strings are `String`s as read back; a bill's reader pushes one
+/// with borrowed `&str`s (no copy of its own).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BilledCall<S = String> {
+    pub provider: S,
+    pub id: S,
+    pub model: S,
     /// `created_at`, milliseconds since the Unix epoch, UTC.
     pub ts_ms: i64,
     /// The day in `--tz`, as the daily lines count it.
@@ -28,36 +30,35 @@ pub struct BilledCall {
     pub line: u64,
 }
 
-impl BilledCall {
-    fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::with_capacity(80 + self.id.len() + self.model.len());
-        codec::put_i64(&mut b, self.ts_ms);
-        codec::put_i64(&mut b, self.day.0 as i64);
-        codec::put_u64(&mut b, self.prompt);
-        codec::put_u64(&mut b, self.completion);
-        codec::put_money(&mut b, self.amount);
-        codec::put_u64(&mut b, self.file as u64);
-        codec::put_u64(&mut b, self.line);
-        codec::put_str(&mut b, &self.provider);
-        codec::put_str(&mut b, &self.model);
-        codec::put_str(&mut b, &self.id);
-        b
+impl<S: AsRef<str>> BilledCall<S> {
+    fn encode_into(&self, b: &mut Vec<u8>) {
+        codec::put_i64(b, self.ts_ms);
+        codec::put_i64(b, self.day.0 as i64);
+        codec::put_u64(b, self.prompt);
+        codec::put_u64(b, self.completion);
+        codec::put_money(b, self.amount);
+        codec::put_u64(b, self.file as u64);
+        codec::put_u64(b, self.line);
+        codec::put_str(b, self.provider.as_ref());
+        codec::put_str(b, self.model.as_ref());
+        codec::put_str(b, self.id.as_ref());
     }
+}
 
-    fn decode(payload: &[u8]) -> BilledCall {
+impl BilledCall {
+    /// Reads a payload into `self`, reusing its strings' buffers.
+    fn decode_into(&mut self, payload: &[u8]) {
         let mut r = codec::Reader(payload);
-        BilledCall {
-            ts_ms: r.i64(),
-            day: Day(r.i64() as i32),
-            prompt: r.u64(),
-            completion: r.u64(),
-            amount: r.money(),
-            file: r.u64() as usize,
-            line: r.u64(),
-            provider: r.str(),
-            model: r.str(),
-            id: r.str(),
-        }
+        self.ts_ms = r.i64();
+        self.day = Day(r.i64() as i32);
+        self.prompt = r.u64();
+        self.completion = r.u64();
+        self.amount = r.money();
+        self.file = r.u64() as usize;
+        self.line = r.u64();
+        r.str_into(&mut self.provider);
+        r.str_into(&mut self.model);
+        r.str_into(&mut self.id);
     }
 }
 
@@ -84,7 +85,8 @@ impl BilledCalls {
     /// Billed calls kept in memory up to `budget` bytes, then in runs on disk.
     pub(crate) fn with_budget(budget: usize) -> Self {
         BilledCalls {
-            sorter: Sorter::new(budget),
+            // Filled while the bill is read, before the logs: the other core sorts the runs.
+            sorter: Sorter::new(budget).in_background(),
             files: Vec::new(),
             providers: Default::default(),
             rows_without_ids: Default::default(),
@@ -109,15 +111,19 @@ impl BilledCalls {
         self.sorter.len() == 0
     }
 
-    pub(crate) fn push(&mut self, call: &BilledCall) {
+    pub(crate) fn push<S: AsRef<str>>(&mut self, call: &BilledCall<S>) {
         if self.error.is_some() {
             return;
         }
-        if !self.providers.contains(&call.provider) {
-            self.providers.insert(call.provider.clone());
+        let provider = call.provider.as_ref();
+        if !self.providers.contains(provider) {
+            self.providers.insert(provider.to_string());
         }
-        let key = id_key(&call.provider, &call.id);
-        if let Err(e) = self.sorter.push(key, call.ts_ms as u64, &call.encode()) {
+        let key = call_key(provider, call.id.as_ref());
+        if let Err(e) = self
+            .sorter
+            .push_with(key, call.ts_ms as u64, |b| call.encode_into(b))
+        {
             self.error = Some(e);
         }
     }
@@ -131,14 +137,20 @@ impl BilledCalls {
     }
 }
 
-/// [`BilledCalls`] in order: `(key, call)`.
+/// [`BilledCalls`] in order, one call at a time.
 pub(crate) struct BilledIter(Sorted);
 
 impl BilledIter {
-    pub(crate) fn next_call(&mut self) -> io::Result<Option<(u64, BilledCall)>> {
-        Ok(self
-            .0
-            .next_record()?
-            .map(|(key, _, p)| (key, BilledCall::decode(&p))))
+    /// The key of the call at hand; `None` at the end.
+    pub(crate) fn key(&self) -> Option<u64> {
+        self.0.current().map(|(k, _, _)| k)
+    }
+
+    /// Reads the call at hand into `into` and moves on.
+    pub(crate) fn take(&mut self, into: &mut BilledCall) -> io::Result<()> {
+        if let Some((_, _, p)) = self.0.current() {
+            into.decode_into(p);
+        }
+        self.0.advance()
     }
 }

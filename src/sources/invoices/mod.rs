@@ -4,9 +4,11 @@
 //! # Files
 //!
 //! `.csv` (UTF-8, optional BOM, CRLF or LF) or `.xlsx` (the first sheet, or the sheet `--sheet`
-//! names; the option is ignored for CSV files). A directory means every `.csv` and `.xlsx` file
-//! in it, in name order, not recursive. Any other file, an unreadable file, a missing sheet or a
-//! file without a known header is an [`InputError::File`] (exit status 2). The reading itself
+//! names; the option is ignored for CSV files), or OpenRouter generation records, JSON lines
+//! recognised by their content ([`generations`]). A directory means every `.csv`, `.xlsx`,
+//! `.jsonl` and `.json` file (either `.gz`) in it, in name order, not recursive. Any other
+//! file, an unreadable file, a missing sheet or a file without a known header is an
+//! [`InputError::File`] (exit status 2). The reading itself
 //! (files streamed row by row, header search, cells, line numbers, size limits) is
 //! [`super::sheet`]'s, shared with the other spreadsheet inputs.
 //!
@@ -70,6 +72,13 @@
 //!   `reconcile` claims the repeat as `billed_twice`. Two overlapping exports of one account are
 //!   therefore two bills; give each generation once.
 //!
+//! # OpenRouter generation records
+//!
+//! One billed generation a line, read as an activity-export row ([`generations`]): `id` as the
+//! `generation_id`, the native token counts, `total_cost` as the amount, the day in `--tz`. A
+//! BYOK record's `total_cost` is OpenRouter's fee and its `upstream_inference_cost` is not added,
+//! as `byok_usage_inference` is not; an id listed twice is billed twice.
+//!
 //! # OpenRouter aggregated activity export
 //!
 //! One row per day × model: `Date,Slug,Usage,BYOK Usage,Requests,Prompt Tokens,Completion
@@ -115,11 +124,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::sheet::{self, Columns, Row, RowError};
-use super::{FileStats, InputError, Rejection};
+use super::{file_error, FileStats, InputError, Rejection};
 use crate::domain::{Day, Money};
 use crate::pricing::aliases::{How, ModelNames, NameUse};
 
 pub mod calls;
+mod generations;
 mod shapes;
 
 pub use calls::{BilledCall, BilledCalls};
@@ -177,7 +187,8 @@ pub struct InvoiceRead {
     /// Every provider × model name the bills wrote other than as its slug, with its rows:
     /// resolved by an alias or a rule, or to nothing. Sorted by provider, name.
     pub names: Vec<NameUse>,
-    /// The rows that name their call (an activity export's `generation_id`), one by one.
+    /// The rows that name their call (an activity export's `generation_id`, a generation
+    /// record's `id`), one by one.
     pub calls: BilledCalls,
 }
 
@@ -209,17 +220,38 @@ pub fn read_invoices(
     tz: Option<chrono_tz::Tz>,
     names: &ModelNames,
 ) -> Result<InvoiceRead, InputError> {
-    let files = sheet::expand(paths, "--invoices", "invoice")?;
+    let files = invoice_files(paths, "--invoices")?;
     let mut reader = Reader::new(names);
     for path in &files {
         let mut stats = reader.start(path);
-        let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
-            reader.row(&mut stats, source, cols, row, tz)
-        };
-        sheet::read_table(path, sheet, "invoice", &SHAPES, "invoice header", each)?;
+        if generations::is_records(path)? {
+            generations::read(path, |line, raw| reader.record(&mut stats, line, raw, tz))?;
+        } else if sheet::extension(path).is_none() {
+            return Err(file_error(
+                path,
+                "unknown invoice format: expected .csv or .xlsx, or OpenRouter generation \
+                 records (JSON lines with `id`, `total_cost` and `created_at`)",
+            ));
+        } else {
+            let each = |source: &sheet::Source, cols: &Columns<ShapeKind>, row: &Row| {
+                reader.row(&mut stats, source, cols, row, tz)
+            };
+            sheet::read_table(path, sheet, "invoice", &SHAPES, "invoice header", each)?;
+        }
         reader.out.files.push(stats);
     }
     Ok(reader.finish())
+}
+
+/// The invoice files `paths` name: as given, a directory giving its `.csv`, `.xlsx` and JSON
+/// lines (`.jsonl`, `.json`, either `.gz`) files in name order. `flag` names the option.
+pub fn invoice_files(paths: &[PathBuf], flag: &str) -> Result<Vec<PathBuf>, InputError> {
+    sheet::expand_with(
+        paths,
+        flag,
+        "invoice",
+        (".csv, .xlsx, .jsonl or .json", generations::json_name),
+    )
 }
 
 /// [`read_invoices`] on the bytes of one CSV file named `name` (no file is read): the same
@@ -353,55 +385,14 @@ impl<'n> Reader<'n> {
         row: &Row,
         tz: Option<chrono_tz::Tz>,
     ) {
-        let fi = self.names.len() - 1;
         stats.read += 1;
         let result = parse_row(row, source.is_csv(), cols, tz, &mut self.namer).and_then(|p| {
-            let Some(p) = p else {
-                return Ok(false);
-            };
-            // A row that bills nothing it knows of (an idle day's empty cost bucket) is read, and
-            // makes no line.
-            if p.tokens_known || p.amount_known {
-                add(&mut self.sums, &p, cols.kind)?;
-            }
-            if p.grain == Grain::DayModel && p.how != How::Slug {
-                let written = p.written.clone().unwrap_or_else(|| p.model.clone());
-                let e = self
-                    .used
-                    .entry((p.provider.clone(), written))
-                    .or_insert_with(|| (p.model.clone(), p.how, 0));
-                e.2 += 1;
-            }
-            if p.generation_id.is_none() || p.at_ms.is_none() {
-                *self
-                    .out
-                    .calls
-                    .rows_without_ids
-                    .entry(p.provider.clone())
-                    .or_default() += 1;
-            }
-            if let (Some(id), Some(ts_ms)) = (&p.generation_id, p.at_ms) {
-                if self.out.calls.files.len() < self.names.len() {
-                    self.out.calls.files = self.names.clone();
-                }
-                self.out.calls.push(&BilledCall {
-                    provider: p.provider.clone(),
-                    id: id.clone(),
-                    model: p.model.clone(),
-                    ts_ms,
-                    day: p.day,
-                    prompt: p.prompt.min(u64::MAX as u128) as u64,
-                    completion: p.completion.min(u64::MAX as u128) as u64,
-                    amount: p.amount,
-                    file: fi,
-                    line: row.line,
-                });
-            }
-            Ok(true)
+            p.map(|p| self.take(&p, amount_column(cols.kind), row.line))
+                .transpose()
         });
         match result {
-            Ok(true) => stats.used += 1,
-            Ok(false) => stats.skipped += 1,
+            Ok(Some(())) => stats.used += 1,
+            Ok(None) => stats.skipped += 1,
             Err(e) => {
                 stats.rejected += 1;
                 self.out
@@ -409,6 +400,67 @@ impl<'n> Reader<'n> {
                     .push(cols.rejection(&stats.file, source, row, e));
             }
         }
+    }
+
+    /// One generation record (a line of the file started last): used or rejected.
+    fn record(&mut self, stats: &mut FileStats, line: u64, raw: &[u8], tz: Option<chrono_tz::Tz>) {
+        stats.read += 1;
+        match generations::parse(raw, tz, &mut self.namer)
+            .and_then(|p| self.take(&p, generations::AMOUNT, line))
+        {
+            Ok(()) => stats.used += 1,
+            Err(e) => {
+                stats.rejected += 1;
+                self.out
+                    .rejections
+                    .push(generations::rejection(&stats.file, line, raw, e));
+            }
+        }
+    }
+
+    /// A parsed row of the file started last, read on `line`: summed into its line, and kept as
+    /// a billed call when it names one. `amount` names the amount's column for an overflow.
+    fn take(&mut self, p: &Parsed, amount: &'static str, line: u64) -> Result<(), RowError> {
+        let fi = self.names.len() - 1;
+        // A row that bills nothing it knows of (an idle day's empty cost bucket) is read, and
+        // makes no line.
+        if p.tokens_known || p.amount_known {
+            add(&mut self.sums, p, amount)?;
+        }
+        if p.grain == Grain::DayModel && p.how != How::Slug {
+            let written = p.written.clone().unwrap_or_else(|| p.model.clone());
+            let e = self
+                .used
+                .entry((p.provider.clone(), written))
+                .or_insert_with(|| (p.model.clone(), p.how, 0));
+            e.2 += 1;
+        }
+        if p.generation_id.is_none() || p.at_ms.is_none() {
+            *self
+                .out
+                .calls
+                .rows_without_ids
+                .entry(p.provider.clone())
+                .or_default() += 1;
+        }
+        if let (Some(id), Some(ts_ms)) = (&p.generation_id, p.at_ms) {
+            if self.out.calls.files.len() < self.names.len() {
+                self.out.calls.files = self.names.clone();
+            }
+            self.out.calls.push(&BilledCall {
+                provider: p.provider.as_str(),
+                id: id.as_str(),
+                model: p.model.as_str(),
+                ts_ms,
+                day: p.day,
+                prompt: p.prompt.min(u64::MAX as u128) as u64,
+                completion: p.completion.min(u64::MAX as u128) as u64,
+                amount: p.amount,
+                file: fi,
+                line,
+            });
+        }
+        Ok(())
     }
 
     fn finish(self) -> InvoiceRead {
@@ -454,14 +506,14 @@ impl<'n> Reader<'n> {
 
 /// Adds a parsed row to its day's line. An optional count is present on the line when any of
 /// its rows has it.
-fn add(sums: &mut BTreeMap<Key, Acc>, p: &Parsed, kind: ShapeKind) -> Result<(), RowError> {
+fn add(sums: &mut BTreeMap<Key, Acc>, p: &Parsed, amount: &'static str) -> Result<(), RowError> {
     let key = (p.day, p.provider.clone(), p.model.clone(), p.grain);
     let amount = sums
         .get(&key)
         .map_or(Money::ZERO, |a| a.amount)
         .checked_add(p.amount)
         .ok_or_else(|| RowError {
-            column: Some(amount_column(kind)),
+            column: Some(amount),
             reason: "the day's amount overflows".into(),
         })?;
     let acc = sums.entry(key).or_default();

@@ -173,7 +173,12 @@ impl Parsed {
 
     /// A day × provider × model line of the model `written`, counted under `name` (what
     /// [`Namer::name`] gave it; none: the name as written).
-    fn named(day: Day, provider: &str, written: &str, name: Option<(String, How)>) -> Parsed {
+    pub(super) fn named(
+        day: Day,
+        provider: &str,
+        written: &str,
+        name: Option<(String, How)>,
+    ) -> Parsed {
         let (model, how) = name.unwrap_or_else(|| (written.to_string(), How::Unresolved));
         Parsed {
             written: (model != written).then(|| written.to_string()),

@@ -119,18 +119,29 @@ pub(crate) fn expand(
     flag: &str,
     noun: &str,
 ) -> Result<Vec<PathBuf>, InputError> {
+    expand_with(paths, flag, noun, (".csv or .xlsx", |_| false))
+}
+
+/// [`expand`], a directory also giving the files `also` accepts (`kinds` names every kind taken,
+/// for the message about a directory that holds none).
+pub(crate) fn expand_with(
+    paths: &[PathBuf],
+    flag: &str,
+    noun: &str,
+    (kinds, also): (&str, fn(&Path) -> bool),
+) -> Result<Vec<PathBuf>, InputError> {
     let mut files = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| file_error(p, e))?;
         if meta.is_dir() {
             let entries: Vec<PathBuf> = super::dir_files(p)?
                 .into_iter()
-                .filter(|e| extension(e).is_some())
+                .filter(|e| extension(e).is_some() || also(e))
                 .collect();
             if entries.is_empty() {
                 return Err(file_error(
                     p,
-                    format!("directory holds no .csv or .xlsx {noun} files"),
+                    format!("directory holds no {kinds} {noun} files"),
                 ));
             }
             files.extend(entries);
