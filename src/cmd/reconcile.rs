@@ -40,6 +40,8 @@ pub(crate) fn run(args: &ReconcileArgs) -> Result<Outcome> {
     // disputes.csv always (a header alone: nothing to claim); one evidence file per row, its
     // name built from safe parts only (docs/formats.md §11).
     ctx.out.write_secondary("disputes.csv", &disputes_table)?;
+    // evidence/ holds this run's claims only: a previous run's files there are removed.
+    ctx.out.own_dir("evidence");
     for d in &r.disputes {
         ctx.out
             .write_secondary(&d.evidence, &tables::evidence_table(d))?;

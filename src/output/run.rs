@@ -71,6 +71,15 @@ impl Out {
         }
     }
 
+    /// Declares `NAME` in `--out` (`evidence`) the run's own: when the run's files are put in
+    /// place, files there that this run did not write (a previous run's claims) are removed, so
+    /// the directory holds exactly the files this run's tables name.
+    pub(crate) fn own_dir(&self, name: &str) {
+        if let Some(d) = &self.dir {
+            self.staging.borrow_mut().own_dir(&d.join(name));
+        }
+    }
+
     /// A secondary table as `NAME` in `--out` (nothing without it: stdout has room for one).
     pub(crate) fn write_secondary(&self, name: &str, table: &Table) -> Result<()> {
         self.stage_in_out(name, &mut &table.csv()[..])

@@ -23,6 +23,8 @@ use crate::sources::digest::hex;
 pub(crate) struct Staging {
     dirs: Vec<StageDir>,
     files: Vec<Staged>,
+    /// Directories the run owns whole: after the commit, they hold only this run's files.
+    owned: Vec<PathBuf>,
 }
 
 /// A staging directory and the directory its files go to.
@@ -63,6 +65,48 @@ impl Staging {
             .unwrap_or(Path::new("."));
         fs::create_dir_all(dir)?;
         dir.canonicalize()
+    }
+
+    /// Declares `dir` the run's own ([`Staging::commit`] removes the files there it did not
+    /// write).
+    pub(crate) fn own_dir(&mut self, dir: &Path) {
+        self.owned.push(dir.to_path_buf());
+    }
+
+    /// Removes the files of the owned directories that this run did not write: a previous
+    /// run's evidence must not sit beside this run's as if it were a claim. Only after every
+    /// file of the run is in place; a file that cannot be removed is named in the error.
+    fn clear_owned(&self) -> io::Result<()> {
+        for dir in &self.owned {
+            let Ok(entries) = fs::read_dir(dir) else {
+                continue;
+            };
+            let Ok(canonical) = dir.canonicalize() else {
+                continue;
+            };
+            let written: Vec<&std::ffi::OsStr> = self
+                .files
+                .iter()
+                .filter(|f| self.dirs[f.dir].target == canonical)
+                .map(|f| f.name.as_os_str())
+                .collect();
+            for e in entries.flatten() {
+                let stale = e.file_type().is_ok_and(|t| t.is_file())
+                    && !written.contains(&e.file_name().as_os_str());
+                if stale {
+                    fs::remove_file(e.path()).map_err(|err| {
+                        io::Error::new(
+                            err.kind(),
+                            format!(
+                                "{}: a previous run's file not removed: {err}",
+                                e.path().display()
+                            ),
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Writes `body` to staging as the future `target`: whole, flushed to disk, hashed.
@@ -154,7 +198,7 @@ impl Staging {
             // system can sync a directory).
             let _ = fs::File::open(&d.target).and_then(|dir| dir.sync_all());
         }
-        Ok(())
+        self.clear_owned()
     }
 
     /// Renames `f` into place, keeping the file it replaces in staging (a hard link, so the

@@ -101,6 +101,38 @@ fn a_day_level_invoice_without_ids_gives_no_per_call_rows_and_says_why() {
     assert!(day1.ends_with(",ok,"), "{day1}");
 }
 
+/// A run into an --out that holds a previous run's evidence leaves only its own claims there:
+/// first the activity export (5 evidence files), then the day-level invoice (no claims).
+#[test]
+fn a_rerun_leaves_no_previous_evidence_behind() {
+    let out = tempfile::tempdir().unwrap();
+    let run = |invoice: &str| {
+        let o = spendrecon()
+            .current_dir(root())
+            .args(["reconcile", "--rates", &format!("{FIX}/rates")])
+            .args(["--logs", &format!("{FIX}/logs.jsonl")])
+            .args(["--invoices", &format!("{FIX}/{invoice}"), "--out"])
+            .arg(out.path())
+            .output()
+            .unwrap();
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    run("activity.csv");
+    // The fixture's six claims less the top-up fee's (no ledger here).
+    assert_eq!(files_in(&out.path().join("evidence")).len(), 5);
+    // A file of the user's own beside the outputs is left alone.
+    std::fs::write(out.path().join("notes.txt"), "mine").unwrap();
+    run("daily_invoice.csv");
+    assert_eq!(files_in(&out.path().join("evidence")), Vec::<String>::new());
+    assert!(!read(&out, "run.json").contains("evidence/"));
+    assert_eq!(read(&out, "notes.txt"), "mine");
+}
+
 /// Providers named `../../x` and `CON` with overcharged top-up fees: their evidence files are
 /// named from safe parts, inside --out/evidence, and nothing is written anywhere else.
 #[test]
