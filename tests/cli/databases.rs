@@ -9,9 +9,12 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use crate::util::{fixture, fixture_bytes, read, root, run_out, spendrecon, SAMPLE_MONTH};
+use crate::util::{
+    assert_same_results, case_results, fixture, fixture_bytes, read, root, run_ok, spendrecon,
+    SAMPLE_CASES,
+};
 
 const DEFAULT_SERVER: &str = "postgresql://root@127.0.0.1:5432/test";
 
@@ -101,19 +104,6 @@ impl Drop for Table {
     }
 }
 
-/// `spendrecon ARGS --out DIR` from the repository root: exit 0 or 1 (the sample month flags).
-fn run(args: &[&str]) -> (tempfile::TempDir, Output) {
-    let mut c = spendrecon();
-    c.current_dir(root()).args(args);
-    let (out, o) = run_out(&mut c);
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (out, o)
-}
-
 /// LiteLLM's own table (tests/fixtures/databases/litellm_spendlogs.sql) under `t`'s name.
 fn create_litellm(t: &Table) {
     let ddl = String::from_utf8(fixture_bytes("databases/litellm_spendlogs.sql")).unwrap();
@@ -142,7 +132,7 @@ fn litellm_spendlogs_table_gives_the_hand_computed_daily_csv() {
             &url,
         ];
         args.extend(mode);
-        let (out, o) = run(&args);
+        let (out, o) = run_ok(&args);
         assert_eq!(read(out.path(), "daily.csv"), want, "{mode:?}");
         // files.csv names the table; six rows read, all used.
         let files = read(out.path(), "files.csv");
@@ -158,7 +148,7 @@ fn litellm_spendlogs_table_gives_the_hand_computed_daily_csv() {
 /// (scripts/engine-check/load.py), or `None` without its venv.
 fn sample_month_csv(dir: &Path) -> Option<PathBuf> {
     let py = crate::engines::engine_python()?;
-    let (logs, _) = run(&["daily", "--logs", "sample-data/logs"]);
+    let (logs, _) = run_ok(&["daily", "--logs", "sample-data/logs"]);
     let calls = dir.join("calls.csv");
     let o = Command::new(py)
         .arg(root().join("scripts/engine-check/load.py"))
@@ -171,43 +161,10 @@ fn sample_month_csv(dir: &Path) -> Option<PathBuf> {
     Some(calls)
 }
 
-/// The result files of `daily`, `reconcile` and `fees` on the sample month, in `tz`, reading
-/// the logs through `source` (the --logs arguments and flags).
+/// The sample month's `daily`, `reconcile` and `fees` files in `tz`, the logs read through
+/// `source`.
 fn results(source: &[&str], tz: &str) -> Vec<(String, String)> {
-    let bills = SAMPLE_MONTH.split_at(2).1;
-    let cases: [(&str, &[&str], &[&str]); 3] = [
-        ("daily", &[], &["daily.csv"]),
-        (
-            "reconcile",
-            bills,
-            &[
-                "recon.csv",
-                "findings.csv",
-                "daily.csv",
-                "summary.csv",
-                "fees.csv",
-            ],
-        ),
-        ("fees", &bills[4..], &["fees.csv", "topups.csv"]),
-    ];
-    let mut out = Vec::new();
-    for (command, extra, files) in cases {
-        let mut args = vec![command, "--tz", tz];
-        args.extend(source);
-        args.extend(extra);
-        let (dir, _) = run(&args);
-        for f in files {
-            out.push((format!("{command} {f}"), read(dir.path(), f)));
-        }
-    }
-    out
-}
-
-fn assert_same(what: &str, got: &[(String, String)], want: &[(String, String)]) {
-    assert_eq!(got.len(), want.len());
-    for ((name, g), (_, w)) in got.iter().zip(want) {
-        assert_eq!(g, w, "{what}: {name} differs from reading the files");
-    }
+    case_results(SAMPLE_CASES, source, tz, &[])
 }
 
 #[test]
@@ -236,12 +193,12 @@ fn sample_month_in_tables_gives_the_same_results_as_the_files() {
     for (table, tz) in [(&plain, "UTC"), (&zoned, "Asia/Kolkata")] {
         let want = results(&["--logs", "sample-data/logs"], tz);
         let url = table.url();
-        assert_same(
+        assert_same_results(
             &format!("{} rows", table.name),
             &results(&["--logs", &url], tz),
             &want,
         );
-        assert_same(
+        assert_same_results(
             &format!("{} --in-database", table.name),
             &results(&["--logs", &url, "--in-database"], tz),
             &want,
@@ -283,12 +240,12 @@ fn sample_month_in_tables_gives_the_same_results_as_the_files() {
             &["--schema", "litellm", "--logs", export.to_str().unwrap()],
             tz,
         );
-        assert_same(
+        assert_same_results(
             "LiteLLM table, rows",
             &results(&["--schema", "litellm", "--logs", &url], tz),
             &want,
         );
-        assert_same(
+        assert_same_results(
             "LiteLLM table, --in-database",
             &results(
                 &["--schema", "litellm", "--logs", &url, "--in-database"],
@@ -332,7 +289,7 @@ fn the_period_is_pushed_into_the_query() {
         ],
     );
     let url = t.url();
-    let (out, o) = run(&[
+    let (out, o) = run_ok(&[
         "daily",
         "--logs",
         &url,
@@ -360,7 +317,7 @@ fn the_period_is_pushed_into_the_query() {
     );
     // Grouped in the database: the table has five of §1's columns (the others read as absent)
     // and a zoned `ts`; the same daily.csv.
-    let (grouped, _) = run(&[
+    let (grouped, _) = run_ok(&[
         "daily",
         "--logs",
         &url,
@@ -447,7 +404,7 @@ fn credentials_are_never_shown() {
     assert!(with_pw.contains(PW));
     let book_dir = tempfile::tempdir().unwrap();
     let book = book_dir.path().join("book.xlsx");
-    let (out, o) = run(&[
+    let (out, o) = run_ok(&[
         "daily",
         "--logs",
         &with_pw,
@@ -689,7 +646,7 @@ fn mariadb_table_gives_the_same_results_as_the_files() {
     }
     insert(&mut t.conn, &mut rows);
     let url = t.url.clone();
-    assert_same(
+    assert_same_results(
         "MariaDB rows",
         &results(&["--logs", &url], "Asia/Kolkata"),
         &results(&["--logs", "sample-data/logs"], "Asia/Kolkata"),

@@ -12,7 +12,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::util::{read, root, run_out, spendrecon, SAMPLE_MONTH};
+use crate::util::{
+    assert_same_results, case_results, root, run_ok, spendrecon, Case, BILLS, SAMPLE_CASES,
+};
 
 pub fn engine_python() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SPENDRECON_ENGINE_PYTHON") {
@@ -48,32 +50,32 @@ fn python(py: &Path, args: &[&Path]) {
 
 /// `spendrecon` with `args` and `--out` a fresh dir; exit status 0 or 1 (the sample month flags).
 fn run(args: &[&str]) -> tempfile::TempDir {
-    let mut c = spendrecon();
-    c.current_dir(root()).args(args);
-    let (out, o) = run_out(&mut c);
-    assert!(
-        matches!(o.status.code(), Some(0 | 1)),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    out
+    run_ok(args).0
 }
 
-/// The sample month's bills: its invoices and ledger.
-const BILLS: &[&str] = SAMPLE_MONTH.split_at(2).1;
+/// With `--by tenant` (issue 19): `daily`, `reconcile` and `forecast`, and the showback files.
+const BY_TENANT_CASES: &[Case] = &[
+    ("daily", &[], &["showback.csv", "daily.csv"]),
+    (
+        "reconcile",
+        BILLS,
+        &["showback.csv", "summary.csv", "fees.csv"],
+    ),
+    ("forecast", &[], &["showback.csv", "showback_forecast.csv"]),
+];
 
-fn check_engine(py: &Path, engine: &str, tz: &str) {
+/// The engine's groups are the ones `daily --usage-out` writes, and `daily`, `reconcile` and
+/// `fees` from them write the logs' files. `--by tenant` (issue 19): the groups carry the tenant
+/// as one more key (`daily --usage-out --by tenant`), and `daily`, `reconcile` and `forecast
+/// --by tenant` from them write the showback of the logs.
+fn check_engine(py: &Path, engine: &str, tz: &str, by_tenant: bool) {
+    let by: &[&str] = if by_tenant { &["--by", "tenant"] } else { &[] };
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().join("local.csv");
-    let logs = run(&[
-        "daily",
-        "--tz",
-        tz,
-        "--logs",
-        "sample-data/logs",
-        "--usage-out",
-        local.to_str().unwrap(),
-    ]);
+    let mut args = vec!["daily", "--tz", tz, "--logs", "sample-data/logs"];
+    args.extend(by);
+    args.extend(["--usage-out", local.to_str().unwrap()]);
+    let logs = run(&args);
     // The table: every row an engine can type (the rest are the rows spendrecon rejected).
     let calls = dir.path().join("calls.csv");
     python(
@@ -88,90 +90,7 @@ fn check_engine(py: &Path, engine: &str, tz: &str) {
     let o = spendrecon()
         .current_dir(root())
         .args(["sql", "--dialect", engine, "--table", "calls", "--tz", tz])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let query = dir.path().join("query.sql");
-    std::fs::write(&query, &o.stdout).unwrap();
-    let groups = dir.path().join(format!("{engine}.csv"));
-    python(
-        py,
-        &[
-            &script(&format!("{engine}_run.py")),
-            &calls,
-            &query,
-            &groups,
-        ],
-    );
-    assert_eq!(
-        std::fs::read_to_string(&groups).unwrap(),
-        std::fs::read_to_string(&local).unwrap(),
-        "{engine} in {tz}: the engine's groups differ from daily --usage-out"
-    );
-    // The commands from the engine's groups.
-    let g = groups.to_str().unwrap();
-    let cases: [(&str, &[&str], &[&str]); 3] = [
-        ("daily", &[], &["daily.csv"]),
-        (
-            "reconcile",
-            BILLS,
-            &[
-                "recon.csv",
-                "findings.csv",
-                "daily.csv",
-                "summary.csv",
-                "fees.csv",
-            ],
-        ),
-        ("fees", &BILLS[4..], &["fees.csv", "topups.csv"]),
-    ];
-    for (command, extra, files) in cases {
-        let mut from_logs: Vec<&str> = vec![command, "--tz", tz, "--logs", "sample-data/logs"];
-        from_logs.extend(extra);
-        let mut from_engine: Vec<&str> = vec![command, "--tz", tz, "--usage", g];
-        from_engine.extend(extra);
-        let (a, b) = (run(&from_logs), run(&from_engine));
-        for f in files {
-            assert_eq!(
-                read(a.path(), f),
-                read(b.path(), f),
-                "{engine} {tz} {command} {f}"
-            );
-        }
-    }
-}
-
-/// `--by tenant` (issue 19): the engine's groups with the tenant as one more key are the ones
-/// `daily --usage-out --by tenant` writes, and `daily`, `reconcile` and `forecast --by tenant`
-/// from them write the showback of the logs.
-fn check_engine_by_tenant(py: &Path, engine: &str, tz: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let local = dir.path().join("local.csv");
-    let logs = run(&[
-        "daily",
-        "--tz",
-        tz,
-        "--logs",
-        "sample-data/logs",
-        "--by",
-        "tenant",
-        "--usage-out",
-        local.to_str().unwrap(),
-    ]);
-    let calls = dir.path().join("calls.csv");
-    python(
-        py,
-        &[
-            &script("load.py"),
-            &root().join("sample-data/logs"),
-            &logs.path().join("rejected.csv"),
-            &calls,
-        ],
-    );
-    let o = spendrecon()
-        .current_dir(root())
-        .args(["sql", "--dialect", engine, "--table", "calls", "--tz", tz])
-        .args(["--by", "tenant"])
+        .args(by)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -188,55 +107,43 @@ fn check_engine_by_tenant(py: &Path, engine: &str, tz: &str) {
         ],
     );
     let text = std::fs::read_to_string(&groups).unwrap();
-    assert!(text.lines().next().unwrap().ends_with(",tenant"));
+    if by_tenant {
+        assert!(text.lines().next().unwrap().ends_with(",tenant"));
+    }
     assert_eq!(
         text,
         std::fs::read_to_string(&local).unwrap(),
-        "{engine} in {tz} --by tenant: the engine's groups differ from daily --usage-out --by tenant"
+        "{engine} in {tz} {by:?}: the engine's groups differ from daily --usage-out"
     );
+    // The commands from the engine's groups.
+    let cases = if by_tenant {
+        BY_TENANT_CASES
+    } else {
+        SAMPLE_CASES
+    };
     let g = groups.to_str().unwrap();
-    let cases: [(&str, &[&str], &[&str]); 3] = [
-        ("daily", &[], &["showback.csv", "daily.csv"]),
-        (
-            "reconcile",
-            BILLS,
-            &["showback.csv", "summary.csv", "fees.csv"],
-        ),
-        ("forecast", &[], &["showback.csv", "showback_forecast.csv"]),
-    ];
-    for (command, extra, files) in cases {
-        let mut from_logs: Vec<&str> = vec![command, "--tz", tz, "--logs", "sample-data/logs"];
-        let mut from_engine: Vec<&str> = vec![command, "--tz", tz, "--usage", g];
-        for a in [&mut from_logs, &mut from_engine] {
-            a.extend(extra);
-            a.extend(["--by", "tenant"]);
-        }
-        let (a, b) = (run(&from_logs), run(&from_engine));
-        for f in files {
-            assert_eq!(
-                read(a.path(), f),
-                read(b.path(), f),
-                "{engine} {tz} {command} --by tenant {f}"
-            );
-        }
-    }
+    assert_same_results(
+        &format!("{engine} {tz} {by:?}"),
+        &case_results(cases, &["--usage", g], tz, by),
+        &case_results(cases, &["--logs", "sample-data/logs"], tz, by),
+    );
 }
 
 #[test]
 fn duckdb_computes_the_usage_groups_by_tenant() {
     let Some(py) = engine_python() else { return };
-    check_engine_by_tenant(&py, "duckdb", "Asia/Kolkata");
+    check_engine(&py, "duckdb", "Asia/Kolkata", true);
 }
 
 #[test]
 fn duckdb_computes_the_usage_groups_of_the_sample_month() {
     let Some(py) = engine_python() else { return };
-    check_engine(&py, "duckdb", "UTC");
-    check_engine(&py, "duckdb", "Asia/Kolkata");
+    check_engine(&py, "duckdb", "UTC", false);
+    check_engine(&py, "duckdb", "Asia/Kolkata", false);
 }
 
 #[test]
 fn spark_computes_the_usage_groups_of_the_sample_month() {
     let Some(py) = engine_python() else { return };
-    check_engine(&py, "spark", "America/New_York");
+    check_engine(&py, "spark", "America/New_York", false);
 }

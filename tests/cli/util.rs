@@ -45,6 +45,77 @@ pub const SAMPLE_MONTH: &[&str] = &[
     "sample-data/topups/ledger-2026-04.csv",
 ];
 
+/// The sample month's bills: its invoices and ledger.
+pub const BILLS: &[&str] = SAMPLE_MONTH.split_at(2).1;
+
+/// A command run on the sample month: its name, the bills it reads, the files compared.
+pub type Case = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// `daily`, `reconcile` and `fees` on the sample month, and the result files each writes.
+pub const SAMPLE_CASES: &[Case] = &[
+    ("daily", &[], &["daily.csv"]),
+    (
+        "reconcile",
+        BILLS,
+        &[
+            "recon.csv",
+            "findings.csv",
+            "daily.csv",
+            "summary.csv",
+            "fees.csv",
+        ],
+    ),
+    ("fees", BILLS.split_at(4).1, &["fees.csv", "topups.csv"]),
+];
+
+/// `spendrecon ARGS --out DIR` from the repository root, asserting exit status 0 or 1 (the
+/// sample month flags).
+pub fn run_ok(args: &[&str]) -> (tempfile::TempDir, Output) {
+    let mut c = spendrecon();
+    c.current_dir(root()).args(args);
+    let (out, o) = run_out(&mut c);
+    assert!(
+        matches!(o.status.code(), Some(0 | 1)),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (out, o)
+}
+
+/// The result files of `cases` in `tz`, each command reading the logs through `source` (the
+/// `--logs`/`--usage` arguments), then its bills, then `flags`: (`command file`, text).
+pub fn case_results(
+    cases: &[Case],
+    source: &[&str],
+    tz: &str,
+    flags: &[&str],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (command, bills, files) in cases {
+        let mut args = vec![*command, "--tz", tz];
+        args.extend(source);
+        args.extend(*bills);
+        args.extend(flags);
+        let (dir, _) = run_ok(&args);
+        for f in *files {
+            out.push((format!("{command} {f}"), read(dir.path(), f)));
+        }
+    }
+    out
+}
+
+/// Two runs' [`case_results`] are the same, file by file.
+pub fn assert_same_results(what: &str, got: &[(String, String)], want: &[(String, String)]) {
+    assert_eq!(got.len(), want.len());
+    for ((name, g), (_, w)) in got.iter().zip(want) {
+        assert_eq!(g, w, "{what}: {name} differs from reading the log files");
+    }
+}
+
 /// The `spendrecon` binary that cargo built for the tests.
 pub fn spendrecon() -> Command {
     Command::cargo_bin("spendrecon").unwrap()
