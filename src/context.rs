@@ -450,19 +450,9 @@ fn hashed(path: &Path) -> Result<crate::sources::digest::FileDigest> {
 }
 
 /// A command-line argument as run.json shows it: API keys (`sk-...`) and the password of a
-/// URL (`postgres://user:secret@host`) masked.
+/// URL (`postgres://user:secret@host`, `?password=…`) masked, as database sources mask theirs.
 fn shown_arg(a: &OsString) -> String {
-    let s = mask_secrets(&a.to_string_lossy());
-    match (s.find("://"), s.find('@')) {
-        (Some(i), Some(at)) if at > i => {
-            let user = &s[i + 3..at];
-            match user.find(':').filter(|_| !user.contains('/')) {
-                Some(c) => format!("{}{}:***{}", &s[..i + 3], &user[..c], &s[at..]),
-                None => s,
-            }
-        }
-        _ => s,
-    }
+    database::mask_url(&mask_secrets(&a.to_string_lossy()))
 }
 
 /// A table loaded on first use, then kept.
@@ -545,5 +535,9 @@ mod tests {
         assert_eq!(shown("--key=sk-or-v1-0123456789abcdef"), "--key=sk-***");
         assert_eq!(shown("https://host/a:b@c"), "https://host/a:b@c");
         assert_eq!(shown("out/2026-04"), "out/2026-04");
+        assert_eq!(
+            shown("postgresql://app@db/logs?table=calls&password=s3cret"),
+            "postgresql://app@db/logs?table=calls&password=***"
+        );
     }
 }

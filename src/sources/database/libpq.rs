@@ -284,7 +284,7 @@ pub(super) fn percent_encode(s: &str) -> String {
 
 /// A URL as given, its password (`user:password@`) and any `password=` parameter replaced by
 /// `***`: for messages about a URL that did not parse.
-pub(super) fn mask_url(url: &str) -> String {
+pub(crate) fn mask_url(url: &str) -> String {
     let mut s = url.to_string();
     if let Some(i) = s.find("://") {
         let rest_start = i + 3;

@@ -12,6 +12,7 @@ mod libpq;
 mod mysql;
 mod rows;
 
+pub(crate) use libpq::mask_url;
 pub(crate) use rows::{open_rows, query_csv};
 
 use std::path::Path;

@@ -346,7 +346,7 @@ pub(crate) fn open_rows(
 }
 
 /// The name the table is queried under by [`query_csv`] when it needs a view.
-pub(crate) const ROWS_VIEW: &str = "spendrecon_rows";
+const ROWS_VIEW: &str = "spendrecon_rows";
 
 /// The §1 columns the `postgres` statement of `spendrecon sql` reads by name, and the type an
 /// optional one is given when the table lacks it (`None`: required).
@@ -485,33 +485,19 @@ fn stream(src: &Arc<DbSource>, mut client: postgres::Client, sql: String) -> imp
                 return;
             }
         };
+        // Blocks of 1 MiB; a short block is the end, an error after it the break.
+        const BLOCK: usize = 1 << 20;
         loop {
-            let mut buf = vec![0u8; 1 << 20];
-            let mut len = 0;
-            let result = loop {
-                match reader.read(&mut buf[len..]) {
-                    Ok(0) => break Ok(true),
-                    Ok(n) => {
-                        len += n;
-                        if len == buf.len() {
-                            break Ok(false);
-                        }
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => break Err(e),
-                }
-            };
-            buf.truncate(len);
-            match result {
-                Ok(end) => {
-                    if (!buf.is_empty() && tx.send(Ok(buf)).is_err()) || end {
-                        return;
-                    }
-                }
+            let mut block = Vec::with_capacity(BLOCK);
+            let read = (&mut reader).take(BLOCK as u64).read_to_end(&mut block);
+            let full = block.len() == BLOCK;
+            if !block.is_empty() && tx.send(Ok(block)).is_err() {
+                return;
+            }
+            match read {
+                Ok(_) if full => {}
+                Ok(_) => return,
                 Err(e) => {
-                    if !buf.is_empty() {
-                        let _ = tx.send(Ok(buf));
-                    }
                     let e = src.error("the connection broke off while reading rows", &e);
                     let _ = tx.send(Err(io::Error::other(e.to_string())));
                     return;
